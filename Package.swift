@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "SealedArchive",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "SealedArchive", targets: ["SealedArchive"]),
+        .executable(name: "sealed-archive", targets: ["sealed-archive"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "SealedArchive",
+            dependencies: ["CSodium"]
+        ),
+        .executableTarget(
+            name: "sealed-archive",
+            dependencies: [
+                "SealedArchive",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Writes Spec/vectors/: `swift run generate-vectors Spec/vectors`.
+        .executableTarget(
+            name: "generate-vectors",
+            dependencies: ["SealedArchive"],
+            path: "Tools/generate-vectors"
+        ),
+        .testTarget(
+            name: "SealedArchiveTests",
+            dependencies: ["SealedArchive"]
+        ),
+        // End-to-end tests run the built `sealed-archive` binary.
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["sealed-archive", "SealedArchive"]
+        ),
+    ]
+)

@@ -1,0 +1,66 @@
+import Glibc
+
+/// The one place that makes POSIX file calls and turns `errno` into errors.
+enum POSIX {
+    static func error(_ what: String, errno code: Int32 = errno) -> SealedArchiveError {
+        SealedArchiveError(.io, "\(what): \(String(cString: strerror(code)))", cause: SystemError(errno: code))
+    }
+
+    /// Reads up to `buffer.count` bytes; 0 at end of input. Retries on EINTR.
+    ///
+    /// The corresponding C function is `read`.
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, what: @autoclosure () -> String) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw error("cannot read \(what())")
+        }
+    }
+
+    /// Writes all of `bytes`, retrying short writes and EINTR.
+    ///
+    /// The corresponding C function is `write`.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n > 0 { offset += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            throw error("cannot write \(what())")
+        }
+    }
+
+    /// Opens `path`; the descriptor is close-on-exec.
+    ///
+    /// The corresponding C function is `open`.
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0, what: @autoclosure () -> String) throws -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw error("cannot open \(what())")
+        }
+    }
+
+    /// The status of an open descriptor.
+    ///
+    /// The corresponding C function is `fstat`.
+    static func status(_ fd: Int32, what: @autoclosure () -> String) throws -> stat {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw error("cannot examine \(what())") }
+        return info
+    }
+
+    /// Flushes a descriptor to stable storage.
+    ///
+    /// The corresponding C function is `fsync`.
+    static func sync(_ fd: Int32, what: @autoclosure () -> String) throws {
+        while fsync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw error("cannot flush \(what()) to disk")
+        }
+    }
+
+    static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Glibc
+
+/// Reading and writing key files (Spec/KEYS.md section 4).
+///
+/// Secret key files are read into secure memory and refused when group or
+/// others have any permission on them; they are written 0600, atomically, and
+/// never over an existing file.
+public enum KeyFiles {
+    /// Larger files are not key files; refusing them bounds memory.
+    static let maximumSize = 64 * 1024
+
+    /// What a secret key file holds.
+    public enum SecretKeys {
+        case identities([Identity])
+        case signingKey(SigningKey)
+    }
+
+    /// Reads the identities in an identity file (`-` for standard input).
+    public static func readIdentities(path: String) throws -> [Identity] {
+        switch try readSecretKeys(path: path) {
+        case .identities(let identities): return identities
+        case .signingKey:
+            throw SealedArchiveError(.invalidKey, "'\(path)' holds a signing key, not an identity: pass it to --sign-key")
+        }
+    }
+
+    /// Reads the signing key in a signing-key file (`-` for standard input).
+    public static func readSigningKey(path: String) throws -> SigningKey {
+        switch try readSecretKeys(path: path) {
+        case .signingKey(let key): return key
+        case .identities:
+            throw SealedArchiveError(.invalidKey, "'\(path)' holds an identity, not a signing key: make one with 'sealed-archive keygen --signing'")
+        }
+    }
+
+    /// Reads a secret key file of either kind.
+    public static func readSecretKeys(path: String) throws -> SecretKeys {
+        let contents = try readSecretFile(path: path)
+        var identities: [Identity] = []
+        var signingKeys: [SigningKey] = []
+        var lineNumber = 0
+        try contents.withUnsafeBytes { bytes in
+            try forEachKeyLine(bytes) { line in
+                lineNumber += 1
+                if line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) {
+                    identities.append(try Identity(parsing: line))
+                } else if line.starts(with: Array("SEALED-SIGNING-KEY-1".utf8)) {
+                    signingKeys.append(try SigningKey(parsing: line))
+                } else {
+                    throw SealedArchiveError(.invalidKey, "'\(path)' is not a key file: a line is neither a comment nor a key (expected AGE-SECRET-KEY-1… or SEALED-SIGNING-KEY-1…)")
+                }
+            }
+        }
+        switch (identities.isEmpty, signingKeys.count) {
+        case (false, 0): return .identities(identities)
+        case (true, 1): return .signingKey(signingKeys[0])
+        case (true, 0): throw SealedArchiveError(.invalidKey, "'\(path)' holds no key")
+        default: throw SealedArchiveError(.invalidKey, "'\(path)' mixes keys: a signing-key file holds exactly one signing key and nothing else")
+        }
+    }
+
+    /// Reads a recipients file: one `age1…` a line, `#` comments.
+    public static func readRecipients(path: String) throws -> [Recipient] {
+        let recipients = try readPublicLines(path: path, what: "recipients").map { line in
+            do { return try Recipient(parsing: line) } catch let error as SealedArchiveError {
+                throw SealedArchiveError(error.code, "'\(path)': \(error.message)", cause: error)
+            }
+        }
+        guard !recipients.isEmpty else { throw SealedArchiveError(.invalidKey, "recipients file '\(path)' lists no recipient") }
+        return recipients
+    }
+
+    /// Reads a signers file: one `sealsig1…` a line, `#` comments.
+    public static func readSigners(path: String) throws -> [SignerKey] {
+        let signers = try readPublicLines(path: path, what: "signers").map { line in
+            do { return try SignerKey(parsing: line) } catch let error as SealedArchiveError {
+                throw SealedArchiveError(error.code, "'\(path)': \(error.message)", cause: error)
+            }
+        }
+        guard !signers.isEmpty else { throw SealedArchiveError(.invalidKey, "signers file '\(path)' lists no signer") }
+        return signers
+    }
+
+    /// Writes an identity file as `age-keygen` does, 0600, never replacing an
+    /// existing file. `path` nil writes to standard output.
+    public static func write(_ identity: Identity, to path: String?, created: Date) throws {
+        try writeSecret(try identity.encoded(), publicLine: identity.recipient.description, to: path, created: created)
+    }
+
+    /// Writes a signing-key file, 0600, never replacing an existing file.
+    /// `path` nil writes to standard output.
+    public static func write(_ key: SigningKey, to path: String?, created: Date) throws {
+        try writeSecret(try key.encoded(), publicLine: key.signer.description, to: path, created: created)
+    }
+
+    // MARK: - Internals
+
+    private static func writeSecret(_ secret: SecureBytes, publicLine: String, to path: String?, created: Date) throws {
+        let timestamp = ISO8601DateFormatter().string(from: created)
+        let preamble = Array("# created: \(timestamp)\n# public key: \(publicLine)\n".utf8)
+        let text = try SecureBytes(count: preamble.count + secret.count + 1) { out in
+            out.copyBytes(from: preamble)
+            secret.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[preamble.count...]).copyMemory(from: $0) }
+            out[out.count - 1] = UInt8(ascii: "\n")
+        }
+        if let path {
+            let sink = try AtomicFileSink(path: path, mode: 0o600, replaceExisting: false)
+            try text.withUnsafeBytes { try sink.write($0) }
+            try sink.commit()
+        } else {
+            try text.withUnsafeBytes { try StandardOutputSink().write($0) }
+        }
+    }
+
+    /// Reads a whole secret file into secure memory after checking that it is
+    /// a regular file (or standard input) that only its owner can use.
+    private static func readSecretFile(path: String) throws -> SecureBytes {
+        let source: FileSource
+        if path == "-" {
+            source = .standardInput()
+        } else {
+            let fd = try POSIX.open(path, flags: O_RDONLY, what: "key file '\(path)'")
+            defer { close(fd) }
+            let info = try POSIX.status(fd, what: "key file '\(path)'")
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw SealedArchiveError(.invalidKey, "key file '\(path)' is not a regular file")
+            }
+            let loose = info.st_mode & 0o077
+            guard loose == 0 else {
+                let mode = String(info.st_mode & 0o777, radix: 8)
+                throw SealedArchiveError(.unsafeKeyFile,
+                    "key file '\(path)' can be used by group or others (mode 0\(mode)); fix it with: chmod 600 '\(path)'")
+            }
+            source = try FileSource(path: path)
+        }
+        let buffer = try SecureBytes(count: maximumSize + 1)
+        let count = try buffer.withUnsafeMutableBytes { try source.readFully(into: $0) }
+        guard count <= maximumSize else { throw SealedArchiveError(.invalidKey, "'\(path)' is too large to be a key file") }
+        return try buffer.withUnsafeBytes { try SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    /// Calls `body` with each line that is not blank and not a comment,
+    /// without its line ending.
+    private static func forEachKeyLine(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            var lineEnd = end
+            if lineEnd > start && bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<lineEnd])
+            let blank = line.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            if !blank && line[0] != UInt8(ascii: "#") {
+                try body(line)
+            }
+            start = end + 1
+        }
+    }
+
+    /// The meaningful lines of a public key list, trimmed.
+    private static func readPublicLines(path: String, what: String) throws -> [String] {
+        let source = try FileSource(path: path)
+        var data = [UInt8](repeating: 0, count: 1024 * 1024 + 1)
+        let count = try data.withUnsafeMutableBytes { try source.readFully(into: $0) }
+        guard count <= 1024 * 1024 else { throw SealedArchiveError(.invalidKey, "\(what) file '\(path)' is too large") }
+        guard let text = String(validating: data[..<count], as: UTF8.self) else {
+            throw SealedArchiveError(.invalidKey, "\(what) file '\(path)' is not UTF-8 text")
+        }
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r"))) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+}

@@ -1,0 +1,82 @@
+/// The public key of a sealing host: an Ed25519 key written `sealsig1…`
+/// (Spec/KEYS.md section 3). Verifiers trust archives signed by it.
+public struct SignerKey: Hashable, Sendable, CustomStringConvertible {
+    static let humanReadablePart = "sealsig"
+    static let keyIDDomain: StaticString = "SealedArchive/v1/signer-id"
+
+    let publicKey: [UInt8]
+    /// The signer key id.
+    public let keyID: KeyID
+
+    init(publicKey: [UInt8]) throws {
+        precondition(publicKey.count == Ed25519.publicKeyLength)
+        self.publicKey = publicKey
+        self.keyID = try KeyID.of(publicKey: publicKey, domain: Self.keyIDDomain)
+    }
+
+    /// Parses a `sealsig1…` signer key.
+    public init(parsing text: String) throws {
+        var key = [UInt8](repeating: 0, count: Ed25519.publicKeyLength)
+        let utf8 = Array(text.utf8)
+        try utf8.withUnsafeBytes { source in
+            try key.withUnsafeMutableBytes {
+                try Bech32.decode(source, hrp: Self.humanReadablePart, uppercase: false, what: "signer key (sealsig1…)", into: $0)
+            }
+        }
+        try self.init(publicKey: key)
+    }
+
+    /// The `sealsig1…` form.
+    public var description: String { Bech32.encode(hrp: Self.humanReadablePart, data: publicKey) }
+
+    /// Whether `signature` is this key's signature of `message`.
+    func isValidSignature(_ signature: [UInt8], of message: [UInt8]) throws -> Bool {
+        try Ed25519.verify(signature, of: message, publicKey: publicKey)
+    }
+}
+
+/// The secret key a sealing host signs archives with: a 32-byte Ed25519 seed
+/// written `SEALED-SIGNING-KEY-1…` (Spec/KEYS.md section 3). Held in
+/// ``SecureBytes``, wiped on release, never printed.
+public final class SigningKey: Sendable, CustomStringConvertible {
+    static let humanReadablePart = "SEALED-SIGNING-KEY-"
+    private let seed: SecureBytes
+    private let expandedSecret: SecureBytes
+    /// The public half, which verifiers trust.
+    public let signer: SignerKey
+
+    init(seed: SecureBytes) throws {
+        self.seed = seed
+        let pair = try Ed25519.keyPair(seed: seed)
+        self.expandedSecret = pair.secret
+        self.signer = try SignerKey(publicKey: pair.publicKey)
+    }
+
+    /// A new random signing key.
+    public static func generate() throws -> SigningKey {
+        try SigningKey(seed: SecureBytes.random(count: Ed25519.seedLength))
+    }
+
+    /// Parses one `SEALED-SIGNING-KEY-1…` line, given as ASCII bytes.
+    public convenience init(parsing text: UnsafeRawBufferPointer) throws {
+        let seed = try SecureBytes(count: Ed25519.seedLength) {
+            try Bech32.decode(text, hrp: Self.humanReadablePart, uppercase: true, what: "signing key (SEALED-SIGNING-KEY-1…)", into: $0)
+        }
+        try self.init(seed: seed)
+    }
+
+    /// The `SEALED-SIGNING-KEY-1…` text, in secure memory.
+    public func encoded() throws -> SecureBytes {
+        try seed.withUnsafeBytes { key in
+            try SecureBytes(count: Bech32.encodedLength(hrp: Self.humanReadablePart, dataCount: key.count)) {
+                Bech32.encode(hrp: Self.humanReadablePart, data: key, uppercase: true, into: $0)
+            }
+        }
+    }
+
+    func sign(_ message: [UInt8]) throws -> [UInt8] {
+        try Ed25519.sign(message, secret: expandedSecret)
+    }
+
+    public var description: String { "SigningKey(signer: \(signer), secret redacted)" }
+}

@@ -1,0 +1,42 @@
+import Dispatch
+
+/// Runs independent per-record work on every core.
+enum Parallel {
+    /// How many records are processed per batch: enough to keep every core
+    /// busy, few enough that memory stays a few chunks' worth.
+    static let batchSize = max(2, min(8, 2 * ProcessInfoCores.count))
+
+    /// Calls `body` for `0..<count`, concurrently when there is more than one;
+    /// rethrows the error of the lowest failing index, so the outcome is the
+    /// same as a sequential loop's.
+    static func forEach(_ count: Int, _ body: (Int) throws -> Void) throws {
+        if count == 1 { try body(0); return }
+        var errors = [(any Error)?](repeating: nil, count: count)
+        try withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(value: body)
+            errors.withUnsafeMutableBufferPointer { buffer in
+                let slots = UncheckedSendable(value: buffer)
+                // Each iteration writes only its own slot.
+                DispatchQueue.concurrentPerform(iterations: count) { index in
+                    do { try work.value(index) } catch { slots.value[index] = error }
+                }
+            }
+            if let first = errors.first(where: { $0 != nil }) { throw first! }
+        }
+    }
+}
+
+/// Hands non-Sendable values to `concurrentPerform`, whose iterations end
+/// before it returns and touch disjoint memory.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+}
+
+enum ProcessInfoCores {
+    static let count: Int = {
+        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return n > 0 ? n : 1
+    }()
+}
+
+import Glibc

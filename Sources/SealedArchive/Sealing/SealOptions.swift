@@ -1,0 +1,52 @@
+import Foundation
+
+/// What goes into a new archive's header besides its recipients and signer.
+public struct SealOptions: Sendable {
+    /// Chunk size as a power of two, 12 (4 KiB) to 24 (16 MiB).
+    public var chunkSizeLog2: Int = FormatV1.defaultChunkSizeLog2
+    public var payloadKind: PayloadKind = .bytes
+    public var compression: Compression = .none
+    /// The creation time recorded in the header, handed in by the caller.
+    public var created: Date
+    /// Optional text shown by `inspect` (1–255 bytes, no control characters).
+    public var label: String?
+    /// Optional position in a chain of archives.
+    public var sequence: UInt64?
+    /// Optional digest of the previous archive in the chain (32 bytes).
+    public var previousDigest: [UInt8]?
+
+    public init(created: Date) {
+        self.created = created
+    }
+
+    func validate() throws {
+        guard FormatV1.chunkSizeLog2Range.contains(chunkSizeLog2) else {
+            throw SealedArchiveError(.invalidArgument,
+                "chunk size 2^\(chunkSizeLog2) is outside 2^\(FormatV1.chunkSizeLog2Range.lowerBound)–2^\(FormatV1.chunkSizeLog2Range.upperBound)")
+        }
+        if let label {
+            let bytes = Array(label.utf8)
+            guard (1...255).contains(bytes.count), !bytes.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+                throw SealedArchiveError(.invalidArgument, "the label must be 1–255 bytes of text without control characters")
+            }
+        }
+        if let previousDigest, previousDigest.count != 32 {
+            throw SealedArchiveError(.invalidArgument, "the previous digest must be 32 bytes")
+        }
+        guard created.timeIntervalSince1970 >= 0 else {
+            throw SealedArchiveError(.invalidArgument, "the creation time is before 1970")
+        }
+    }
+}
+
+/// What sealing produced.
+public struct SealResult: Sendable {
+    public let header: ArchiveHeader
+    public let chunkCount: UInt64
+    /// Bytes of plaintext sealed.
+    public let plaintextLength: UInt64
+    /// Bytes of archive written.
+    public let archiveLength: UInt64
+    /// The trailer digest: identifies this archive (and chains the next one).
+    public let digest: [UInt8]
+}

@@ -1,0 +1,38 @@
+import SealedArchive
+
+/// The process exit codes, fixed and documented in Spec/CLI.md. They follow
+/// BSD sysexits.h so shell scripts and systemd units can tell failures apart.
+enum ExitStatus: Int32 {
+    case success = 0
+    /// A bug or an unexpected library failure.
+    case internalError = 1
+    /// Bad arguments (ArgumentParser uses the same code).
+    case usage = 64
+    /// The archive is damaged, truncated, forged, unsigned when a signature
+    /// is required, of an unknown version, or not an archive at all.
+    case damagedOrForged = 65
+    /// A file or stream could not be read or written.
+    case io = 74
+    /// No key given can be used: wrong identity, malformed or unsafe key file.
+    case noUsableKey = 77
+
+    static func `for`(_ error: SealedArchiveError) -> ExitStatus {
+        if error.code.isArchiveFault { return .damagedOrForged }
+        if error.code.isKeyFault { return .noUsableKey }
+        switch error.code {
+        case .io: return .io
+        case .invalidArgument: return .usage
+        default: return .internalError
+        }
+    }
+}
+
+/// A failure decided by the CLI itself, with its exit status.
+struct CommandFailure: Error {
+    let status: ExitStatus
+    let message: String
+    init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import SealedArchive
+
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a new identity, or with --signing a signing key.",
+        discussion: """
+            Writes the secret key file (mode 0600, never over an existing file) and \
+            prints its public key on standard error. Identities are in age's format: \
+            'age-keygen' keys work too. Give the public key (age1…) to whoever seals \
+            archives for you; give a signing key's public key (sealsig1…) to whoever \
+            verifies archives from this host.
+            """
+    )
+
+    @Flag(name: .customLong("signing"), help: "Make an Ed25519 signing key for a sealing host instead of an identity.")
+    var signing = false
+
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: ArgumentHelp("Write the key to FILE (created 0600) instead of standard output.", valueName: "FILE"))
+    var output: String?
+
+    func run() throws {
+        let now = Date()
+        let path = output == "-" ? nil : output
+        if signing {
+            let key = try SigningKey.generate()
+            try KeyFiles.write(key, to: path, created: now)
+            Terminal.note("Public key: \(key.signer)")
+        } else {
+            let identity = try Identity.generate()
+            try KeyFiles.write(identity, to: path, created: now)
+            Terminal.note("Public key: \(identity.recipient)")
+        }
+    }
+}
+
+struct RecipientCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recipient",
+        abstract: "Print the public key of an identity or signing-key file.",
+        discussion: "An identity file gives its recipients (age1…), one a line; a signing-key file its signer key (sealsig1…)."
+    )
+
+    @Argument(help: ArgumentHelp("The identity or signing-key file ('-' for standard input).", valueName: "FILE"))
+    var file: String
+
+    func run() throws {
+        switch try KeyFiles.readSecretKeys(path: file) {
+        case .identities(let identities):
+            for identity in identities { print(identity.recipient) }
+        case .signingKey(let key):
+            print(key.signer)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import SealedArchive
+
+@main
+struct SealedArchiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sealed-archive",
+        abstract: "Encrypted, signed backup archives.",
+        discussion: """
+            Seal a file or stream to one or more age recipients (age1…), signed by \
+            this host; verify archives pulled back from storage with or without a \
+            key; open them with an identity (AGE-SECRET-KEY-1…).
+
+            Exit codes: 0 success, 1 internal error, 64 usage, 65 damaged or forged \
+            archive, 74 I/O error, 77 no usable key. See Spec/CLI.md.
+            """,
+        version: "0.1.0",
+        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Open.self, Verify.self, Inspect.self]
+    )
+
+    /// Runs the command; a SealedArchive error becomes one line on standard
+    /// error and its documented exit code, anything else goes to
+    /// ArgumentParser, which prints usage errors with help.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as SealedArchiveError {
+            Terminal.error(error.message)
+            Foundation.exit(ExitStatus.for(error).rawValue)
+        } catch let error as CommandFailure {
+            Terminal.error(error.message)
+            Foundation.exit(error.status.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+import Foundation
