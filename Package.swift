@@ -36,7 +36,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SealedArchiveTests",
-            dependencies: ["SealedArchive"]
+            // CSodium only for SHA-256 of vector plaintexts.
+            dependencies: ["SealedArchive", "CSodium"]
         ),
         // End-to-end tests run the built `sealed-archive` binary.
         .testTarget(

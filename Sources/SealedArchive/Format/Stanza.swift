@@ -12,7 +12,13 @@ public struct Stanza: Hashable, Sendable {
 
     /// Seals `fileKey` to `recipient`.
     static func wrap(_ fileKey: SecureBytes, to recipient: Recipient) throws -> Stanza {
-        Stanza(keyID: recipient.keyID, wrappedKey: try X25519.seal(fileKey, to: recipient.publicKey))
+        do {
+            return Stanza(keyID: recipient.keyID, wrappedKey: try X25519.seal(fileKey, to: recipient.publicKey))
+        } catch {
+            // libsodium refuses small-order points: such a "recipient" could
+            // never decrypt (Spec/FORMAT.md section 9).
+            throw SealedArchiveError(.invalidKey, "recipient \(recipient) is not a usable X25519 public key", cause: error as? SealedArchiveError)
+        }
     }
 
     /// Opens the file key with `identity`; nil when the box does not open.

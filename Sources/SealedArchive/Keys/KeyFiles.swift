@@ -140,7 +140,7 @@ public enum KeyFiles {
         return try buffer.withUnsafeBytes { try SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
     }
 
-    /// Calls `body` with each line that is not blank and not a comment,
+    /// Calls `body` with each line that is not empty and not a comment,
     /// without its line ending.
     private static func forEachKeyLine(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var start = 0
@@ -150,8 +150,9 @@ public enum KeyFiles {
             var lineEnd = end
             if lineEnd > start && bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
             let line = UnsafeRawBufferPointer(rebasing: bytes[start..<lineEnd])
-            let blank = line.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-            if !blank && line[0] != UInt8(ascii: "#") {
+            // As age does: only empty lines and comments are skipped; a line
+            // of spaces is an error, not silently ignored.
+            if !line.isEmpty && line[0] != UInt8(ascii: "#") {
                 try body(line)
             }
             start = end + 1

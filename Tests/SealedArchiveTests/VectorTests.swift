@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import SealedArchive
+
+/// Runs every vector of Spec/vectors through the reader, with the identities
+/// it names and keyless, and checks the outcome the vector states.
+@Suite struct VectorTests {
+    struct Vector: Decodable, CustomStringConvertible {
+        let name: String
+        let archive: String
+        let identities: [String]
+        let signers: [String]
+        let expect: String
+        let keyless_expect: String
+        let plaintext_sha256: String?
+        let plaintext_length: Int?
+        var directory = VectorTests.specDirectory
+        var description: String { directory == VectorTests.specDirectory ? name : "extra/\(name)" }
+        var archiveURL: URL { directory.appendingPathComponent(archive) }
+
+        enum CodingKeys: String, CodingKey {
+            case name, archive, identities, signers, expect, keyless_expect, plaintext_sha256, plaintext_length
+        }
+    }
+
+    static let specDirectory = packageRoot.appendingPathComponent("Spec/vectors")
+
+    /// The spec's vectors, plus those in SEALED_ARCHIVE_EXTRA_VECTORS (a
+    /// directory): the test command points it at vectors the independent
+    /// Python encoder writes, so the Swift reader is checked against
+    /// archives it did not make.
+    static func all() throws -> [Vector] {
+        try vectors(in: specDirectory) + extraDirectory.map { try vectors(in: $0) }.orEmpty
+    }
+
+    static var extraDirectory: URL? {
+        ProcessInfo.processInfo.environment["SEALED_ARCHIVE_EXTRA_VECTORS"].map { URL(fileURLWithPath: $0, isDirectory: true) }
+    }
+
+    static func vectors(in directory: URL) throws -> [Vector] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted()
+        return try files.map {
+            var vector = try JSONDecoder().decode(Vector.self, from: Data(contentsOf: directory.appendingPathComponent($0)))
+            vector.directory = directory
+            return vector
+        }
+    }
+
+    @Test func thereAreEnoughVectorsOfEachKind() throws {
+        let vectors = try Self.vectors(in: Self.specDirectory)
+        #expect(vectors.count >= 25)
+        #expect(vectors.filter { $0.expect == "ok" }.count >= 7)
+        let classes = Set(vectors.map(\.expect))
+        for needed in ["header", "version", "limit", "trailer", "damaged", "signature", "no-identity", "untrusted-signer", "unsigned"] {
+            #expect(classes.contains(needed), "no vector of class \(needed)")
+        }
+    }
+
+    @Test(arguments: try VectorTests.all())
+    func vectorOutcomeWithIdentities(_ vector: Vector) throws {
+        let archive = try [UInt8](Data(contentsOf: vector.archiveURL))
+        let identities = try vector.identities.map { text in try Array(text.utf8).withUnsafeBytes { try Identity(parsing: $0) } }
+        let signers = vector.signers.isEmpty ? nil : try vector.signers.map { try SignerKey(parsing: $0) }
+        var plaintext: [UInt8] = []
+        let outcome = errorCode {
+            let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: signers)
+            try reader.unlock(with: identities)
+            let sink = MemorySink()
+            _ = try reader.decrypt(into: sink)
+            plaintext = sink.bytes
+        }
+        #expect((outcome?.rawValue ?? "ok") == vector.expect)
+        if vector.expect == "ok" {
+            #expect(plaintext.count == vector.plaintext_length)
+            #expect(sha256Hex(plaintext) == vector.plaintext_sha256)
+        }
+    }
+
+    @Test(arguments: try VectorTests.all())
+    func vectorOutcomeKeyless(_ vector: Vector) throws {
+        let archive = try [UInt8](Data(contentsOf: vector.archiveURL))
+        let signers = vector.signers.isEmpty ? nil : try vector.signers.map { try SignerKey(parsing: $0) }
+        let outcome = errorCode { _ = try verifyInMemory(archive, signers: signers) }
+        #expect((outcome?.rawValue ?? "ok") == vector.keyless_expect)
+    }
+}
+
+extension Optional where Wrapped == [VectorTests.Vector] {
+    var orEmpty: [VectorTests.Vector] { self ?? [] }
+}
