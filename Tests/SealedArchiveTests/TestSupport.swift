@@ -43,7 +43,8 @@ func sealInMemory(_ plaintext: [UInt8], to recipients: [Recipient], signedBy key
     let sink = MemorySink()
     let writer = try ArchiveWriter(sink: sink, recipients: recipients, signingKey: key, options: options)
     try plaintext.withUnsafeBytes { try writer.write($0) }
-    return (sink.bytes, try writer.finish())
+    let result = try writer.finish()
+    return (sink.bytes, result)
 }
 
 /// Opens an archive in memory.

@@ -1,0 +1,253 @@
+import Foundation
+import Testing
+@testable import SealedArchive
+
+@Suite struct RoundTripTests {
+    let alice = try! Identity.generate()
+    let bob = try! Identity.generate()
+    let host = try! SigningKey.generate()
+
+    /// Sizes around chunk and batch boundaries, for a 4 KiB chunk.
+    static let sizes = [0, 1, 4095, 4096, 4097, 8192, 3 * 4096 + 17,
+                        Parallel.batchSize * 4096, Parallel.batchSize * 4096 + 1, 5 * Parallel.batchSize * 4096 - 1]
+
+    @Test(arguments: sizes)
+    func opensToTheSameBytesWithEitherIdentity(_ size: Int) throws {
+        let plaintext = randomPlaintext(size)
+        let (archive, result) = try sealInMemory(plaintext, to: [alice.recipient, bob.recipient], signedBy: host)
+        #expect(result.plaintextLength == UInt64(size))
+        #expect(result.chunkCount == UInt64(max(1, (size + 4095) / 4096)))
+        #expect(result.archiveLength == UInt64(archive.count))
+        #expect(try openInMemory(archive, with: [alice], signers: [host.signer]) == plaintext)
+        #expect(try openInMemory(archive, with: [bob]) == plaintext)
+        // A reader fed a few bytes at a time, as from a slow pipe.
+        #expect(try openInMemory(archive, with: [bob], step: 777) == plaintext)
+        let verified = try verifyInMemory(archive, signers: [host.signer])
+        #expect(verified.digest == result.digest)
+        #expect(verified.plaintextLength == UInt64(size))
+        #expect(!verified.decrypted)
+    }
+
+    @Test func writesInOddPiecesGiveTheSameArchiveShape() throws {
+        let plaintext = randomPlaintext(50_000)
+        var options = SealOptions(created: fixedDate)
+        options.chunkSizeLog2 = 12
+        let sink = MemorySink()
+        let writer = try ArchiveWriter(sink: sink, recipients: [alice.recipient], signingKey: nil, options: options)
+        var offset = 0
+        var step = 1
+        while offset < plaintext.count {
+            let n = min(step, plaintext.count - offset)
+            try plaintext.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
+            offset += n
+            step = step * 3 % 9973 + 1
+        }
+        let result = try writer.finish()
+        #expect(result.chunkCount == 13)
+        #expect(try openInMemory(sink.bytes, with: [alice]) == plaintext)
+    }
+
+    @Test func everyChunkSizeInTheRangeWorks() throws {
+        let plaintext = randomPlaintext(70_000)
+        for log2 in [12, 13, 16, 20, 24] {
+            let (archive, _) = try sealInMemory(plaintext, to: [alice.recipient], chunkSizeLog2: log2)
+            #expect(try openInMemory(archive, with: [alice]) == plaintext, "chunk size 2^\(log2)")
+        }
+    }
+
+    @Test func headerMetadataRoundTrips() throws {
+        let previous = randomPlaintext(32)
+        let (archive, _) = try sealInMemory([1, 2, 3], to: [alice.recipient], signedBy: host) {
+            $0.label = "silver-auth ✓"
+            $0.sequence = 7
+            $0.previousDigest = previous
+            $0.payloadKind = .tar
+            $0.compression = .zstd
+        }
+        let header = try ArchiveHeader(parsing: archive)
+        #expect(header.label == "silver-auth ✓")
+        #expect(header.sequence == 7)
+        #expect(header.previousDigest == previous)
+        #expect(header.payloadKind == .tar)
+        #expect(header.compression == .zstd)
+        #expect(header.created == UInt64(fixedDate.timeIntervalSince1970))
+        #expect(header.signer == host.signer)
+        #expect(header.stanzas.map(\.keyID) == [alice.recipient.keyID])
+    }
+
+    @Test func theSameRecipientTwiceMakesOneStanza() throws {
+        let (archive, _) = try sealInMemory([1], to: [alice.recipient, alice.recipient, bob.recipient])
+        #expect(try ArchiveHeader(parsing: archive).stanzas.count == 2)
+    }
+
+    @Test func recipientLimitsAreEnforcedWhenSealing() throws {
+        let many = try (0..<65).map { _ in try Identity.generate().recipient }
+        #expect(errorCode { _ = try sealInMemory([1], to: many) } == .limit)
+        #expect(errorCode { _ = try sealInMemory([1], to: Array(many.prefix(64))) } == nil)
+        #expect(errorCode { _ = try sealInMemory([1], to: []) } == .invalidArgument)
+    }
+
+    @Test func badOptionsAreRefused() {
+        #expect(errorCode { _ = try sealInMemory([1], to: [alice.recipient], chunkSizeLog2: 11) } == .invalidArgument)
+        #expect(errorCode { _ = try sealInMemory([1], to: [alice.recipient], chunkSizeLog2: 25) } == .invalidArgument)
+        #expect(errorCode { _ = try sealInMemory([1], to: [alice.recipient]) { $0.label = "two\nlines" } } == .invalidArgument)
+        #expect(errorCode { _ = try sealInMemory([1], to: [alice.recipient]) { $0.label = String(repeating: "x", count: 256) } } == .invalidArgument)
+        #expect(errorCode { _ = try sealInMemory([1], to: [alice.recipient]) { $0.previousDigest = [1, 2] } } == .invalidArgument)
+    }
+
+    @Test func smallOrderRecipientsAreRefused() throws {
+        // The all-zero point has small order: libsodium refuses to seal to it.
+        let zero = try Recipient(publicKey: [UInt8](repeating: 0, count: 32))
+        #expect(errorCode { _ = try sealInMemory([1], to: [zero]) } == .invalidKey)
+    }
+
+    @Test func eachArchiveHasItsOwnFileKey() throws {
+        let plaintext = randomPlaintext(5000)
+        let (a, _) = try sealInMemory(plaintext, to: [alice.recipient])
+        let (b, _) = try sealInMemory(plaintext, to: [alice.recipient])
+        let h = try ArchiveHeader(parsing: a).length
+        #expect(a.count == b.count)
+        #expect(Array(a[h...]) != Array(b[h...]))
+        #expect(try ArchiveHeader(parsing: a).stanzas != ArchiveHeader(parsing: b).stanzas)
+    }
+}
+
+@Suite struct TamperTests {
+    let alice = try! Identity.generate()
+    let host = try! SigningKey.generate()
+
+    /// Every single-bit change anywhere in a signed archive is caught, with
+    /// and without the identity, whatever byte it lands in.
+    @Test func everyBitFlipIsDetected() throws {
+        let plaintext = randomPlaintext(3 * 4096 + 100)
+        let (archive, _) = try sealInMemory(plaintext, to: [alice.recipient], signedBy: host)
+        var generator = SystemRandomNumberGenerator()
+        // Every byte of the header and trailer, and a sample of the records.
+        let edges = Array(0..<300) + Array((archive.count - 200)..<archive.count)
+        let sample = (0..<300).map { _ in Int.random(in: 0..<archive.count, using: &generator) }
+        for offset in Set(edges + sample) {
+            var tampered = archive
+            tampered[offset] ^= UInt8(1) << UInt8.random(in: 0...7, using: &generator)
+            let opened = errorCode { _ = try openInMemory(tampered, with: [alice]) }
+            let keyless = errorCode { _ = try verifyInMemory(tampered, signers: [host.signer]) }
+            #expect(opened != nil && opened!.isArchiveFault || opened == .noIdentity, "open missed a flip at byte \(offset)")
+            #expect(keyless != nil && keyless!.isArchiveFault, "keyless verify missed a flip at byte \(offset)")
+        }
+    }
+
+    /// Cutting the archive anywhere is caught.
+    @Test func everyTruncationIsDetected() throws {
+        let (archive, _) = try sealInMemory(randomPlaintext(2 * 4096 + 5), to: [alice.recipient], signedBy: host)
+        for length in stride(from: 0, to: archive.count, by: 97) + [archive.count - 1] {
+            let cut = Array(archive[..<length])
+            #expect(errorCode { _ = try openInMemory(cut, with: [alice]) }?.isArchiveFault == true, "cut at \(length)")
+            #expect(errorCode { _ = try verifyInMemory(cut) }?.isArchiveFault == true, "cut at \(length)")
+        }
+    }
+
+    @Test func damageIsLocatedToItsChunk() throws {
+        let (archive, _) = try sealInMemory(randomPlaintext(5 * 4096), to: [alice.recipient], signedBy: host)
+        let h = try ArchiveHeader(parsing: archive).length
+        var tampered = archive
+        tampered[h + 3 * (4096 + 48) + 5] ^= 0x80
+        do {
+            _ = try verifyInMemory(tampered)
+            Issue.record("damage not detected")
+        } catch let error as SealedArchiveError {
+            #expect(error.code == .damaged)
+            #expect(error.message.contains("chunk 3 "))
+            #expect(error.message.contains("bytes \(h + 3 * (4096 + 48))–"))
+        }
+    }
+
+    /// Plaintext reaches the sink only in authenticated batches; a damaged
+    /// record stops the stream before its own plaintext is released.
+    @Test func nothingPastADamagedChunkIsReleased() throws {
+        let plaintext = randomPlaintext(40 * 4096)
+        let (archive, _) = try sealInMemory(plaintext, to: [alice.recipient])
+        let h = try ArchiveHeader(parsing: archive).length
+        var tampered = archive
+        let damaged = 30
+        tampered[h + damaged * (4096 + 48) + 1] ^= 1
+        let reader = try ArchiveReader(source: MemorySource(tampered))
+        try reader.unlock(with: [alice])
+        let sink = MemorySink()
+        #expect(throws: SealedArchiveError(.damaged, "")) { _ = try reader.decrypt(into: sink) }
+        #expect(sink.bytes.count <= damaged * 4096)
+        #expect(sink.bytes == Array(plaintext.prefix(sink.bytes.count)))
+    }
+}
+
+@Suite struct HeaderParsingTests {
+    let alice = try! Identity.generate()
+
+    func header(_ configure: (inout SealOptions) -> Void = { _ in }) throws -> [UInt8] {
+        let (archive, _) = try sealInMemory([], to: [alice.recipient], signedBy: try SigningKey.generate(), configure: configure)
+        return Array(archive[..<(try ArchiveHeader(parsing: archive).length)])
+    }
+
+    /// Rebuilds `header` with its fields replaced by `fields`, keeping the
+    /// length field consistent.
+    func withFields(_ header: [UInt8], _ fields: [UInt8]) throws -> [UInt8] {
+        let stanzasEnd = FormatV1.fixedLength + FormatV1.stanzaLength
+        var out = Array(header[..<stanzasEnd]) + fields + Array(header.suffix(32))
+        let length = UInt32(out.count)
+        for i in 0..<4 { out[9 + i] = UInt8(truncatingIfNeeded: length >> (8 * UInt32(i))) }
+        return out
+    }
+
+    @Test func serialisationIsWhatParsingAccepts() throws {
+        let bytes = try header { $0.label = "x"; $0.sequence = 1; $0.previousDigest = [UInt8](repeating: 7, count: 32) }
+        let parsed = try ArchiveHeader(parsing: bytes)
+        #expect(parsed.bytes == bytes)
+        #expect(try parsed.serializeUnauthenticated() == Array(bytes.dropLast(32)))
+    }
+
+    @Test func fieldsOutOfOrderRepeatedOrUnknownAreRejected() throws {
+        let base = try header()
+        let label: [UInt8] = [2, 1, 0, 0x41]
+        let sequence: [UInt8] = [3, 8, 0] + [UInt8](repeating: 0, count: 8)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, label + sequence)) } == nil)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, sequence + label)) } == .header)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, label + label)) } == .header)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, [9, 1, 0, 0])) } == .header)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, [2, 0, 0])) } == .header, "empty label")
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, [2, 1, 0, 0x07])) } == .header, "control character")
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, [2, 2, 0, 0xC0, 0x80])) } == .header, "overlong UTF-8")
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, [3, 7, 0] + [UInt8](repeating: 0, count: 7))) } == .header)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, [1, 31, 0] + [UInt8](repeating: 0, count: 31))) } == .header)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: try withFields(base, [2, 5, 0, 0x41])) } == .header, "field runs past the end")
+    }
+
+    @Test func duplicateStanzasAreRejected() throws {
+        let (archive, _) = try sealInMemory([], to: [alice.recipient, try Identity.generate().recipient])
+        var bytes = Array(archive[..<(try ArchiveHeader(parsing: archive).length)])
+        let second = FormatV1.fixedLength + FormatV1.stanzaLength
+        bytes.replaceSubrange(second..<(second + 8), with: bytes[FormatV1.fixedLength..<(FormatV1.fixedLength + 8)])
+        #expect(errorCode { _ = try ArchiveHeader(parsing: bytes) } == .header)
+    }
+
+    @Test func checksHappenInTheSpecifiedOrder() throws {
+        var bytes = try header()
+        bytes[8] = 9          // version (check 2) …
+        bytes[24] = 200       // … wins over the recipient count (check 5)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: bytes) } == .version)
+        bytes[8] = 1
+        bytes[13] = 30        // chunk size (check 6) loses to the count (check 5)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: bytes) } == .limit)
+        bytes[24] = 1
+        #expect(errorCode { _ = try ArchiveHeader(parsing: bytes) } == .header)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: Array(bytes.prefix(12))) } == .header)
+        #expect(errorCode { _ = try ArchiveHeader(parsing: Array(bytes.prefix(100))) } == .truncated)
+    }
+
+    @Test func signerRequirementsAreCheckedBeforeAnyRecord() throws {
+        let host = try SigningKey.generate()
+        let (archive, _) = try sealInMemory(randomPlaintext(100), to: [alice.recipient], signedBy: host)
+        let header = Array(archive[..<(try ArchiveHeader(parsing: archive).length)])
+        // Only the header is given: the signer check fails before the reader
+        // notices that the records are missing.
+        #expect(errorCode { _ = try ArchiveReader(source: MemorySource(header), requiredSigners: [try SigningKey.generate().signer]) } == .untrustedSigner)
+        #expect(errorCode { _ = try ArchiveReader(source: MemorySource(header), requiredSigners: [host.signer]) } == nil)
+    }
+}

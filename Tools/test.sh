@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian packages), builds, and runs every
+# test: the Swift test suites (library, vectors, CLI end to end), the
+# independent Python reference decoder's self-test, the reference decoder on
+# every spec vector, the Swift reader on vectors the Python encoder makes,
+# and the reference decoder on a 100 MB archive sealed by the CLI.
+#
+#     bash Tools/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libsodium-dev pkg-config age python3-nacl time zstd)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "== installing ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+export PATH="/opt/swift/usr/bin:$PATH"
+PYTHON=/usr/bin/python3   # Debian's Python, which has python3-nacl
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== reference decoder self-test (Python, written from Spec/ alone)"
+"$PYTHON" Tools/reference/test_reference.py
+"$PYTHON" Tools/reference/test_reference.py --emit-vectors "$work/python-vectors" >/dev/null
+
+echo "== reference decoder on Spec/vectors"
+"$PYTHON" Tools/reference/sealed_ref.py vectors Spec/vectors | tail -n 1
+
+echo "== swift build"
+swift build
+
+echo "== swift test (with the Python encoder's vectors as extra vectors)"
+SEALED_ARCHIVE_EXTRA_VECTORS="$work/python-vectors" swift test 2>&1 | tee "$work/swift-test.log" | grep -E "^(✔|✘) (Suite|Test run)|recorded an issue|error:" || true
+grep -q "Test run with .* passed" "$work/swift-test.log" || { tail -n 40 "$work/swift-test.log"; echo "swift test failed"; exit 1; }
+
+echo "== reference decoder opens a 100 MB archive sealed by the CLI"
+bin=$(swift build --show-bin-path)/sealed-archive
+"$bin" keygen -o "$work/id" 2>/dev/null
+"$bin" keygen --signing -o "$work/sig" 2>/dev/null
+head -c 100000000 /dev/urandom > "$work/plain"
+"$bin" seal -r "$("$bin" recipient "$work/id")" --sign-key "$work/sig" -o "$work/big.sarc" "$work/plain"
+"$PYTHON" Tools/reference/sealed_ref.py open -i "$work/id" --signer "$("$bin" recipient "$work/sig")" -o "$work/out" "$work/big.sarc"
+cmp "$work/plain" "$work/out"
+echo "reference decoder: 100 MB archive opened byte-identical"
+
+grep -E "^✔ Test run with" "$work/swift-test.log" | tail -n 1
