@@ -22,6 +22,7 @@ struct SealedArchiveCommand: ParsableCommand {
     /// error and its documented exit code, anything else goes to
     /// ArgumentParser, which prints usage errors with help.
     static func main() {
+        TemporaryFiles.removeOnTerminationSignals()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -23,6 +23,7 @@ public final class AtomicFileSink: ByteSink {
     private let replaceExisting: Bool
     private var fd: Int32
     private var committed = false
+    private let registration: Int?
 
     /// Creates the temporary file beside `path`.
     ///
@@ -47,11 +48,13 @@ public final class AtomicFileSink: ByteSink {
         // while it is being written.
         fd = try POSIX.open(temporaryPath, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600,
                             what: "a temporary file beside '\(path)'")
+        registration = TemporaryFiles.register(temporaryPath)
     }
 
     deinit {
         if fd >= 0 { close(fd) }
         if !committed { unlink(temporaryPath) }
+        TemporaryFiles.unregister(registration)
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
