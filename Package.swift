@@ -17,9 +17,19 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "SealedArchive",
-            dependencies: ["CSodium"]
+            dependencies: ["CSodium", "CArchive", "CLibCrypto"]
         ),
         .executableTarget(
             name: "sealed-archive",

@@ -50,6 +50,14 @@ public struct SealedArchiveError: Error, Equatable, Hashable, CustomStringConver
         /// The archive is signed by a key the caller does not trust.
         public static let untrustedSigner = Code(rawValue: "untrusted-signer")
 
+        // Contents of tar payloads (Spec/CLI.md).
+        /// The payload is not the tar stream the header says it is.
+        public static let payload = Code(rawValue: "payload")
+        /// A tar entry that extraction refuses (escaping path, device node…).
+        public static let unsafeEntry = Code(rawValue: "unsafe-entry")
+        /// MANIFEST.sha256 does not match the files.
+        public static let manifest = Code(rawValue: "manifest")
+
         // Keys (Spec/KEYS.md).
         /// A key string or key file that does not parse.
         public static let invalidKey = Code(rawValue: "invalid-key")
@@ -67,7 +75,7 @@ public struct SealedArchiveError: Error, Equatable, Hashable, CustomStringConver
         /// The codes that mean "this archive is not what it claims to be".
         public var isArchiveFault: Bool {
             [.header, .version, .limit, .truncated, .trailer, .damaged,
-             .signature, .unsigned, .untrustedSigner].contains(self)
+             .signature, .unsigned, .untrustedSigner, .payload, .unsafeEntry, .manifest].contains(self)
         }
 
         /// The codes that mean "no key the caller gave can be used".

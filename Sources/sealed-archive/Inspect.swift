@@ -24,9 +24,9 @@ struct Inspect: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Terminal.output(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(report.text)
+            try Terminal.output(report.text)
         }
     }
 }

@@ -49,9 +49,9 @@ struct RecipientCommand: ParsableCommand {
     func run() throws {
         switch try KeyFiles.readSecretKeys(path: file) {
         case .identities(let identities):
-            for identity in identities { print(identity.recipient) }
+            for identity in identities { try Terminal.output(identity.recipient.description) }
         case .signingKey(let key):
-            print(key.signer)
+            try Terminal.output(key.signer.description)
         }
     }
 }

@@ -3,19 +3,37 @@ import SealedArchive
 
 struct Open: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Decrypt an archive with an identity.",
+        abstract: "Decrypt an archive with an identity; extract a directory with -C.",
         discussion: """
             Checks the archive as it decrypts it: every chunk, the digest and, when \
-            signed, the signature. To a file (-o FILE), the plaintext appears under \
-            its name, mode 0600, only after everything checked out; a failure leaves \
-            nothing there. To standard output, plaintext flows as chunks \
-            authenticate, and a non-zero exit means it must not be trusted.
+            signed, the signature.
+
+            An archive of a directory is extracted with -C DEST (DEST must not exist \
+            or be empty): into a staging directory beside DEST, moved to DEST only \
+            after the last chunk authenticated, every entry was written and \
+            MANIFEST.sha256 (when present) matched. Entries with '..' or absolute \
+            paths, device nodes, FIFOs, links leading out of DEST and decompression \
+            bombs are refused; setuid, setgid and sticky bits are stripped. --list \
+            shows the entries without extracting; -o writes the decompressed tar \
+            stream instead.
+
+            An archive of bytes is written to -o FILE (mode 0600, only once \
+            everything checked out) or to standard output, where plaintext flows \
+            as chunks authenticate and a non-zero exit means it must not be trusted.
             """
     )
 
     @OptionGroup var identity: IdentityOptions
     @OptionGroup var signer: SignerOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var contents: ContentsOptions
+
+    @Option(name: [.customShort("C"), .customLong("directory")],
+            help: ArgumentHelp("Extract the archive's directory here (it must not exist, or be empty).", valueName: "DEST"))
+    var destination: String?
+
+    @Flag(name: .customLong("list"), help: "List the entries of a directory archive instead of extracting them.")
+    var list = false
 
     @Argument(help: ArgumentHelp("The archive ('-' or absent: standard input).", valueName: "ARCHIVE"))
     var archive: String = "-"
@@ -23,6 +41,9 @@ struct Open: ParsableCommand {
     func validate() throws {
         guard !identity.identityFiles.isEmpty else {
             throw ValidationError("give the identity to open with: -i FILE (an AGE-SECRET-KEY-1… file)")
+        }
+        guard [destination != nil, list, output.output != nil].filter({ $0 }).count <= 1 else {
+            throw ValidationError("-C, --list and -o are alternatives: give one")
         }
     }
 
@@ -34,8 +55,35 @@ struct Open: ParsableCommand {
         if !reader.header.isSigned {
             Terminal.note("sealed-archive: warning: the archive is not signed: its origin cannot be checked")
         }
-        let file = output.isStandardOutput ? nil : try AtomicFileSink(path: output.output, mode: 0o600, replaceExisting: output.force)
-        _ = try reader.decrypt(into: file ?? StandardOutputSink())
-        try file?.commit()
+        let isTar = reader.header.payloadKind == .tar
+        if let destination {
+            guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: open it with -o FILE instead of -C") }
+            let summary = try Restore.extract(reader, to: destination, options: contents.restoreOptions)
+            Terminal.note("extracted \(summary.files) files, \(summary.directories) directories, \(summary.symlinks + summary.hardlinks) links (\(summary.contentBytes) bytes) into \(destination); \(ContentsOptions.manifestNote(summary))")
+        } else if list {
+            guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: there is nothing to list") }
+            let summary = try Restore.check(reader, options: contents.restoreOptions) { entry in
+                let link = entry.linkTarget.map { " -> \($0)" } ?? ""
+                try Terminal.output("\(entry.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(entry.permissions, radix: 8)) \(String(entry.size).leftPadded(12)) \(entry.path)\(link)")
+            }
+            Terminal.note(ContentsOptions.manifestNote(summary))
+        } else {
+            if isTar && output.output == nil {
+                throw CommandFailure(.usage, "the archive holds a directory: extract it with -C DEST, list it with --list, or get the tar stream with -o FILE (or -o -)")
+            }
+            let (sink, file) = try output.open(mode: 0o600)
+            if isTar {
+                _ = try Restore.writeDecompressed(reader, into: sink)
+            } else {
+                _ = try reader.decrypt(into: sink)
+            }
+            try file?.commit()
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

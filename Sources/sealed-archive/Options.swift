@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import SealedArchive
 
 /// `-i IDENTITY`: identity files, repeatable.
@@ -29,10 +30,47 @@ struct SignerOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Option(name: [.customShort("o"), .customLong("output")],
             help: ArgumentHelp("Write here instead of standard output ('-' is standard output). Written under a temporary name and renamed when complete.", valueName: "FILE"))
-    var output: String = "-"
+    var output: String?
 
     @Flag(name: .customLong("force"), help: "Replace the output file if it exists.")
     var force = false
 
-    var isStandardOutput: Bool { output == "-" }
+    var isStandardOutput: Bool { output == nil || output == "-" }
+
+    /// The output as a sink: standard output, or a file written atomically
+    /// with `mode` and committed by the caller.
+    func open(mode: mode_t) throws -> (sink: ByteSink, file: AtomicFileSink?) {
+        guard let output, output != "-" else { return (StandardOutputSink(), nil) }
+        let file = try AtomicFileSink(path: output, mode: mode, replaceExisting: force)
+        return (file, file)
+    }
+}
+
+/// Options for reading a tar payload: extraction safety and the manifest.
+struct ContentsOptions: ParsableArguments {
+    @Flag(name: .customLong("no-manifest"), help: "Do not check MANIFEST.sha256 (the result says it was skipped).")
+    var noManifest = false
+
+    @Flag(name: .customLong("allow-escaping-symlinks"),
+          help: "Restore symbolic links that point outside the destination, as stored (nothing is ever written through them).")
+    var allowEscapingSymlinks = false
+
+    @Option(name: .customLong("max-expansion"),
+            help: ArgumentHelp("Refuse contents larger than 1 GiB plus RATIO times the archive's size (a decompression bomb); 0 for no limit.", valueName: "RATIO"))
+    var maxExpansion: UInt64 = 200
+
+    var restoreOptions: RestoreOptions {
+        var options = RestoreOptions()
+        options.checkManifest = !noManifest
+        options.allowEscapingSymlinks = allowEscapingSymlinks
+        options.maxExpansion = maxExpansion
+        return options
+    }
+
+    /// How the manifest outcome is reported.
+    static func manifestNote(_ summary: ContentsSummary) -> String {
+        if summary.manifestSkipped { return "MANIFEST.sha256 not checked (--no-manifest)" }
+        if let count = summary.manifestFilesChecked { return "MANIFEST.sha256 matches (\(count) files)" }
+        return "no MANIFEST.sha256"
+    }
 }

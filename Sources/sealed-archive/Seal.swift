@@ -4,15 +4,18 @@ import SealedArchive
 
 struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Encrypt a file or stream to one or more recipients.",
+        abstract: "Encrypt a directory, file or stream to one or more recipients.",
         discussion: """
-            Reads INPUT (standard input by default), encrypts it to every recipient \
-            given, signs it with --sign-key, and writes the archive to -o FILE or to \
-            standard output (never to a terminal). A file output appears under its \
-            name only once it is complete and flushed to disk.
+            A DIRECTORY is packed as a pax tar archive (sorted, paths relative to it), \
+            compressed with zstd by default, and recorded as a tar payload that \
+            'open -C DEST' extracts. A tar or tar.zst file or stream (from 'pack' or \
+            any tar) is recognised and recorded as a tar payload too; anything else \
+            is sealed as plain bytes. INPUT defaults to standard input.
 
-            Without --sign-key the archive is anonymous: anyone who knows a \
-            recipient's public key could have made it.
+            The archive goes to -o FILE or to standard output (never to a terminal). \
+            A file output appears under its name only once it is complete and \
+            flushed to disk. Without --sign-key the archive is anonymous: anyone who \
+            knows a recipient's public key could have made it.
             """
     )
 
@@ -28,6 +31,14 @@ struct Seal: ParsableCommand {
             help: ArgumentHelp("Sign the archive with this host's signing-key file (from 'keygen --signing').", valueName: "FILE"))
     var signKey: String?
 
+    @Option(name: .customLong("compression"),
+            help: ArgumentHelp("For a directory: zstd, zstd:LEVEL (1–19) or none.", valueName: "METHOD"))
+    var compression: String = "zstd"
+
+    @Option(name: .customLong("payload"),
+            help: ArgumentHelp("For a file or stream: tar, bytes, or auto (recognise tar and tar.zst).", valueName: "KIND"))
+    var payload: PayloadChoice = .auto
+
     @Option(name: .customLong("chunk-size"),
             help: ArgumentHelp("Chunk size, a power of two from 4KiB to 16MiB.", valueName: "SIZE"))
     var chunkSize: String = "1MiB"
@@ -37,14 +48,19 @@ struct Seal: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: ArgumentHelp("The file to seal ('-' or absent: standard input).", valueName: "INPUT"))
+    @Argument(help: ArgumentHelp("The directory or file to seal ('-' or absent: standard input).", valueName: "INPUT"))
     var input: String = "-"
+
+    enum PayloadChoice: String, ExpressibleByArgument {
+        case auto, tar, bytes
+    }
 
     func validate() throws {
         guard !recipients.isEmpty || !recipientsFiles.isEmpty else {
             throw ValidationError("give at least one recipient with -r age1… or -R FILE")
         }
         _ = try ChunkSizeArgument.log2(chunkSize)
+        do { _ = try TarCompression(parsing: compression) } catch let error as SealedArchiveError { throw ValidationError(error.message) }
     }
 
     func run() throws {
@@ -62,12 +78,67 @@ struct Seal: ParsableCommand {
         options.chunkSizeLog2 = try ChunkSizeArgument.log2(chunkSize)
         options.label = label
 
-        let source = try FileSource(path: input)
-        let file = output.isStandardOutput ? nil : try AtomicFileSink(path: output.output, mode: 0o644, replaceExisting: output.force)
-        let sink: ByteSink = file ?? StandardOutputSink()
+        let directory = input != "-" && FileManager.default.isDirectory(input)
+        var source: ByteSource?
+        let tarCompression = try TarCompression(parsing: compression)
+        if directory {
+            options.payloadKind = .tar
+            options.compression = tarCompression == .none ? .none : .zstd
+        } else {
+            let file = try FileSource(path: input)
+            switch payload {
+            case .bytes:
+                source = file
+            case .auto, .tar:
+                let detected = try PayloadDetection.detect(file)
+                if payload == .tar && detected.kind != .tar {
+                    throw CommandFailure(.usage, "\(file.name) is not a tar or tar.zst stream; leave out --payload tar to seal it as bytes")
+                }
+                (options.payloadKind, options.compression, source) = (detected.kind, detected.compression, detected.source)
+            }
+        }
+
+        let (sink, file) = try output.open(mode: 0o644)
         let writer = try ArchiveWriter(sink: sink, recipients: all, signingKey: signingKey, options: options)
-        try writer.write(contentsOf: source)
+        if let source {
+            try writer.write(contentsOf: source)
+        } else {
+            _ = try DirectoryPacker.pack(directory: input, into: writer, compression: tarCompression)
+        }
         _ = try writer.finish()
+        try file?.commit()
+    }
+}
+
+struct Pack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pack a directory into a tar(.zst) stream, unencrypted.",
+        discussion: """
+            Writes exactly the tar stream that 'seal DIRECTORY' encrypts: sealing it \
+            later ('seal -r … FILE') gives an archive that opens like 'seal DIRECTORY'. \
+            Refuses to write to a terminal.
+            """
+    )
+
+    @Option(name: .customLong("compression"),
+            help: ArgumentHelp("zstd, zstd:LEVEL (1–19) or none.", valueName: "METHOD"))
+    var compression: String = "zstd"
+
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: ArgumentHelp("The directory to pack.", valueName: "DIRECTORY"))
+    var directory: String
+
+    func validate() throws {
+        do { _ = try TarCompression(parsing: compression) } catch let error as SealedArchiveError { throw ValidationError(error.message) }
+    }
+
+    func run() throws {
+        if output.isStandardOutput && StandardOutputSink.isTerminal {
+            throw CommandFailure(.usage, "refusing to write a tar stream to a terminal: use -o FILE or redirect standard output")
+        }
+        let (sink, file) = try output.open(mode: 0o600)
+        _ = try DirectoryPacker.pack(directory: directory, into: sink, compression: try TarCompression(parsing: compression))
         try file?.commit()
     }
 }
@@ -83,5 +154,12 @@ enum ChunkSizeArgument {
             return log
         }
         throw ValidationError("chunk size '\(text)' must be a power of two from 4KiB to 16MiB, such as 64KiB or 1MiB")
+    }
+}
+
+extension FileManager {
+    func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }

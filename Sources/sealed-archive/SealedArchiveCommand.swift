@@ -7,7 +7,7 @@ struct SealedArchiveCommand: ParsableCommand {
         commandName: "sealed-archive",
         abstract: "Encrypted, signed backup archives.",
         discussion: """
-            Seal a file or stream to one or more age recipients (age1…), signed by \
+            Seal a backup directory, file or stream to one or more age recipients (age1…), signed by \
             this host; verify archives pulled back from storage with or without a \
             key; open them with an identity (AGE-SECRET-KEY-1…).
 
@@ -15,7 +15,7 @@ struct SealedArchiveCommand: ParsableCommand {
             archive, 74 I/O error, 77 no usable key. See Spec/CLI.md.
             """,
         version: "0.1.0",
-        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Open.self, Verify.self, Inspect.self]
+        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self]
     )
 
     /// Runs the command; a SealedArchive error becomes one line on standard
@@ -33,7 +33,13 @@ struct SealedArchiveCommand: ParsableCommand {
             Terminal.error(error.message)
             Foundation.exit(error.status.rawValue)
         } catch {
-            exit(withError: error)
+            // Help and --version exit cleanly through ArgumentParser; usage
+            // errors become one line, like every other error.
+            let status = exitCode(for: error)
+            guard status != .success else { exit(withError: error) }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            Terminal.error("\(message) (see 'sealed-archive help')")
+            Foundation.exit(status.rawValue)
         }
     }
 }

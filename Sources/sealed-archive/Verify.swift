@@ -7,13 +7,16 @@ struct Verify: ParsableCommand {
         discussion: """
             Without -i, checks structure, every chunk's hash and the digest: no key \
             needed. With --signer, also requires a valid signature by that key. With \
-            -i, also decrypts and authenticates every chunk, discarding the plaintext. \
+            -i, also decrypts and authenticates every chunk, discarding the plaintext; \
+            for a directory archive it also reads every entry with the checks \
+            extraction makes and checks MANIFEST.sha256. \
             Prints one line per archive; the exit code is that of the first failure.
             """
     )
 
     @OptionGroup var signer: SignerOptions
     @OptionGroup var identity: IdentityOptions
+    @OptionGroup var contents: ContentsOptions
 
     @Argument(help: ArgumentHelp("Archives to check ('-' for standard input).", valueName: "ARCHIVE"))
     var archives: [String]
@@ -32,15 +35,22 @@ struct Verify: ParsableCommand {
             do {
                 let reader = try ArchiveReader(source: FileSource(path: path), requiredSigners: requiredSigners)
                 let result: ReadResult
+                var contentsNote: String?
                 if identities.isEmpty {
                     result = try reader.verify()
                 } else {
                     try reader.unlock(with: identities)
-                    result = try reader.decrypt(into: DiscardingSink())
+                    if reader.header.payloadKind == .tar {
+                        let summary = try Restore.check(reader, options: contents.restoreOptions)
+                        result = summary.archive!
+                        contentsNote = "\(summary.files) files, \(summary.directories) directories, \(summary.symlinks + summary.hardlinks) links safe to extract; \(ContentsOptions.manifestNote(summary))"
+                    } else {
+                        result = try reader.decrypt(into: DiscardingSink())
+                    }
                 }
-                print("OK \(name): \(Self.describe(result, requiredSigners: requiredSigners))")
+                try Terminal.output("OK \(name): \(Self.describe(result, requiredSigners: requiredSigners))\(contentsNote.map { "; \($0)" } ?? "")")
             } catch let error as SealedArchiveError {
-                print("FAILED \(name): \(error.message)")
+                try Terminal.output("FAILED \(name): \(error.message)")
                 firstFailure = firstFailure ?? ExitStatus.for(error)
             }
         }

@@ -82,7 +82,7 @@ import Testing
 
     @Test func recipientLimitsAreEnforcedWhenSealing() throws {
         let many = try (0..<65).map { _ in try Identity.generate().recipient }
-        #expect(errorCode { _ = try sealInMemory([1], to: many) } == .limit)
+        #expect(errorCode { _ = try sealInMemory([1], to: many) } == .invalidArgument)
         #expect(errorCode { _ = try sealInMemory([1], to: Array(many.prefix(64))) } == nil)
         #expect(errorCode { _ = try sealInMemory([1], to: []) } == .invalidArgument)
     }

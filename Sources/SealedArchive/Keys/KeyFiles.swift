@@ -137,6 +137,7 @@ public enum KeyFiles {
         let buffer = try SecureBytes(count: maximumSize + 1)
         let count = try buffer.withUnsafeMutableBytes { try source.readFully(into: $0) }
         guard count <= maximumSize else { throw SealedArchiveError(.invalidKey, "'\(path)' is too large to be a key file") }
+        guard count > 0 else { throw SealedArchiveError(.invalidKey, "'\(path)' is empty: it holds no key") }
         return try buffer.withUnsafeBytes { try SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
     }
 

@@ -62,103 +62,136 @@ public final class ArchiveReader {
     /// Checks every record and the trailer without decrypting (checks
     /// 12–17 without opening chunks).
     public func verify() throws -> ReadResult {
-        try readRecords(into: nil)
+        let records = try RecordStream(reader: self, decrypting: false)
+        while try records.next() != nil {}
+        return records.result!
     }
 
     /// Decrypts every record into `sink`, checking everything on the way.
     /// Requires ``unlock(with:)``. The sink receives plaintext as records
     /// authenticate; it is complete and genuine only if this returns.
     public func decrypt(into sink: ByteSink) throws -> ReadResult {
-        precondition(keys != nil, "decrypt(into:) before unlock(with:)")
-        return try readRecords(into: sink)
+        let records = try RecordStream(reader: self, decrypting: true)
+        while let plaintext = try records.next() {
+            if !plaintext.isEmpty { try sink.write(plaintext) }
+        }
+        return records.result!
     }
 
-    private func readRecords(into sink: ByteSink?) throws -> ReadResult {
+    /// The plaintext as a byte source that decrypts as it is read, for
+    /// consumers that pull (libarchive's reader). Requires
+    /// ``unlock(with:)``. Reading it to its end (a read returning 0) means
+    /// every check passed; ``PlaintextSource/result`` is then set. A failed
+    /// check is thrown from `read(into:)`.
+    public func plaintext() throws -> PlaintextSource {
+        PlaintextSource(records: try RecordStream(reader: self, decrypting: true))
+    }
+
+    fileprivate func takeSource() throws -> ByteSource {
         precondition(!consumed, "an archive reader reads its records once")
         consumed = true
-        let cipher = sink == nil ? nil : keys?.cipher
-        let chunkSize = header.chunkSize
-        let recordLength = header.recordLength
-        let trailerLength = header.trailerLength
-        let batch = Parallel.batchSize
-        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * recordLength + trailerLength + 1, alignment: 64)
-        let plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * chunkSize, alignment: 64)
-        defer {
-            secureZero(plaintext)
-            plaintext.deallocate()
-            window.deallocate()
-        }
-        let digest = try ArchiveDigest(header: header.bytes)
-        var index: UInt64 = 0
-        var plaintextLength: UInt64 = 0
-        var filled = 0
+        return source
+    }
 
-        /// Checks (and opens) `count` records at the start of `window`, the
-        /// last of them flagged `final`, `lastLength` bytes long.
-        func process(count: Int, final: Bool, lastLength: Int) throws {
-            let firstIndex = index
-            let offset = UInt64(header.length)
-            try Parallel.forEach(count) { j in
-                let recordIndex = firstIndex + UInt64(j)
-                let last = final && j == count - 1
-                let length = last ? lastLength : recordLength
-                let start = j * recordLength
-                let ciphertext = UnsafeRawBufferPointer(rebasing: window[start..<start + length - FormatV1.recordHashLength])
-                let stored = UnsafeRawBufferPointer(rebasing: window[start + length - FormatV1.recordHashLength..<start + length])
-                let computed = try Records.hash(index: recordIndex, last: last, ciphertext: ciphertext)
-                let position = offset + recordIndex * UInt64(recordLength)
-                guard computed.withUnsafeBytes({ constantTimeEquals($0, stored) }) else {
-                    throw SealedArchiveError(.damaged,
-                        "chunk \(recordIndex) (archive bytes \(position)–\(position + UInt64(length) - 1)) is damaged: its hash does not match")
-                }
-                if let cipher {
-                    let output = UnsafeMutableRawBufferPointer(rebasing: plaintext[j * chunkSize..<j * chunkSize + ciphertext.count - ChunkCipher.tagLength])
-                    let opened = Records.nonce(index: recordIndex, last: last).withUnsafeBytes {
-                        cipher.open(ciphertext, nonce: $0, into: output)
-                    }
-                    guard opened else {
-                        throw SealedArchiveError(.damaged,
-                            "chunk \(recordIndex) (archive bytes \(position)–\(position + UInt64(length) - 1)) does not authenticate: it is forged")
-                    }
-                }
-            }
-            var produced = 0
-            for j in 0..<count {
-                let length = final && j == count - 1 ? lastLength : recordLength
-                let start = j * recordLength
-                digest.add(recordHash: UnsafeRawBufferPointer(rebasing: window[start + length - FormatV1.recordHashLength..<start + length]))
-                produced += length - FormatV1.recordOverhead
-            }
-            if let sink, produced > 0 {
-                try sink.write(UnsafeRawBufferPointer(rebasing: plaintext[..<produced]))
-            }
-            plaintextLength += UInt64(produced)
-            index += UInt64(count)
-        }
+    fileprivate var cipher: ChunkCipher? { keys?.cipher }
+}
 
-        while true {
-            filled += try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: window[filled...]))
-            // The window holds more than recordLength + trailerLength bytes
-            // until the input ends: only then is what is left the tail.
-            guard filled > recordLength + trailerLength else { break }
-            let count = min(batch, (filled - trailerLength - 1) / recordLength)
-            try process(count: count, final: false, lastLength: recordLength)
+/// Plaintext pulled batch by batch out of a ``RecordStream``.
+public final class PlaintextSource: ByteSource {
+    private let records: RecordStream
+    private var pending = UnsafeRawBufferPointer(start: nil, count: 0)
+
+    fileprivate init(records: RecordStream) { self.records = records }
+
+    /// What the archive held, once the stream has been read to its end.
+    public var result: ReadResult? { records.result }
+    /// Plaintext bytes handed out so far.
+    public private(set) var bytesRead: UInt64 = 0
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while pending.isEmpty {
+            guard let next = try records.next() else { return 0 }
+            pending = next
+        }
+        let n = min(buffer.count, pending.count)
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: pending[..<n]))
+        pending = UnsafeRawBufferPointer(rebasing: pending[n...])
+        bytesRead += UInt64(n)
+        return n
+    }
+}
+
+/// Checks 12–17 of Spec/FORMAT.md section 8 as an iterator: each call to
+/// ``next()`` checks (and, decrypting, opens) one batch of records on all
+/// cores and returns its plaintext; the call after the last record checks
+/// the trailer and returns nil.
+///
+/// The window holds one batch of records plus the trailer's length and one
+/// byte, whatever the archive's size; nothing seeks.
+final class RecordStream {
+    private let header: ArchiveHeader
+    private let source: ByteSource
+    private let cipher: ChunkCipher?
+    private let digest: ArchiveDigest
+    private let window: UnsafeMutableRawBufferPointer
+    private let plaintext: UnsafeMutableRawBufferPointer
+    private let recordLength: Int
+    private let trailerLength: Int
+    private var filled = 0
+    private var index: UInt64 = 0
+    private var plaintextLength: UInt64 = 0
+    private var ended = false
+    private(set) var result: ReadResult?
+
+    init(reader: ArchiveReader, decrypting: Bool) throws {
+        header = reader.header
+        cipher = decrypting ? reader.cipher : nil
+        precondition(!decrypting || cipher != nil, "decrypting before unlock(with:)")
+        source = try reader.takeSource()
+        digest = try ArchiveDigest(header: header.bytes)
+        recordLength = header.recordLength
+        trailerLength = header.trailerLength
+        window = .allocate(byteCount: Parallel.batchSize * recordLength + trailerLength + 1, alignment: 64)
+        plaintext = .allocate(byteCount: Parallel.batchSize * header.chunkSize, alignment: 64)
+    }
+
+    deinit {
+        secureZero(plaintext)
+        plaintext.deallocate()
+        window.deallocate()
+    }
+
+    /// The plaintext of the next batch (valid until the next call; empty for
+    /// an empty archive), or nil once the trailer has been checked.
+    func next() throws -> UnsafeRawBufferPointer? {
+        guard !ended else { return nil }
+        filled += try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: window[filled...]))
+        // The window holds more than recordLength + trailerLength bytes until
+        // the input ends: only then is what is left the tail.
+        if filled > recordLength + trailerLength {
+            let count = min(Parallel.batchSize, (filled - trailerLength - 1) / recordLength)
+            let produced = try process(count: count, final: false, lastLength: recordLength)
             let used = count * recordLength
             UnsafeMutableRawBufferPointer(rebasing: window[..<(filled - used)])
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: window[used..<filled]))
             filled -= used
+            return UnsafeRawBufferPointer(rebasing: plaintext[..<produced])
         }
+        ended = true
+        return try finish()
+    }
 
-        // Check 13: the tail is the last record and the trailer.
+    /// Checks 13–17 on the tail; returns the last chunk's plaintext, or nil
+    /// when it is empty.
+    private func finish() throws -> UnsafeRawBufferPointer? {
         let minimumRecord = FormatV1.recordOverhead + (index > 0 ? 1 : 0)
-        guard filled >= trailerLength + minimumRecord,
-              Trailer.hasMagic(UnsafeRawBufferPointer(rebasing: window[(filled - trailerLength)..<filled])) else {
+        let trailerBytes = UnsafeRawBufferPointer(rebasing: window[max(0, filled - trailerLength)..<filled])
+        guard filled >= trailerLength + minimumRecord, Trailer.hasMagic(trailerBytes) else {
             throw SealedArchiveError(.trailer,
                 "the archive does not end with a trailer: it was cut short (an incomplete download or copy?) or has extra bytes at its end")
         }
-        let trailer = try Trailer(parsing: UnsafeRawBufferPointer(rebasing: window[(filled - trailerLength)..<filled]), signed: header.isSigned)
-        try process(count: 1, final: true, lastLength: filled - trailerLength)
-
+        let trailer = try Trailer(parsing: trailerBytes, signed: header.isSigned)
+        let produced = try process(count: 1, final: true, lastLength: filled - trailerLength)
         guard trailer.chunkCount == index else {
             throw SealedArchiveError(.damaged, "the trailer counts \(trailer.chunkCount) chunks but the archive holds \(index)")
         }
@@ -171,9 +204,52 @@ public final class ArchiveReader {
                 throw SealedArchiveError(.signature, "the signature does not verify under the signer key \(signer) named in the header: the archive is forged or damaged")
             }
         }
-        return ReadResult(header: header, chunkCount: index, plaintextLength: plaintextLength,
-                          archiveLength: UInt64(header.length) + (index - 1) * UInt64(recordLength) + UInt64(filled),
-                          digest: computed, decrypted: sink != nil)
+        result = ReadResult(header: header, chunkCount: index, plaintextLength: plaintextLength,
+                            archiveLength: UInt64(header.length) + (index - 1) * UInt64(recordLength) + UInt64(filled),
+                            digest: computed, decrypted: cipher != nil)
+        return produced > 0 ? UnsafeRawBufferPointer(rebasing: plaintext[..<produced]) : nil
+    }
+
+    /// Checks (and opens) `count` records at the start of the window, the
+    /// last of them flagged `final` and `lastLength` bytes long; returns the
+    /// plaintext byte count.
+    private func process(count: Int, final: Bool, lastLength: Int) throws -> Int {
+        let firstIndex = index
+        let offset = UInt64(header.length)
+        let (window, plaintext, recordLength, chunkSize, cipher) = (self.window, self.plaintext, self.recordLength, header.chunkSize, self.cipher)
+        try Parallel.forEach(count) { j in
+            let recordIndex = firstIndex + UInt64(j)
+            let last = final && j == count - 1
+            let length = last ? lastLength : recordLength
+            let start = j * recordLength
+            let ciphertext = UnsafeRawBufferPointer(rebasing: window[start..<start + length - FormatV1.recordHashLength])
+            let stored = UnsafeRawBufferPointer(rebasing: window[start + length - FormatV1.recordHashLength..<start + length])
+            let computed = try Records.hash(index: recordIndex, last: last, ciphertext: ciphertext)
+            let position = offset + recordIndex * UInt64(recordLength)
+            let range = "archive bytes \(position)–\(position + UInt64(length) - 1)"
+            guard computed.withUnsafeBytes({ constantTimeEquals($0, stored) }) else {
+                throw SealedArchiveError(.damaged, "chunk \(recordIndex) (\(range)) is damaged: its hash does not match")
+            }
+            if let cipher {
+                let output = UnsafeMutableRawBufferPointer(rebasing: plaintext[j * chunkSize..<j * chunkSize + ciphertext.count - ChunkCipher.tagLength])
+                let opened = Records.nonce(index: recordIndex, last: last).withUnsafeBytes {
+                    cipher.open(ciphertext, nonce: $0, into: output)
+                }
+                guard opened else {
+                    throw SealedArchiveError(.damaged, "chunk \(recordIndex) (\(range)) does not authenticate: it is forged")
+                }
+            }
+        }
+        var produced = 0
+        for j in 0..<count {
+            let length = final && j == count - 1 ? lastLength : recordLength
+            let start = j * recordLength
+            digest.add(recordHash: UnsafeRawBufferPointer(rebasing: window[start + length - FormatV1.recordHashLength..<start + length]))
+            produced += length - FormatV1.recordOverhead
+        }
+        plaintextLength += UInt64(produced)
+        index += UInt64(count)
+        return cipher == nil ? 0 : produced
     }
 }
 

@@ -33,7 +33,7 @@ public final class ArchiveWriter: ByteSink {
         for recipient in recipients where !unique.contains(recipient) { unique.append(recipient) }
         guard !unique.isEmpty else { throw SealedArchiveError(.invalidArgument, "an archive needs at least one recipient") }
         guard unique.count <= FormatV1.maximumRecipients else {
-            throw SealedArchiveError(.limit, "\(unique.count) recipients given; an archive holds at most \(FormatV1.maximumRecipients)")
+            throw SealedArchiveError(.invalidArgument, "\(unique.count) recipients given; an archive holds at most \(FormatV1.maximumRecipients)")
         }
         let keys = try KeySchedule.random()
         let stanzas = try unique.map { try Stanza.wrap(keys.fileKey, to: $0) }

@@ -1,0 +1,178 @@
+internal import CArchive
+import Glibc
+
+/// What packing stored.
+public struct PackSummary: Sendable {
+    public var files = 0
+    public var directories = 0
+    public var symlinks = 0
+    public var hardlinks = 0
+    /// Bytes of file content stored (before compression).
+    public var contentBytes: UInt64 = 0
+}
+
+/// Packs a directory into a pax tar stream through libarchive.
+///
+/// Entries come in a stable order (each directory's names sorted by their
+/// bytes), with paths relative to the directory, so the same tree always
+/// gives the same tar stream. Stored: regular files, directories (empty
+/// ones too), symbolic links (never followed), hard links, mode, mtime,
+/// owner and group names and ids; not stored: access and change times,
+/// extended attributes, ACLs and file flags. A file whose size or mtime
+/// changes while it is read is an error, never a silently short archive.
+/// FIFOs, sockets and device nodes are refused.
+public enum DirectoryPacker {
+    public static func pack(directory: String, into sink: ByteSink, compression: TarCompression) throws -> PackSummary {
+        try UTF8Locale.run { try packInUTF8(directory: directory, into: sink, compression: compression) }
+    }
+
+    private static func packInUTF8(directory: String, into sink: ByteSink, compression: TarCompression) throws -> PackSummary {
+        var rootInfo = stat()
+        guard stat(directory, &rootInfo) == 0 else { throw POSIX.error("cannot read directory '\(directory)'") }
+        guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
+            throw SealedArchiveError(.invalidArgument, "'\(directory)' is not a directory")
+        }
+        let packer = try Packer(sink: sink, compression: compression)
+        var root = Array(directory.utf8)
+        while root.count > 1 && root.last == UInt8(ascii: "/") { root.removeLast() }
+        try packer.walk(root: root, relative: [])
+        try packer.tar.finish()
+        return packer.summary
+    }
+
+    /// Holds the libarchive handles for one packing run.
+    private final class Packer {
+        let tar: TarStreamWriter
+        let disk: OpaquePointer
+        let resolver: OpaquePointer
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        var summary = PackSummary()
+
+        init(sink: ByteSink, compression: TarCompression) throws {
+            guard let disk = archive_read_disk_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a disk reader") }
+            self.disk = disk
+            guard let resolver = archive_entry_linkresolver_new() else {
+                archive_read_free(disk)
+                throw SealedArchiveError(.crypto, "libarchive could not allocate a link resolver")
+            }
+            self.resolver = resolver
+            archive_entry_linkresolver_set_strategy(resolver, CARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
+            tar = try TarStreamWriter(sink: sink, compression: compression)
+            try LibArchive.check(archive_read_disk_set_standard_lookup(disk), disk, "cannot set up owner name lookup")
+            try LibArchive.check(
+                archive_read_disk_set_behavior(disk, CARCHIVE_READDISK_NO_XATTR | CARCHIVE_READDISK_NO_ACL | CARCHIVE_READDISK_NO_FFLAGS),
+                disk, "cannot configure the disk reader")
+        }
+
+        deinit {
+            secureZero(buffer)
+            buffer.deallocate()
+            archive_entry_linkresolver_free(resolver)
+            archive_read_free(disk)
+        }
+
+        /// Stores the entries of `root/relative`, sorted, recursing into
+        /// directories after storing them.
+        func walk(root: [UInt8], relative: [UInt8]) throws {
+            let directory = relative.isEmpty ? root : root + [UInt8(ascii: "/")] + relative
+            for name in try Self.sortedNames(directory) {
+                let path = relative.isEmpty ? name : relative + [UInt8(ascii: "/")] + name
+                let full = root + [UInt8(ascii: "/")] + path
+                if try store(full: full, relative: path) {
+                    try walk(root: root, relative: path)
+                }
+            }
+        }
+
+        /// Stores one entry; returns whether it is a directory to descend into.
+        private func store(full: [UInt8], relative: [UInt8]) throws -> Bool {
+            let shown = String(decoding: full, as: UTF8.self)
+            var info = stat()
+            guard withCString(full, { lstat($0, &info) }) == 0 else { throw POSIX.error("cannot read '\(shown)'") }
+            var fd: Int32 = -1
+            defer { if fd >= 0 { close(fd) } }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                summary.directories += 1
+            case S_IFLNK:
+                summary.symlinks += 1
+            case S_IFREG:
+                fd = withCString(full) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+                guard fd >= 0 else { throw POSIX.error("cannot read '\(shown)'") }
+                info = try POSIX.status(fd, what: "'\(shown)'")
+            default:
+                throw SealedArchiveError(.invalidArgument,
+                    "'\(shown)' is a FIFO, socket or device: only files, directories and symbolic links are packed")
+            }
+
+            guard let entry = archive_entry_new2(disk) else { throw SealedArchiveError(.crypto, "libarchive could not allocate an entry") }
+            defer { archive_entry_free(entry) }
+            withCString(full) { archive_entry_copy_sourcepath(entry, $0) }
+            withCString(relative) { archive_entry_copy_pathname(entry, $0) }
+            try LibArchive.check(archive_read_disk_entry_from_file(disk, entry, fd, &info), disk, "cannot read the metadata of '\(shown)'")
+            // Times that change on every read would make each tar stream
+            // of the same tree different.
+            archive_entry_unset_atime(entry)
+            archive_entry_unset_ctime(entry)
+            archive_entry_unset_birthtime(entry)
+
+            var spare: OpaquePointer?
+            var linked: OpaquePointer? = entry
+            // For tar formats linkify marks repeated inodes as hard links in
+            // place and returns the same entry.
+            archive_entry_linkify(resolver, &linked, &spare)
+            let isHardlink = archive_entry_hardlink(entry) != nil
+            if isHardlink { summary.hardlinks += 1 } else if fd >= 0 { summary.files += 1 }
+
+            try tar.writeHeader(entry, name: shown)
+            if fd >= 0 && !isHardlink {
+                try copyContents(fd: fd, expected: info, name: shown)
+            }
+            return info.st_mode & S_IFMT == S_IFDIR
+        }
+
+        /// Copies a regular file's contents, failing if it is not exactly the
+        /// size it had when its header was written, or changed meanwhile.
+        private func copyContents(fd: Int32, expected: stat, name: String) throws {
+            let size = UInt64(expected.st_size)
+            var total: UInt64 = 0
+            while true {
+                let n = try POSIX.read(fd, into: buffer, what: "'\(name)'")
+                if n == 0 { break }
+                total += UInt64(n)
+                guard total <= size else {
+                    throw SealedArchiveError(.io, "'\(name)' grew while it was being read: pack it again when nothing writes to it")
+                }
+                try tar.writeData(UnsafeRawBufferPointer(rebasing: buffer[..<n]), name: name)
+            }
+            let after = try POSIX.status(fd, what: "'\(name)'")
+            guard total == size, after.st_size == expected.st_size,
+                  after.st_mtim.tv_sec == expected.st_mtim.tv_sec, after.st_mtim.tv_nsec == expected.st_mtim.tv_nsec else {
+                throw SealedArchiveError(.io, "'\(name)' changed while it was being read: pack it again when nothing writes to it")
+            }
+            summary.contentBytes += total
+        }
+
+        /// The names in a directory, byte-wise sorted, without `.` and `..`.
+        static func sortedNames(_ directory: [UInt8]) throws -> [[UInt8]] {
+            guard let handle = withCString(directory, { opendir($0) }) else {
+                throw POSIX.error("cannot list '\(String(decoding: directory, as: UTF8.self))'")
+            }
+            defer { closedir(handle) }
+            var names: [[UInt8]] = []
+            while true {
+                errno = 0
+                guard let item = readdir(handle) else {
+                    if errno != 0 { throw POSIX.error("cannot list '\(String(decoding: directory, as: UTF8.self))'") }
+                    break
+                }
+                let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
+                    Array(raw.prefix(while: { $0 != 0 }))
+                }
+                if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+                names.append(name)
+            }
+            return names.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+internal import CArchive
+
+/// The one place that turns libarchive return codes into errors. Every
+/// libarchive call goes through ``check(_:_:_:code:)``: ARCHIVE_WARN and
+/// ARCHIVE_FAILED are failures too, since a warning while packing or
+/// extracting a backup means something was not stored or restored exactly.
+enum LibArchive {
+    static func check(_ result: Int32, _ handle: OpaquePointer, _ what: @autoclosure () -> String,
+                      code: SealedArchiveError.Code = .io) throws {
+        guard result == CARCHIVE_OK else { throw error(handle, what(), code: code) }
+    }
+
+    static func error(_ handle: OpaquePointer, _ what: String, code: SealedArchiveError.Code = .io) -> SealedArchiveError {
+        let detail = archive_error_string(handle).map { String(cString: $0) } ?? "libarchive reported no detail"
+        return SealedArchiveError(code, "\(what): \(detail)")
+    }
+}
+
+/// What a libarchive callback reaches through `client_data`: the Swift
+/// stream, and the Swift error a callback could not throw across C.
+final class CallbackContext {
+    let sink: ByteSink?
+    let source: ByteSource?
+    let buffer: UnsafeMutableRawBufferPointer?
+    var error: (any Error)?
+
+    init(sink: ByteSink) {
+        self.sink = sink
+        self.source = nil
+        self.buffer = nil
+    }
+
+    init(source: ByteSource, bufferSize: Int) {
+        self.sink = nil
+        self.source = source
+        self.buffer = .allocate(byteCount: bufferSize, alignment: 16)
+    }
+
+    deinit {
+        if let buffer {
+            secureZero(buffer)
+            buffer.deallocate()
+        }
+    }
+
+    /// Rethrows the error a callback recorded, in preference to libarchive's
+    /// own report of the failure it caused.
+    func rethrowRecorded() throws {
+        if let error { throw error }
+    }
+
+    static let write: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int = { _, client, bytes, count in
+        let context = Unmanaged<CallbackContext>.fromOpaque(client!).takeUnretainedValue()
+        do {
+            try context.sink!.write(UnsafeRawBufferPointer(start: bytes, count: count))
+            return count
+        } catch {
+            context.error = error
+            return -1
+        }
+    }
+
+    static let read: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int = { _, client, out in
+        let context = Unmanaged<CallbackContext>.fromOpaque(client!).takeUnretainedValue()
+        do {
+            let n = try context.source!.read(into: context.buffer!)
+            out!.pointee = UnsafeRawPointer(context.buffer!.baseAddress)
+            return n
+        } catch {
+            context.error = error
+            return -1
+        }
+    }
+}

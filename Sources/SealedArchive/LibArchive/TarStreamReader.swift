@@ -1,0 +1,169 @@
+internal import CArchive
+import Glibc
+
+/// One entry of a tar stream, as read: the path and link targets as raw
+/// bytes (names need not be UTF-8), and the metadata extraction needs.
+struct TarEntry {
+    enum Kind: Equatable {
+        case file, directory, symlink, hardlink
+        case other(String)
+    }
+    let path: [UInt8]
+    let kind: Kind
+    let size: Int64
+    let permissions: UInt32
+    let modified: Int64
+    let symlinkTarget: [UInt8]?
+    let hardlinkTarget: [UInt8]?
+    /// libarchive's entry: valid until the next header is read.
+    let handle: OpaquePointer
+
+    var shownPath: String { String(decoding: path, as: UTF8.self) }
+}
+
+/// Reads a tar stream (compressed with zstd or not, detected) through
+/// libarchive from a ``ByteSource``. With `raw`, reads instead the
+/// decompressed bytes of any stream, whatever they hold.
+final class TarStreamReader {
+    private let handle: OpaquePointer
+    private let context: CallbackContext
+    private let retained: Unmanaged<CallbackContext>
+    private var closed = false
+
+    /// The corresponding C functions are `archive_read_new`,
+    /// `archive_read_support_filter_zstd`, `archive_read_support_format_tar`
+    /// and `archive_read_open`.
+    init(source: ByteSource, raw: Bool = false) throws {
+        guard let handle = archive_read_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a reader") }
+        self.handle = handle
+        context = CallbackContext(source: source, bufferSize: 1 << 20)
+        retained = Unmanaged.passRetained(context)
+        try LibArchive.check(archive_read_support_filter_zstd(handle), handle, "cannot enable zstd")
+        if raw {
+            try LibArchive.check(archive_read_support_format_raw(handle), handle, "cannot enable raw reading")
+        } else {
+            try LibArchive.check(archive_read_support_format_tar(handle), handle, "cannot enable tar")
+        }
+        let opened = archive_read_open(handle, retained.toOpaque(), nil, CallbackContext.read, nil)
+        try context.rethrowRecorded()
+        try LibArchive.check(opened, handle, "the archive's contents are not a tar stream", code: .payload)
+    }
+
+    deinit {
+        if !closed { archive_read_close(handle) }
+        archive_read_free(handle)
+        retained.release()
+    }
+
+    /// The next entry, or nil at the end of the tar stream.
+    ///
+    /// The corresponding C function is `archive_read_next_header`.
+    func next() throws -> TarEntry? {
+        var entry: OpaquePointer?
+        let result = archive_read_next_header(handle, &entry)
+        try context.rethrowRecorded()
+        if result == CARCHIVE_EOF { return nil }
+        try LibArchive.check(result, handle, "the archive's tar stream is malformed", code: .payload)
+        guard let entry else { throw SealedArchiveError(.payload, "the archive's tar stream is malformed") }
+        let path = archive_entry_pathname(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []
+        let hardlink = archive_entry_hardlink(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
+        let symlink = archive_entry_symlink(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
+        let type = UInt32(archive_entry_filetype(entry))
+        let kind: TarEntry.Kind
+        if hardlink != nil {
+            kind = .hardlink
+        } else {
+            switch type {
+            case CARCHIVE_AE_IFREG: kind = .file
+            case CARCHIVE_AE_IFDIR: kind = .directory
+            case CARCHIVE_AE_IFLNK: kind = .symlink
+            case UInt32(Glibc.S_IFCHR): kind = .other("a character device")
+            case UInt32(Glibc.S_IFBLK): kind = .other("a block device")
+            case UInt32(Glibc.S_IFIFO): kind = .other("a FIFO")
+            case UInt32(Glibc.S_IFSOCK): kind = .other("a socket")
+            default: kind = .other("of unknown type \(type)")
+            }
+        }
+        return TarEntry(path: path, kind: kind, size: archive_entry_size(entry),
+                        permissions: UInt32(archive_entry_perm(entry)), modified: Int64(archive_entry_mtime(entry)),
+                        symlinkTarget: symlink, hardlinkTarget: hardlink, handle: entry)
+    }
+
+    /// The next block of the current entry's data and its offset in the
+    /// entry, or nil at the entry's end.
+    ///
+    /// The corresponding C function is `archive_read_data_block`.
+    func nextBlock() throws -> (bytes: UnsafeRawBufferPointer, offset: Int64)? {
+        var buffer: UnsafeRawPointer?
+        var size = 0
+        var offset: Int64 = 0
+        let result = archive_read_data_block(handle, &buffer, &size, &offset)
+        try context.rethrowRecorded()
+        if result == CARCHIVE_EOF { return nil }
+        try LibArchive.check(result, handle, "the archive's tar stream is malformed", code: .payload)
+        return (UnsafeRawBufferPointer(start: buffer, count: size), offset)
+    }
+
+    /// Finishes reading.
+    ///
+    /// The corresponding C function is `archive_read_close`.
+    func close() throws {
+        closed = true
+        let result = archive_read_close(handle)
+        try context.rethrowRecorded()
+        try LibArchive.check(result, handle, "cannot finish reading the tar stream", code: .payload)
+    }
+}
+
+/// Writes entries to disk through libarchive, refusing to follow symbolic
+/// links or `..` in paths, never overwriting, and restoring permissions
+/// (which the caller has already stripped of setuid, setgid and sticky
+/// bits) and modification times. Directory permissions are applied when it
+/// closes, so read-only directories still receive their contents.
+final class DiskWriter {
+    private let handle: OpaquePointer
+    private var closed = false
+
+    /// The corresponding C functions are `archive_write_disk_new` and
+    /// `archive_write_disk_set_options`.
+    init() throws {
+        guard let handle = archive_write_disk_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a disk writer") }
+        self.handle = handle
+        let options = CARCHIVE_EXTRACT_SECURE | CARCHIVE_EXTRACT_TIME | CARCHIVE_EXTRACT_PERM | CARCHIVE_EXTRACT_NO_OVERWRITE
+        try LibArchive.check(archive_write_disk_set_options(handle, options), handle, "cannot configure extraction")
+    }
+
+    deinit {
+        if !closed { archive_write_close(handle) }
+        archive_write_free(handle)
+    }
+
+    /// Creates the entry at `path` (absolute, inside the staging directory).
+    func create(_ entry: TarEntry, at path: [UInt8], hardlinkTo target: [UInt8]?) throws {
+        let handle = entry.handle
+        withCString(path) { archive_entry_copy_pathname(handle, $0) }
+        if let target { withCString(target) { archive_entry_copy_hardlink(handle, $0) } }
+        // Setuid, setgid and sticky bits are never restored.
+        archive_entry_set_perm(handle, mode_t(entry.permissions & 0o777))
+        try LibArchive.check(archive_write_header(self.handle, handle), self.handle, "cannot extract '\(entry.shownPath)'")
+    }
+
+    func write(_ block: UnsafeRawBufferPointer, at offset: Int64, name: String) throws {
+        let written = archive_write_data_block(handle, block.baseAddress, block.count, offset)
+        try LibArchive.check(Int32(truncatingIfNeeded: written), handle, "cannot write '\(name)'")
+    }
+
+    func finishEntry(name: String) throws {
+        try LibArchive.check(archive_write_finish_entry(handle), handle, "cannot finish '\(name)'")
+    }
+
+    /// Applies deferred directory permissions and times.
+    func close() throws {
+        closed = true
+        try LibArchive.check(archive_write_close(handle), handle, "cannot finish extraction")
+    }
+}
+
+func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+    (bytes + [0]).withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
+}

@@ -1,0 +1,101 @@
+internal import CArchive
+import Glibc
+
+/// How a tar stream is compressed (through libarchive's filters).
+public enum TarCompression: Sendable, Equatable, CustomStringConvertible {
+    case none
+    /// zstd at a level from 1 to 19, using every core.
+    case zstd(level: Int)
+
+    public static let `default` = TarCompression.zstd(level: 3)
+
+    /// Parses `none`, `zstd` or `zstd:LEVEL`.
+    public init(parsing text: String) throws {
+        if text == "none" { self = .none; return }
+        if text == "zstd" { self = .default; return }
+        if text.hasPrefix("zstd:"), let level = Int(text.dropFirst(5)), (1...19).contains(level) {
+            self = .zstd(level: level); return
+        }
+        throw SealedArchiveError(.invalidArgument, "compression '\(text)' is not one of none, zstd, zstd:1 … zstd:19")
+    }
+
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .zstd(let level): return "zstd:\(level)"
+        }
+    }
+
+    var headerValue: Compression { self == .none ? .none : .zstd }
+}
+
+/// A pax tar stream written through libarchive to a ``ByteSink``, compressed
+/// as asked. Owns the libarchive handle: ``finish()`` writes the end of the
+/// archive; releasing it unfinished marks the archive failed first, so no
+/// valid-looking end is ever written after an error.
+final class TarStreamWriter {
+    private let handle: OpaquePointer
+    private let context: CallbackContext
+    private let retained: Unmanaged<CallbackContext>
+    private var finished = false
+
+    /// The corresponding C functions are `archive_write_new`,
+    /// `archive_write_set_format_pax_restricted`, `archive_write_add_filter_zstd`
+    /// and `archive_write_open2`.
+    init(sink: ByteSink, compression: TarCompression) throws {
+        guard let handle = archive_write_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a writer") }
+        self.handle = handle
+        context = CallbackContext(sink: sink)
+        retained = Unmanaged.passRetained(context)
+        // pax only where ustar cannot say it (long or non-ASCII names, large
+        // sizes): plain tar tools read the result.
+        try LibArchive.check(archive_write_set_format_pax_restricted(handle), handle, "cannot select the pax tar format")
+        switch compression {
+        case .none:
+            try LibArchive.check(archive_write_add_filter_none(handle), handle, "cannot select no compression")
+        case .zstd(let level):
+            try LibArchive.check(archive_write_add_filter_zstd(handle), handle, "cannot select zstd compression")
+            try LibArchive.check(archive_write_set_filter_option(handle, "zstd", "compression-level", "\(level)"), handle, "cannot set the zstd level")
+            try LibArchive.check(archive_write_set_filter_option(handle, "zstd", "threads", "\(ProcessInfoCores.count)"), handle, "cannot set zstd threads")
+        }
+        // No padding of the last block: the stream ends where the data does.
+        try LibArchive.check(archive_write_set_bytes_in_last_block(handle, 1), handle, "cannot configure the tar writer")
+        let opened = archive_write_open2(handle, retained.toOpaque(), nil, CallbackContext.write, nil, nil)
+        try context.rethrowRecorded()
+        try LibArchive.check(opened, handle, "cannot start the tar stream")
+    }
+
+    deinit {
+        if !finished { archive_write_fail(handle) }
+        archive_write_free(handle)
+        retained.release()
+    }
+
+    /// Writes an entry's header.
+    ///
+    /// The corresponding C function is `archive_write_header`.
+    func writeHeader(_ entry: OpaquePointer, name: String) throws {
+        let result = archive_write_header(handle, entry)
+        try context.rethrowRecorded()
+        try LibArchive.check(result, handle, "cannot store '\(name)'")
+    }
+
+    /// Writes entry data; all of it or an error.
+    ///
+    /// The corresponding C function is `archive_write_data`.
+    func writeData(_ bytes: UnsafeRawBufferPointer, name: String) throws {
+        let written = archive_write_data(handle, bytes.baseAddress, bytes.count)
+        try context.rethrowRecorded()
+        guard written == bytes.count else { throw LibArchive.error(handle, "cannot store the contents of '\(name)'") }
+    }
+
+    /// Ends the tar stream and flushes the compressor.
+    ///
+    /// The corresponding C function is `archive_write_close`.
+    func finish() throws {
+        let result = archive_write_close(handle)
+        try context.rethrowRecorded()
+        try LibArchive.check(result, handle, "cannot finish the tar stream")
+        finished = true
+    }
+}

@@ -1,0 +1,121 @@
+/// What extraction accepts from a tar stream. An authenticated archive can
+/// still be hostile (anybody with a recipient's public key can make one), so
+/// every entry is checked before anything is written:
+///
+/// * paths are relative, with no `..` component (`./` prefixes are dropped);
+/// * only files, directories, symbolic links and hard links; no device
+///   nodes, FIFOs or sockets;
+/// * nothing is written through a symbolic link, and no path appears twice
+///   (directories excepted);
+/// * a symbolic link whose target leaves the destination is refused unless
+///   escaping links are allowed (they are then restored as stored; nothing is
+///   ever written through them);
+/// * a hard link must name a file extracted before it.
+///
+/// Setuid, setgid and sticky bits are stripped when writing (``DiskWriter``).
+struct EntryPolicy {
+    let allowEscapingSymlinks: Bool
+    private var directories = Set<[UInt8]>()
+    private var others = Set<[UInt8]>()
+    private(set) var files = Set<[UInt8]>()
+    private var symlinks = Set<[UInt8]>()
+
+    init(allowEscapingSymlinks: Bool) {
+        self.allowEscapingSymlinks = allowEscapingSymlinks
+    }
+
+    private static let slash = UInt8(ascii: "/")
+    private static let dot: [UInt8] = [UInt8(ascii: ".")]
+    private static let dotDot: [UInt8] = [UInt8(ascii: "."), UInt8(ascii: ".")]
+
+    static func refuse(_ path: [UInt8], _ reason: String) -> SealedArchiveError {
+        SealedArchiveError(.unsafeEntry, "refusing entry '\(String(decoding: path, as: UTF8.self))': \(reason)")
+    }
+
+    /// The path without `./` components and trailing slashes, or nil for the
+    /// archive's root directory itself. Refuses absolute paths and `..`.
+    static func normalize(_ path: [UInt8]) throws -> [UInt8]? {
+        guard !path.isEmpty else { throw refuse(path, "it has an empty name") }
+        guard path.first != slash else { throw refuse(path, "it is an absolute path") }
+        var components: [ArraySlice<UInt8>] = []
+        for component in path.split(separator: slash, omittingEmptySubsequences: true) {
+            if Array(component) == dot { continue }
+            if Array(component) == dotDot { throw refuse(path, "it has a '..' component") }
+            components.append(component)
+        }
+        guard !components.isEmpty else { return nil }
+        return Array(components.joined(separator: [slash]))
+    }
+
+    /// Checks an entry; returns its normalized path, or nil when the entry is
+    /// the root directory (which is not extracted: the destination is).
+    mutating func admit(_ entry: TarEntry) throws -> [UInt8]? {
+        guard let path = try Self.normalize(entry.path) else {
+            if entry.kind == .directory { return nil }
+            throw Self.refuse(entry.path, "it is not a directory but names the destination itself")
+        }
+        if case .other(let what) = entry.kind {
+            throw Self.refuse(path, "it is \(what); only files, directories and links are extracted")
+        }
+        // Through a symlink: any proper prefix that is a link we created.
+        var index = path.firstIndex(of: Self.slash)
+        while let slashIndex = index {
+            let prefix = Array(path[..<slashIndex])
+            if symlinks.contains(prefix) {
+                throw Self.refuse(path, "it would be written through the symbolic link '\(String(decoding: prefix, as: UTF8.self))'")
+            }
+            if files.contains(prefix) || others.contains(prefix) {
+                throw Self.refuse(path, "its parent '\(String(decoding: prefix, as: UTF8.self))' is not a directory")
+            }
+            index = path[(slashIndex + 1)...].firstIndex(of: Self.slash)
+        }
+        if directories.contains(path) || others.contains(path) {
+            guard entry.kind == .directory && directories.contains(path) else {
+                throw Self.refuse(path, "the archive holds it twice")
+            }
+            return path
+        }
+        switch entry.kind {
+        case .directory:
+            directories.insert(path)
+        case .file:
+            files.insert(path); others.insert(path)
+        case .symlink:
+            guard let target = entry.symlinkTarget, !target.isEmpty else {
+                throw Self.refuse(path, "it is a symbolic link with no target")
+            }
+            if !allowEscapingSymlinks && Self.escapes(target, from: path) {
+                throw Self.refuse(path,
+                    "it is a symbolic link to '\(String(decoding: target, as: UTF8.self))', outside the destination (--allow-escaping-symlinks restores such links as stored)")
+            }
+            symlinks.insert(path); others.insert(path)
+        case .hardlink:
+            let target = try entry.hardlinkTarget.flatMap { try Self.normalize($0) }
+            guard let target, files.contains(target) else {
+                throw Self.refuse(path, "it is a hard link to '\(String(decoding: entry.hardlinkTarget ?? [], as: UTF8.self))', which is not a file extracted before it")
+            }
+            files.insert(path); others.insert(path)
+        case .other:
+            break
+        }
+        return path
+    }
+
+    /// Whether `target`, read relative to the directory holding `path`,
+    /// leaves the destination (lexically: every link it could pass through
+    /// was checked the same way).
+    static func escapes(_ target: [UInt8], from path: [UInt8]) -> Bool {
+        if target.first == slash { return true }
+        var depth = path.split(separator: slash).count - 1
+        for component in target.split(separator: slash, omittingEmptySubsequences: true) {
+            if Array(component) == dot { continue }
+            if Array(component) == dotDot {
+                depth -= 1
+                if depth < 0 { return true }
+            } else {
+                depth += 1
+            }
+        }
+        return false
+    }
+}

@@ -1,0 +1,49 @@
+/// `MANIFEST.sha256` at the root of a backup directory: `sha256sum` output
+/// for the files beside it. Checked while streaming: every listed file must
+/// be present with that digest, and every file present must be listed.
+struct Manifest {
+    static let name: [UInt8] = Array("MANIFEST.sha256".utf8)
+    /// Larger manifests are refused rather than held in memory.
+    static let maximumSize = 16 << 20
+
+    let digests: [[UInt8]: String]
+
+    /// Parses `sha256sum` lines: 64 hex digits, a space, a space or `*`
+    /// (binary mode), the path (a `./` prefix is dropped).
+    init(parsing text: [UInt8]) throws {
+        var digests: [[UInt8]: String] = [:]
+        for (number, line) in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated() {
+            var line = Array(line)
+            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+            func bad(_ why: String) -> SealedArchiveError {
+                SealedArchiveError(.manifest, "MANIFEST.sha256 line \(number + 1) \(why)")
+            }
+            guard line.first != UInt8(ascii: "\\") else { throw bad("uses sha256sum's escaped form, which is not supported") }
+            guard line.count > 66, line[64] == UInt8(ascii: " "), line[65] == UInt8(ascii: " ") || line[65] == UInt8(ascii: "*") else {
+                throw bad("is not in sha256sum format ('<64 hex digits>  <file>')")
+            }
+            let digest = String(decoding: line[..<64], as: UTF8.self).lowercased()
+            guard digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { throw bad("has a digest that is not hexadecimal") }
+            guard let path = try? EntryPolicy.normalize(Array(line[66...])) else { throw bad("names an unsafe or empty path") }
+            guard digests.updateValue(digest, forKey: path) == nil else { throw bad("lists '\(String(decoding: path, as: UTF8.self))' twice") }
+        }
+        self.digests = digests
+    }
+
+    /// Compares with the digests of the files the archive held (hard links
+    /// included, the manifest itself excluded). Names the first problem.
+    func check(against found: [[UInt8]: String]) throws {
+        func shown(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+        for (path, digest) in digests.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            guard let actual = found[path] else {
+                throw SealedArchiveError(.manifest, "MANIFEST.sha256 lists '\(shown(path))', which the archive does not hold")
+            }
+            guard actual == digest else {
+                throw SealedArchiveError(.manifest, "'\(shown(path))' does not match its MANIFEST.sha256 digest: it differs from what was backed up")
+            }
+        }
+        if let unlisted = found.keys.filter({ $0 != Self.name && digests[$0] == nil }).min(by: { $0.lexicographicallyPrecedes($1) }) {
+            throw SealedArchiveError(.manifest, "'\(shown(unlisted))' is in the archive but not listed in MANIFEST.sha256")
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Glibc
+
+/// Options for reading the tar payload of an archive.
+public struct RestoreOptions: Sendable {
+    /// Restore symbolic links whose target leaves the destination, as stored.
+    public var allowEscapingSymlinks = false
+    /// Check MANIFEST.sha256 when the archive holds one at its root.
+    public var checkManifest = true
+    /// Decompression-bomb limit: the content extracted may not exceed
+    /// `1 GiB + maxExpansion × (payload bytes read so far)`. 0 disables it.
+    public var maxExpansion: UInt64 = 200
+    public init() {}
+}
+
+/// What the tar payload held, and what was checked.
+public struct ContentsSummary: Sendable {
+    public var files = 0
+    public var directories = 0
+    public var symlinks = 0
+    public var hardlinks = 0
+    /// Bytes of file content.
+    public var contentBytes: UInt64 = 0
+    /// Files whose MANIFEST.sha256 digest was checked; nil when there was
+    /// no manifest or checking was turned off (see `manifestSkipped`).
+    public var manifestFilesChecked: Int?
+    public var manifestSkipped = false
+    /// The archive-level result (chunks, digest, signer).
+    public var archive: ReadResult?
+}
+
+/// One entry, as `--list` shows it.
+public struct ListedEntry: Sendable {
+    public let path: String
+    public let kind: String
+    public let size: Int64
+    public let permissions: UInt32
+    public let modified: Int64
+    public let linkTarget: String?
+}
+
+/// Reading an archive's tar payload: extracting it safely, checking it
+/// without writing, listing it, or writing the decompressed tar stream.
+/// Every function takes an unlocked ``ArchiveReader`` and reads it whole, so
+/// every archive check of Spec/FORMAT.md is made too.
+public enum Restore {
+    /// Extracts into `destination`, which must not exist or be an empty
+    /// directory. Everything goes into a staging directory beside it that is
+    /// renamed to `destination` only after the last chunk authenticated,
+    /// every entry was written and the manifest matched; on any failure the
+    /// staging directory is removed and nothing appears at `destination`.
+    public static func extract(_ reader: ArchiveReader, to destination: String, options: RestoreOptions) throws -> ContentsSummary {
+        try requireTar(reader)
+        var path = destination
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        var info = stat()
+        let exists = lstat(path, &info) == 0
+        if exists {
+            guard info.st_mode & S_IFMT == S_IFDIR, (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty == true else {
+                throw SealedArchiveError(.io, "'\(destination)' already exists and is not an empty directory: choose a new destination")
+            }
+        }
+        let parent = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        guard let realParent = realpath(parent, nil) else { throw POSIX.error("cannot use the directory '\(parent)'") }
+        let parentPath = String(cString: realParent)
+        free(realParent)
+        var template = Array("\(parentPath)/.\((path as NSString).lastPathComponent).staging.XXXXXX".utf8CString)
+        guard mkdtemp(&template) != nil else { throw POSIX.error("cannot create a staging directory in '\(parent)'") }
+        let staging = String(cString: template)
+        do {
+            let summary = try walk(reader, options: options, staging: Array(staging.utf8), list: nil)
+            // Flush everything extracted before it appears under its name
+            // (libarchive does not fsync the files it writes).
+            sync()
+            if exists { rmdir(path) }
+            guard rename(staging, path) == 0 else { throw POSIX.error("cannot move the extracted tree to '\(destination)'") }
+            let parentFD = open(parentPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if parentFD >= 0 { fsync(parentFD); close(parentFD) }
+            return summary
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+    }
+
+    /// Reads every entry and its content, applying the same checks as
+    /// extraction (entry safety, size limit, manifest), writing nothing.
+    /// `list` is called for each entry.
+    public static func check(_ reader: ArchiveReader, options: RestoreOptions, list: ((ListedEntry) throws -> Void)? = nil) throws -> ContentsSummary {
+        try requireTar(reader)
+        return try walk(reader, options: options, staging: nil, list: list)
+    }
+
+    /// Writes the payload decompressed (for a tar payload: the plain tar
+    /// stream) to `sink`.
+    public static func writeDecompressed(_ reader: ArchiveReader, into sink: ByteSink) throws -> ReadResult {
+        guard reader.header.compression != .none else { return try reader.decrypt(into: sink) }
+        let plaintext = try reader.plaintext()
+        let raw = try TarStreamReader(source: plaintext, raw: true)
+        guard try raw.next() != nil else { throw SealedArchiveError(.payload, "the archive's payload is empty") }
+        while let block = try raw.nextBlock() { try sink.write(block.bytes) }
+        try raw.close()
+        return try drain(plaintext)
+    }
+
+    private static func requireTar(_ reader: ArchiveReader) throws {
+        guard reader.header.payloadKind == .tar else {
+            throw SealedArchiveError(.invalidArgument, "the archive holds a byte stream, not a directory: open it with -o FILE instead")
+        }
+    }
+
+    /// Reads what libarchive left unread after the end of the tar stream
+    /// (block padding), so the trailer is checked; returns the result.
+    private static func drain(_ plaintext: PlaintextSource) throws -> ReadResult {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { scratch.deallocate() }
+        while try plaintext.read(into: scratch) > 0 {}
+        return plaintext.result!
+    }
+
+    private static func walk(_ reader: ArchiveReader, options: RestoreOptions, staging: [UInt8]?,
+                             list: ((ListedEntry) throws -> Void)?) throws -> ContentsSummary {
+        try UTF8Locale.run { try walkInUTF8(reader, options: options, staging: staging, list: list) }
+    }
+
+    private static func walkInUTF8(_ reader: ArchiveReader, options: RestoreOptions, staging: [UInt8]?,
+                                   list: ((ListedEntry) throws -> Void)?) throws -> ContentsSummary {
+        let plaintext = try reader.plaintext()
+        let tar = try TarStreamReader(source: plaintext)
+        let disk = try staging.map { _ in try DiskWriter() }
+        var policy = EntryPolicy(allowEscapingSymlinks: options.allowEscapingSymlinks)
+        var summary = ContentsSummary()
+        var digests: [[UInt8]: String] = [:]
+        var manifestText: [UInt8]?
+        var extracted: UInt64 = 0
+        let zeros = [UInt8](repeating: 0, count: 1 << 16)
+
+        func countTowardsLimit(_ bytes: Int, name: String) throws {
+            extracted += UInt64(bytes)
+            guard options.maxExpansion > 0 else { return }
+            let limit = (1 << 30) + options.maxExpansion * plaintext.bytesRead
+            guard extracted <= limit else {
+                throw SealedArchiveError(.unsafeEntry,
+                    "refusing entry '\(name)': the contents expand to over \(options.maxExpansion) times the archive's size (a decompression bomb?); --max-expansion raises the limit")
+            }
+        }
+
+        while let entry = try tar.next() {
+            guard let path = try policy.admit(entry) else { continue }
+            let name = String(decoding: path, as: UTF8.self)
+            try list?(ListedEntry(path: name, kind: Self.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
+                              modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map { String(decoding: $0, as: UTF8.self) }))
+            if let disk, let staging {
+                let target = try entry.hardlinkTarget.flatMap { try EntryPolicy.normalize($0) }
+                try disk.create(entry, at: staging + [UInt8(ascii: "/")] + path,
+                                hardlinkTo: target.map { staging + [UInt8(ascii: "/")] + $0 })
+            }
+            switch entry.kind {
+            case .file:
+                summary.files += 1
+                let hasher = try SHA256()
+                let isManifest = path == Manifest.name && options.checkManifest
+                var hashed: Int64 = 0
+                func feedZeros(upTo end: Int64) throws {
+                    while hashed < end {
+                        let n = Int(min(Int64(zeros.count), end - hashed))
+                        zeros.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+                        hashed += Int64(n)
+                        try countTowardsLimit(n, name: name)
+                    }
+                }
+                while let block = try tar.nextBlock() {
+                    try feedZeros(upTo: block.offset)   // a hole in a sparse file reads as zeros
+                    hasher.update(block.bytes)
+                    hashed += Int64(block.bytes.count)
+                    try countTowardsLimit(block.bytes.count, name: name)
+                    if isManifest {
+                        guard (manifestText?.count ?? 0) + block.bytes.count <= Manifest.maximumSize else {
+                            throw SealedArchiveError(.manifest, "MANIFEST.sha256 is larger than \(Manifest.maximumSize >> 20) MiB")
+                        }
+                        manifestText = (manifestText ?? []) + Array(block.bytes)
+                    }
+                    try disk?.write(block.bytes, at: block.offset, name: name)
+                }
+                try feedZeros(upTo: entry.size)
+                if isManifest && manifestText == nil { manifestText = [] }
+                digests[path] = hasher.finalizeHex()
+                summary.contentBytes += UInt64(hashed)
+            case .hardlink:
+                summary.hardlinks += 1
+                if let target = try entry.hardlinkTarget.flatMap({ try EntryPolicy.normalize($0) }) { digests[path] = digests[target] }
+            case .directory:
+                summary.directories += 1
+            case .symlink:
+                summary.symlinks += 1
+            case .other:
+                break
+            }
+            try disk?.finishEntry(name: name)
+        }
+        try tar.close()
+        summary.archive = try drain(plaintext)
+        try disk?.close()
+
+        if !options.checkManifest {
+            summary.manifestSkipped = true
+        } else if let manifestText {
+            let manifest = try Manifest(parsing: manifestText)
+            try manifest.check(against: digests)
+            summary.manifestFilesChecked = manifest.digests.count
+        }
+        return summary
+    }
+
+    private static func kindName(_ kind: TarEntry.Kind) -> String {
+        switch kind {
+        case .file: return "file"
+        case .directory: return "directory"
+        case .symlink: return "symlink"
+        case .hardlink: return "hardlink"
+        case .other(let what): return what
+        }
+    }
+}

@@ -1,0 +1,303 @@
+import Foundation
+import SealedArchive
+import Testing
+
+/// Where things are in an archive, read from its bytes as Spec/FORMAT.md
+/// sections 4–7 lay them out (not from the library), so tests can change
+/// bytes at exact offsets.
+struct ArchiveLayout {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) throws {
+        guard bytes.count >= 146, bytes.starts(with: Array("SEALARC\0".utf8)) else {
+            throw HarnessError("not an archive")
+        }
+        self.bytes = bytes
+    }
+
+    func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
+    func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+    func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+
+    var headerLength: Int { u32(9) }
+    var chunkSize: Int { 1 << Int(bytes[13]) }
+    var created: UInt64 { u64(16) }
+    var recipientCount: Int { u16(24) }
+    /// Byte range of stanza `i` (key id, then wrapped key).
+    func stanza(_ i: Int) -> Range<Int> { (26 + 88 * i)..<(26 + 88 * (i + 1)) }
+    func stanzaKeyID(_ i: Int) -> String { hex(bytes[stanza(i).prefix(8)]) }
+    var fieldsStart: Int { 26 + 88 * recipientCount }
+    var headerMAC: Range<Int> { (headerLength - 32)..<headerLength }
+
+    /// The header fields (tag → value), section 4.2.
+    var fields: [UInt8: [UInt8]] {
+        var result: [UInt8: [UInt8]] = [:]
+        var at = fieldsStart
+        while at + 3 <= headerLength - 32 {
+            let length = u16(at + 1)
+            result[bytes[at]] = Array(bytes[(at + 3)..<(at + 3 + length)])
+            at += 3 + length
+        }
+        return result
+    }
+
+    var isSigned: Bool { fields[1] != nil }
+    var trailerLength: Int { isSigned ? 112 : 48 }
+    var recordLength: Int { chunkSize + 48 }
+    var recordsLength: Int { bytes.count - headerLength - trailerLength }
+    var chunkCount: Int { max(1, (recordsLength + recordLength - 1) / recordLength) }
+
+    /// Byte range of record `i` (ciphertext, tag, record hash).
+    func record(_ i: Int) -> Range<Int> {
+        let start = headerLength + i * recordLength
+        let end = i == chunkCount - 1 ? headerLength + recordsLength : start + recordLength
+        return start..<end
+    }
+
+    var trailerStart: Int { bytes.count - trailerLength }
+    var trailerChunkCount: Range<Int> { (trailerStart + 8)..<(trailerStart + 16) }
+    var trailerDigest: Range<Int> { (trailerStart + 16)..<(trailerStart + 48) }
+    var signature: Range<Int> { (trailerStart + 48)..<(trailerStart + 112) }
+}
+
+/// The payload bytes of a Bech32 key string (KEYS.md section 1): the data
+/// part after the last "1", without the 6-character checksum, regrouped
+/// from 5 to 8 bits. No checksum check: test inputs come from the CLI.
+func bech32Payload(_ text: String) -> [UInt8]? {
+    let alphabet = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l")
+    guard let separator = text.lastIndex(of: "1") else { return nil }
+    let data = Array(text.lowercased()[text.index(after: separator)...].dropLast(6))
+    var accumulator = 0, bits = 0
+    var bytes: [UInt8] = []
+    for character in data {
+        guard let value = alphabet.firstIndex(of: character) else { return nil }
+        accumulator = accumulator << 5 | value
+        bits += 5
+        if bits >= 8 {
+            bits -= 8
+            bytes.append(UInt8(truncatingIfNeeded: accumulator >> bits))
+        }
+    }
+    return bytes
+}
+
+/// One way to damage or forge an archive by hand.
+enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case headerMagic = "change the magic"
+    case headerVersion = "change the version to 2"
+    case headerLengthOverLimit = "header_length 8193"
+    case headerLengthOneMore = "header_length one more than it is"
+    case noRecipients = "recipient_count 0"
+    case moreRecipients = "recipient_count one more than there are"
+    case chunkSizeLog2TooLarge = "chunk_size_log2 25"
+    case chunkSizeLog2Changed = "chunk_size_log2 13 instead of 12"
+    case unknownPayloadKind = "payload_kind 3"
+    case unknownFieldTag = "signer field tag 01 changed to 05"
+    case flipHeaderCreated = "flip a bit in the header's creation time"
+    case flipHeaderMAC = "flip a bit in the header MAC"
+    case flipSignerField = "flip a bit in the header's signer key"
+    case flipStanzaWrappedKey = "flip a bit in the identity's stanza (wrapped key)"
+    case flipOtherStanzaKeyID = "flip a bit in the other stanza's key id"
+    case flipFirstChunk = "flip a bit in the first chunk"
+    case flipMiddleChunk = "flip a bit in a middle chunk"
+    case flipLastChunk = "flip a bit in the last chunk"
+    case flipRecordHash = "flip a bit in a record hash"
+    case flipTrailerMagic = "flip a bit in the trailer magic"
+    case flipTrailerCount = "flip a bit in the trailer chunk count"
+    case flipTrailerDigest = "flip a bit in the trailer digest"
+    case flipSignature = "flip a bit in the signature"
+    case truncateAtChunkBoundary = "truncate at a chunk boundary"
+    case truncateInsideChunk = "truncate inside a chunk"
+    case truncateInsideTrailer = "truncate inside the trailer"
+    case dropFinalRecord = "drop the final record"
+    case dropMiddleRecord = "drop a middle record"
+    case swapRecords = "swap two records"
+    case duplicateRecord = "duplicate a record"
+    case appendByte = "append one byte"
+    case appendTrailer = "append a copy of the trailer"
+
+    var testDescription: String { rawValue }
+
+    /// Applies the change; `ownStanza` is the index of the stanza of the
+    /// identity the test opens with.
+    func apply(to layout: ArchiveLayout, ownStanza: Int) -> [UInt8] {
+        var bytes = layout.bytes
+        func flip(_ offset: Int, bit: UInt8 = 0x10) { bytes[offset] ^= bit }
+        func setU32(_ offset: Int, _ value: Int) {
+            for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+        }
+        switch self {
+        case .headerMagic: bytes[0] = UInt8(ascii: "Z")
+        case .headerVersion: bytes[8] = 2
+        case .headerLengthOverLimit: setU32(9, 8193)
+        case .headerLengthOneMore: setU32(9, layout.headerLength + 1)
+        case .noRecipients: bytes[24] = 0; bytes[25] = 0
+        case .moreRecipients: bytes[24] = UInt8(layout.recipientCount + 1)
+        case .chunkSizeLog2TooLarge: bytes[13] = 25
+        case .chunkSizeLog2Changed: bytes[13] = 13
+        case .unknownPayloadKind: bytes[14] = 3
+        case .unknownFieldTag: bytes[layout.fieldsStart] = 5
+        case .flipHeaderCreated: flip(16, bit: 0x01)
+        case .flipHeaderMAC: flip(layout.headerMAC.lowerBound + 5)
+        case .flipSignerField: flip(layout.fieldsStart + 3 + 7)  // tag 01, length, key
+        case .flipStanzaWrappedKey: flip(layout.stanza(ownStanza).lowerBound + 8 + 40)
+        case .flipOtherStanzaKeyID: flip(layout.stanza(1 - ownStanza).lowerBound + 3)
+        case .flipFirstChunk: flip(layout.record(0).lowerBound + 100)
+        case .flipMiddleChunk: flip(layout.record(1).lowerBound + 2000)
+        case .flipLastChunk: flip(layout.record(layout.chunkCount - 1).lowerBound + 10)
+        case .flipRecordHash: flip(layout.record(2).upperBound - 1)
+        case .flipTrailerMagic: flip(layout.trailerStart + 2)
+        case .flipTrailerCount: flip(layout.trailerChunkCount.lowerBound, bit: 0x02)
+        case .flipTrailerDigest: flip(layout.trailerDigest.lowerBound + 31)
+        case .flipSignature: flip(layout.signature.lowerBound + 20)
+        case .truncateAtChunkBoundary: bytes.removeSubrange(layout.record(2).lowerBound...)
+        case .truncateInsideChunk: bytes.removeSubrange((layout.record(1).lowerBound + 1234)...)
+        case .truncateInsideTrailer: bytes.removeSubrange((layout.trailerStart + 50)...)
+        case .dropFinalRecord: bytes.removeSubrange(layout.record(layout.chunkCount - 1))
+        case .dropMiddleRecord: bytes.removeSubrange(layout.record(1))
+        case .swapRecords:
+            let (a, b) = (layout.record(0), layout.record(1))
+            bytes.replaceSubrange(a.lowerBound..<b.upperBound, with: layout.bytes[b] + layout.bytes[a])
+        case .duplicateRecord:
+            bytes.insert(contentsOf: layout.bytes[layout.record(1)], at: layout.record(2).lowerBound)
+        case .appendByte: bytes.append(0)
+        case .appendTrailer: bytes += layout.bytes[layout.trailerStart...]
+        }
+        return bytes
+    }
+}
+
+/// Damaged and forged archives are refused by `open -o`, `verify -i` and
+/// keyless `verify`, with exit 65 and nothing written (Spec/CLI.md,
+/// Spec/FORMAT.md section 8).
+@Suite struct TamperTests {
+    /// Three full 4 KiB chunks and a last one of 1000 bytes.
+    static let plaintextLength = 3 * 4096 + 1000
+
+    /// A fresh signed archive to two recipients; `id` is the second.
+    struct Fixture {
+        let sandbox: Sandbox
+        let layout: ArchiveLayout
+        let ownStanza: Int
+        let signer: String
+    }
+
+    static func makeFixture() throws -> Fixture {
+        let sandbox = try Sandbox()
+        let other = try sandbox.makeIdentity("other-id")
+        let mine = try sandbox.makeIdentity("id")
+        let signer = try sandbox.makeSigningKey("sk")
+        try sandbox.write("plain", randomBytes(plaintextLength))
+        expectSuccess(try sandbox.run(["seal", "-r", other, "-r", mine, "--sign-key", "sk",
+                                       "--chunk-size", "4KiB", "-o", "archive", "plain"]))
+        let layout = try ArchiveLayout(sandbox.read("archive"))
+        // The layout is what FORMAT.md says it is for this input.
+        try #require(layout.chunkSize == 4096)
+        try #require(layout.recipientCount == 2)
+        try #require(layout.isSigned)
+        try #require(layout.chunkCount == 4)
+        try #require(layout.record(3).count == 1000 + 48)
+        try #require(layout.bytes.count == layout.headerLength + 3 * 4144 + 1048 + 112)
+        try #require(Int(layout.u64(layout.trailerChunkCount.lowerBound)) == 4)
+        try #require(layout.bytes[layout.fieldsStart] == 1, "the signer field comes first")
+        try #require(layout.fields[1] == bech32Payload(signer), "signer field holds the signing key")
+        let ownStanza = try #require((0..<2).first {
+            layout.stanzaKeyID($0) == (try? Recipient(parsing: mine).keyID.description)
+        })
+        return Fixture(sandbox: sandbox, layout: layout, ownStanza: ownStanza, signer: signer)
+    }
+
+    @Test func untouchedArchivePasses() throws {
+        let fixture = try Self.makeFixture()
+        let sandbox = fixture.sandbox
+        expectSuccess(try sandbox.run(["open", "-i", "id", "--signer", fixture.signer, "-o", "out", "archive"]))
+        #expect(try sandbox.read("out") == sandbox.read("plain"))
+        expectVerifyOK(try sandbox.run(["verify", "-i", "id", "archive"]), name: "archive")
+        expectVerifyOK(try sandbox.run(["verify", "archive"]), name: "archive")
+        expectVerifyOK(try sandbox.run(["verify", "--signer", fixture.signer, "archive"]), name: "archive")
+    }
+
+    @Test(arguments: Tamper.allCases)
+    func tamperedArchiveIsRefused(_ tamper: Tamper) throws {
+        let fixture = try Self.makeFixture()
+        let sandbox = fixture.sandbox
+        let tampered = tamper.apply(to: fixture.layout, ownStanza: fixture.ownStanza)
+        try #require(tampered != fixture.layout.bytes)
+        try sandbox.write("bad", tampered)
+
+        let open = try sandbox.run(["open", "-i", "id", "-o", "out", "bad"])
+        expectError(open, 65)
+        #expect(open.stdout.isEmpty, "\(open)")
+        expectNoOutput(sandbox, "out")
+
+        // Also when a signer is required (the archive names the right one).
+        let openSigned = try sandbox.run(["open", "-i", "id", "--signer", fixture.signer, "-o", "out", "bad"])
+        expectError(openSigned, 65)
+        #expect(openSigned.stdout.isEmpty, "\(openSigned)")
+        expectNoOutput(sandbox, "out")
+
+        expectVerifyFailure(try sandbox.run(["verify", "-i", "id", "bad"]), 65, name: "bad")
+        expectVerifyFailure(try sandbox.run(["verify", "bad"]), 65, name: "bad")
+
+        // Through a pipe: non-zero, and only authenticated plaintext, never
+        // more than the original.
+        let piped = try sandbox.run(["open", "-i", "id"], stdin: .file("bad"))
+        expectError(piped, 65)
+        let plain = try sandbox.read("plain")
+        #expect(piped.stdout.count <= plain.count && plain.starts(with: piped.stdout), "\(piped)")
+
+        #expect(try sandbox.listing() == ["archive", "bad", "id", "other-id", "plain", "sk"])
+    }
+
+    /// FORMAT.md section 8, check 9 before 10–11: when the identity's own
+    /// stanza key id is changed, no stanza is the identity's, so opening is
+    /// `no-identity` (77); keyless verification sees a damaged archive (65).
+    @Test func changedOwnKeyIDIsNoIdentity() throws {
+        let fixture = try Self.makeFixture()
+        let sandbox = fixture.sandbox
+        var bytes = fixture.layout.bytes
+        bytes[fixture.layout.stanza(fixture.ownStanza).lowerBound + 2] ^= 0x01
+        try sandbox.write("bad", bytes)
+        let open = try sandbox.run(["open", "-i", "id", "-o", "out", "bad"])
+        expectError(open, 77)
+        #expect(open.stdout.isEmpty)
+        expectNoOutput(sandbox, "out")
+        expectVerifyFailure(try sandbox.run(["verify", "-i", "id", "bad"]), 77, name: "bad")
+        expectVerifyFailure(try sandbox.run(["verify", "bad"]), 65, name: "bad")
+        // The other recipient still finds its stanza, and the header MAC
+        // (which covers the changed key id) fails: 65.
+        expectError(try sandbox.run(["open", "-i", "other-id", "-o", "out", "bad"]), 65)
+        expectNoOutput(sandbox, "out")
+    }
+
+    /// Damage in two records is reported as the first of them, as a
+    /// sequential reader would (FORMAT.md section 8), whatever the order the
+    /// records are checked in.
+    @Test func firstDamagedRecordIsReported() throws {
+        let fixture = try Self.makeFixture()
+        let sandbox = fixture.sandbox
+        var bytes = fixture.layout.bytes
+        bytes[fixture.layout.record(2).lowerBound + 7] ^= 0x01
+        bytes[fixture.layout.record(1).lowerBound + 7] ^= 0x01
+        try sandbox.write("bad", bytes)
+        for arguments in [["verify", "bad"], ["verify", "-i", "id", "bad"]] {
+            let result = try sandbox.run(arguments)
+            expectVerifyFailure(result, 65, name: "bad")
+            #expect(result.stdoutText.contains("chunk 1 "), "\(result)")
+            #expect(!result.stdoutText.contains("chunk 2 "), "\(result)")
+        }
+    }
+
+    /// `open -o` onto an existing file with `--force`: a damaged archive
+    /// leaves the existing file as it was.
+    @Test func failedForcedOpenLeavesTheExistingFile() throws {
+        let fixture = try Self.makeFixture()
+        let sandbox = fixture.sandbox
+        try sandbox.write("bad", Tamper.flipLastChunk.apply(to: fixture.layout, ownStanza: fixture.ownStanza))
+        try sandbox.write("out", Array("previous\n".utf8))
+        let open = try sandbox.run(["open", "-i", "id", "--force", "-o", "out", "bad"])
+        expectError(open, 65)
+        #expect(try sandbox.read("out") == Array("previous\n".utf8))
+        #expect(try sandbox.partialFiles(for: "out").isEmpty)
+    }
+}
