@@ -7,7 +7,7 @@ public enum TarCompression: Sendable, Equatable, CustomStringConvertible {
     /// zstd at a level from 1 to 19, using every core.
     case zstd(level: Int)
 
-    public static let `default` = TarCompression.zstd(level: 3)
+    public static let `default` = TarCompression.zstd(level: 1)
 
     /// Parses `none`, `zstd` or `zstd:LEVEL`.
     public init(parsing text: String) throws {
