@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Benchmark: seal, keyless verify, deep verify and open of a file, each run
-# RUNS times; prints the median wall time, throughput and peak memory, and
-# the same for `age` (the operator's current tool) when it is installed.
+# Benchmark, each step run RUNS times; prints the median wall time,
+# throughput and peak memory.
 #
-#     bash Tools/benchmark.sh [SIZE_MB=512] [RUNS=5]
+#     bash Tools/benchmark.sh [SIZE_MB=512] [RUNS=5]            # a random file
+#     bash Tools/benchmark.sh --directory [SIZE_MB=800] [RUNS=5] # a backup directory
 #
-# Uses a release build. The input is random (incompressible) bytes, in a
-# temporary directory on the same disk as the output.
+# File mode: seal, keyless and deep verify, open, against `age` and
+# sha256sum. Directory mode (Tools/make-backup-dir.py: 75% SQL dumps, 25%
+# incompressible): `seal DIR` against the operator's pipeline
+# `tar | zstd -T0 | age` plus `sha256sum`, and `open -C` against
+# `age -d | zstd -d | tar -x`. Uses a release build and a temporary
+# directory on the same disk as the outputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-size_mb=${1:-512}
+mode=file
+if [ "${1:-}" = "--directory" ]; then mode=directory; shift; fi
+size_mb=${1:-$([ $mode = directory ] && echo 800 || echo 512)}
 runs=${2:-5}
 export PATH="/opt/swift/usr/bin:$PATH"
 swift build -c release >/dev/null
@@ -17,7 +23,6 @@ bin="$(swift build -c release --show-bin-path)/sealed-archive"
 work=$(mktemp -d "${TMPDIR:-/tmp}/sealed-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-head -c $((size_mb * 1000000)) /dev/urandom > "$work/plain"
 "$bin" keygen -o "$work/id" 2>/dev/null
 "$bin" keygen --signing -o "$work/sig" 2>/dev/null
 recipient=$("$bin" recipient "$work/id")
@@ -29,7 +34,7 @@ measure() {
     local name=$1; shift
     local times=() rss=0
     for _ in $(seq "$runs"); do
-        rm -f "$work/out" "$work/out.sarc"
+        rm -rf "$work/out" "$work/out.sarc" "$work/restored"
         /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
         read -r seconds kb < "$work/time"
         times+=("$seconds")
@@ -40,6 +45,23 @@ measure() {
     awk -v n="$name" -v t="$median" -v mb="$size_mb" -v r="$rss" 'BEGIN {printf "%-28s median %6.2f s  %7.0f MB/s  peak %5.1f MiB\n", n, t, mb / t, r / 1024}'
 }
 
+if [ $mode = directory ]; then
+    command -v age >/dev/null || { echo "the directory benchmark compares with age: apt-get install age"; exit 1; }
+    python3 "$(dirname "$0")/make-backup-dir.py" "$work/backup" "$size_mb"
+    echo "input: backup directory of $size_mb MB (75% SQL, 25% random), $runs runs each, $(nproc) cores"
+    measure "seal DIR (signed, zstd:1)" "$bin" seal -r "$recipient" --sign-key "$work/sig" -o "$work/out.sarc" "$work/backup"
+    measure "tar|zstd -T0|age + sha256sum" sh -c "tar -C '$work/backup' -c . | zstd -q -T0 | age -r '$recipient' > '$work/out' && sha256sum '$work/out' >/dev/null"
+    "$bin" seal -r "$recipient" --sign-key "$work/sig" -o "$work/bench.sarc" "$work/backup"
+    tar -C "$work/backup" -c . | zstd -q -T0 | age -r "$recipient" > "$work/bench.age"
+    ls -l "$work/bench.sarc" "$work/bench.age" | awk '{printf "  %s bytes  %s\n", $5, $NF}'
+    measure "verify --signer (keyless)" "$bin" verify --signer "$signer" "$work/bench.sarc"
+    measure "verify -i (deep, manifest)" "$bin" verify --signer "$signer" -i "$work/id" "$work/bench.sarc"
+    measure "open -C (manifest)" "$bin" open -i "$work/id" --signer "$signer" -C "$work/restored" "$work/bench.sarc"
+    measure "age -d|zstd -d|tar -x" sh -c "mkdir '$work/restored' && age -d -i '$work/id' '$work/bench.age' | zstd -q -d | tar -C '$work/restored' -x"
+    exit 0
+fi
+
+head -c $((size_mb * 1000000)) /dev/urandom > "$work/plain"
 echo "input: $size_mb MB random, $runs runs each, $(nproc) cores"
 measure "seal (signed)" "$bin" seal -r "$recipient" --sign-key "$work/sig" -o "$work/out.sarc" "$work/plain"
 "$bin" seal -r "$recipient" --sign-key "$work/sig" -o "$work/bench.sarc" "$work/plain"
