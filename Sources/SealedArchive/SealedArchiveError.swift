@@ -58,6 +58,11 @@ public struct SealedArchiveError: Error, Equatable, Hashable, CustomStringConver
         /// MANIFEST.sha256 does not match the files.
         public static let manifest = Code(rawValue: "manifest")
 
+        // Sets of archives (Spec/CLI.md).
+        /// The newest archive is older than allowed (RPO), or a chain of
+        /// archives has gaps, duplicates, replacements or rollbacks.
+        public static let stale = Code(rawValue: "stale")
+
         // Keys (Spec/KEYS.md).
         /// A key string or key file that does not parse.
         public static let invalidKey = Code(rawValue: "invalid-key")

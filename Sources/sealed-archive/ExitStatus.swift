@@ -13,14 +13,36 @@ enum ExitStatus: Int32 {
     case damagedOrForged = 65
     /// A file or stream could not be read or written.
     case io = 74
+    /// A set of archives misses its targets: the newest is older than
+    /// --max-age (RPO), or the chain has gaps, duplicates or rollbacks.
+    case stale = 75
     /// No key given can be used: wrong identity, malformed or unsafe key file.
     case noUsableKey = 77
+
+    /// For "the exit code is the worst result": a damaged or forged archive
+    /// outranks a missing key, which outranks I/O, which outranks staleness.
+    var severity: Int {
+        switch self {
+        case .success: return 0
+        case .stale: return 1
+        case .io: return 2
+        case .noUsableKey: return 3
+        case .damagedOrForged: return 4
+        case .usage: return 5
+        case .internalError: return 6
+        }
+    }
+
+    static func worst(_ statuses: [ExitStatus]) -> ExitStatus {
+        statuses.max { $0.severity < $1.severity } ?? .success
+    }
 
     static func `for`(_ error: SealedArchiveError) -> ExitStatus {
         if error.code.isArchiveFault { return .damagedOrForged }
         if error.code.isKeyFault { return .noUsableKey }
         switch error.code {
         case .io: return .io
+        case .stale: return .stale
         case .invalidArgument: return .usage
         default: return .internalError
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Glibc
 import SealedArchive
 
@@ -13,16 +14,43 @@ struct IdentityOptions: ParsableArguments {
     }
 }
 
-/// `--signer KEY`: trusted sealing hosts.
+/// Which sealing hosts are trusted: `--signer KEY`, `--signers FILE`, or
+/// the default signers file, which makes a signature required without any
+/// flag: `$SEALED_ARCHIVE_SIGNERS`, else `~/.config/sealed-archive/signers`
+/// (`$XDG_CONFIG_HOME` honoured) when it exists. `--allow-unsigned` opts
+/// out of the default.
 struct SignerOptions: ParsableArguments {
     @Option(name: .customLong("signer"),
             help: ArgumentHelp("Require a valid signature by this signer key (sealsig1…). Repeatable: any one of them is accepted.", valueName: "KEY"))
     var signerKeys: [String] = []
 
-    /// The required signers, or nil when none was asked for.
+    @Option(name: .customLong("signers"),
+            help: ArgumentHelp("Require a valid signature by a signer listed in FILE (one sealsig1… a line).", valueName: "FILE"))
+    var signersFile: String?
+
+    @Flag(name: .customLong("allow-unsigned"),
+          help: "Do not require a signature even though a default signers file exists.")
+    var allowUnsigned = false
+
+    /// The default signers file, if one exists.
+    static var defaultSignersFile: String? {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["SEALED_ARCHIVE_SIGNERS"], !path.isEmpty { return path }
+        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["HOME"].map { $0 + "/.config" }
+        guard let config else { return nil }
+        let path = config + "/sealed-archive/signers"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// The required signers, or nil when none is required.
     func requiredSigners() throws -> [SignerKey]? {
-        guard !signerKeys.isEmpty else { return nil }
-        return try signerKeys.map { try SignerKey(parsing: $0) }
+        var signers = try signerKeys.map { try SignerKey(parsing: $0) }
+        if let signersFile { signers += try KeyFiles.readSigners(path: signersFile) }
+        if signers.isEmpty && !allowUnsigned, let file = Self.defaultSignersFile {
+            signers = try KeyFiles.readSigners(path: file)
+        }
+        return signers.isEmpty ? nil : signers
     }
 }
 
@@ -41,6 +69,7 @@ struct OutputOptions: ParsableArguments {
     /// with `mode` and committed by the caller.
     func open(mode: mode_t) throws -> (sink: ByteSink, file: AtomicFileSink?) {
         guard let output, output != "-" else { return (StandardOutputSink(), nil) }
+        if let device = try DeviceSink(path: output) { return (device, nil) }
         let file = try AtomicFileSink(path: output, mode: mode, replaceExisting: force)
         return (file, file)
     }

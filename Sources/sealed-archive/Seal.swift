@@ -46,6 +46,18 @@ struct Seal: ParsableCommand {
     @Option(name: .customLong("label"), help: ArgumentHelp("A short text recorded in the header (readable without a key).", valueName: "TEXT"))
     var label: String?
 
+    @Flag(name: .customLong("checksum"),
+          help: "Also write OUT.sha256, a sha256sum line for the archive computed while writing it.")
+    var checksum = false
+
+    @Option(name: .customLong("checksum-file"),
+            help: ArgumentHelp("Write the archive's sha256sum line to FILE (with standard output, it names the archive FILE without '.sha256').", valueName: "FILE"))
+    var checksumFile: String?
+
+    @Option(name: .customLong("chain"),
+            help: ArgumentHelp("Chain state file on this host: stamp the archive with the next sequence number and the previous archive's digest, then record it.", valueName: "FILE"))
+    var chainFile: String?
+
     @OptionGroup var output: OutputOptions
 
     @Argument(help: ArgumentHelp("The directory or file to seal ('-' or absent: standard input).", valueName: "INPUT"))
@@ -61,6 +73,19 @@ struct Seal: ParsableCommand {
         }
         _ = try ChunkSizeArgument.log2(chunkSize)
         do { _ = try TarCompression(parsing: compression) } catch let error as SealedArchiveError { throw ValidationError(error.message) }
+        if checksum && output.isStandardOutput {
+            throw ValidationError("--checksum names its file after -o FILE: with standard output, give --checksum-file FILE")
+        }
+        if checksum && checksumFile != nil { throw ValidationError("give --checksum or --checksum-file, not both") }
+    }
+
+    /// Where the checksum line goes and the archive name it carries.
+    private var checksumTarget: (path: String, archiveName: String)? {
+        if checksum, let archive = output.output { return (ChecksumFile.defaultPath(for: archive), ChecksumFile.baseName(archive)) }
+        guard let checksumFile else { return nil }
+        if let archive = output.output, archive != "-" { return (checksumFile, ChecksumFile.baseName(archive)) }
+        let base = ChecksumFile.baseName(checksumFile)
+        return (checksumFile, base.hasSuffix(".sha256") ? String(base.dropLast(7)) : "-")
     }
 
     func run() throws {
@@ -98,15 +123,28 @@ struct Seal: ParsableCommand {
             }
         }
 
-        let (sink, file) = try output.open(mode: 0o644)
-        let writer = try ArchiveWriter(sink: sink, recipients: all, signingKey: signingKey, options: options)
+        let chain = try chainFile.map { try ChainState(lockingAt: $0) }
+        if let chain { (options.sequence, options.previousDigest) = chain.next }
+
+        let (outputSink, file) = try output.open(mode: 0o644)
+        let checksumTarget = self.checksumTarget
+        let hashing = checksumTarget == nil ? nil : try HashingSink(forwardingTo: outputSink)
+        let writer = try ArchiveWriter(sink: hashing ?? outputSink, recipients: all, signingKey: signingKey, options: options)
         if let source {
             try writer.write(contentsOf: source)
         } else {
             _ = try DirectoryPacker.pack(directory: input, into: writer, compression: tarCompression)
         }
-        _ = try writer.finish()
+        let result = try writer.finish()
         try file?.commit()
+        if let checksumTarget, let hashing {
+            let sink = try AtomicFileSink(path: checksumTarget.path, mode: 0o644, replaceExisting: output.force)
+            try Array(ChecksumFile.line(digest: hashing.finalizeHex(), name: checksumTarget.archiveName).utf8).withUnsafeBytes { try sink.write($0) }
+            try sink.commit()
+        }
+        if let chain, let sequence = options.sequence {
+            try chain.record(sequence: sequence, digest: result.digest, archive: output.output.map(ChecksumFile.baseName), sealed: now)
+        }
     }
 }
 

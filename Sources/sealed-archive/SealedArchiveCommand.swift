@@ -15,7 +15,7 @@ struct SealedArchiveCommand: ParsableCommand {
             archive, 74 I/O error, 77 no usable key. See Spec/CLI.md.
             """,
         version: "0.1.0",
-        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self]
+        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self, DrillCommand.self]
     )
 
     /// Runs the command; a SealedArchive error becomes one line on standard
@@ -29,6 +29,9 @@ struct SealedArchiveCommand: ParsableCommand {
         } catch let error as SealedArchiveError {
             Terminal.error(error.message)
             Foundation.exit(ExitStatus.for(error).rawValue)
+        } catch let error as ExitCode {
+            // The command already reported its results (verify, drill).
+            Foundation.exit(error.rawValue)
         } catch let error as CommandFailure {
             Terminal.error(error.message)
             Foundation.exit(error.status.rawValue)

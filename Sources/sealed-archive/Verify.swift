@@ -1,16 +1,27 @@
 import ArgumentParser
+import Foundation
 import SealedArchive
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check archives without writing any plaintext.",
         discussion: """
-            Without -i, checks structure, every chunk's hash and the digest: no key \
-            needed. With --signer, also requires a valid signature by that key. With \
-            -i, also decrypts and authenticates every chunk, discarding the plaintext; \
-            for a directory archive it also reads every entry with the checks \
-            extraction makes and checks MANIFEST.sha256. \
-            Prints one line per archive; the exit code is that of the first failure.
+            Three depths, each named in the output:
+              keyless  structure, every chunk against its hash (naming the first \
+            damaged chunk and its byte offset), chunk count, digest, truncation and \
+            extra bytes; no key needed, works on a pipe: rclone cat remote:x | \
+            sealed-archive verify -
+              signed   as keyless, plus a required signature by --signer KEY, \
+            --signers FILE, or the default signers file ($SEALED_ARCHIVE_SIGNERS or \
+            ~/.config/sealed-archive/signers, which makes this the default)
+              deep     with -i IDENTITY: also decrypts every chunk and, for a \
+            directory, reads every entry as extraction would and checks \
+            MANIFEST.sha256
+
+            Archives are checked in parallel, one line each; the exit code is the \
+            worst result. Over a set, --max-age checks that the newest archive is \
+            recent enough (RPO) and chained archives (seal --chain) are checked for \
+            gaps, duplicates, replacements and rollbacks.
             """
     )
 
@@ -18,55 +29,148 @@ struct Verify: ParsableCommand {
     @OptionGroup var identity: IdentityOptions
     @OptionGroup var contents: ContentsOptions
 
+    @Option(name: .customLong("checksum-file"),
+            help: ArgumentHelp("Also check each archive's SHA-256 against this sha256sum-format file.", valueName: "FILE"))
+    var checksumFile: String?
+
+    @Option(name: .customLong("max-age"),
+            help: ArgumentHelp("Fail when the newest archive is older than this (e.g. 26h, 2d).", valueName: "DURATION"))
+    var maxAge: String?
+
+    @Option(name: .customLong("chain"),
+            help: ArgumentHelp("The sealing host's chain state file: archives after the newest here are reported missing.", valueName: "FILE"))
+    var chainFile: String?
+
+    @Flag(name: .customLong("json"), help: "Print one JSON object per archive (and one for the set), one per line.")
+    var json = false
+
     @Argument(help: ArgumentHelp("Archives to check ('-' for standard input).", valueName: "ARCHIVE"))
     var archives: [String]
 
     func validate() throws {
         guard !archives.isEmpty else { throw ValidationError("give at least one archive to verify") }
         guard archives.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be verified only once") }
+        if let maxAge { do { _ = try Duration.parse(maxAge) } catch let error as SealedArchiveError { throw ValidationError(error.message) } }
     }
 
     func run() throws {
-        let identities = try identity.identities()
-        let requiredSigners = try signer.requiredSigners()
-        var firstFailure: ExitStatus?
-        for path in archives {
-            let name = path == "-" ? "standard input" : path
-            do {
-                let reader = try ArchiveReader(source: FileSource(path: path), requiredSigners: requiredSigners)
-                let result: ReadResult
-                var contentsNote: String?
-                if identities.isEmpty {
-                    result = try reader.verify()
-                } else {
-                    try reader.unlock(with: identities)
-                    if reader.header.payloadKind == .tar {
-                        let summary = try Restore.check(reader, options: contents.restoreOptions)
-                        result = summary.archive!
-                        contentsNote = "\(summary.files) files, \(summary.directories) directories, \(summary.symlinks + summary.hardlinks) links safe to extract; \(ContentsOptions.manifestNote(summary))"
-                    } else {
-                        result = try reader.decrypt(into: DiscardingSink())
-                    }
-                }
-                try Terminal.output("OK \(name): \(Self.describe(result, requiredSigners: requiredSigners))\(contentsNote.map { "; \($0)" } ?? "")")
-            } catch let error as SealedArchiveError {
-                try Terminal.output("FAILED \(name): \(error.message)")
-                firstFailure = firstFailure ?? ExitStatus.for(error)
+        let now = Date()
+        var options = VerifyOptions()
+        options.identities = try identity.identities()
+        options.requiredSigners = try signer.requiredSigners()
+        options.restore = contents.restoreOptions
+        if let checksumFile {
+            let text = try String(contentsOfFile: checksumFile, encoding: .utf8)
+            options.checksums = try ChecksumFile.parse(text, path: checksumFile)
+        }
+        let expectedLast = try chainFile.map { try ChainState.read(path: $0)?.sequence ?? 0 }
+
+        let outcomes = Verifier.verify(paths: archives, options: options)
+        var statuses = outcomes.map { $0.error.map(ExitStatus.for) ?? .success }
+        for outcome in outcomes {
+            try Terminal.output(json ? VerificationJSON.archive(outcome) : VerificationText.line(outcome))
+        }
+
+        // Checks across the set.
+        let facts = outcomes.compactMap(\.facts)
+        var setProblems: [String] = []
+        var setNotes: [String] = []
+        if let maxAge {
+            let limit = try Duration.parse(maxAge)
+            if let problem = ArchiveSet.freshnessProblem(facts, maxAge: limit, now: now) {
+                setProblems.append(problem)
+            } else if let newest = ArchiveSet.newest(facts) {
+                setNotes.append("newest archive \(newest.name) is \(Duration.describe(now.timeIntervalSince1970 - TimeInterval(newest.created))) old (max \(maxAge))")
             }
         }
-        if let firstFailure { throw ExitCode(firstFailure.rawValue) }
+        let chained = facts.filter { $0.sequence != nil }
+        if !chained.isEmpty || expectedLast != nil {
+            let problems = ArchiveSet.chainProblems(facts, expectedLast: expectedLast)
+            setProblems += problems
+            if problems.isEmpty, let first = chained.map(\.sequence!).min(), let last = chained.map(\.sequence!).max() {
+                setNotes.append("chain complete: archives \(first)–\(last) follow each other")
+            }
+        }
+        if maxAge != nil || !chained.isEmpty || expectedLast != nil {
+            if !setProblems.isEmpty { statuses.append(.stale) }
+            try Terminal.output(json
+                ? VerificationJSON.set(problems: setProblems, notes: setNotes, archives: outcomes.count, passed: facts.count)
+                : VerificationText.set(problems: setProblems, notes: setNotes))
+        }
+        let worst = ExitStatus.worst(statuses)
+        if worst != .success { throw ExitCode(worst.rawValue) }
     }
+}
 
-    static func describe(_ result: ReadResult, requiredSigners: [SignerKey]?) -> String {
-        var checks = ["\(result.chunkCount) chunks and digest intact"]
+/// The text form of verification results: one line per archive.
+enum VerificationText {
+    static func line(_ outcome: ArchiveVerification) -> String {
+        let name = outcome.path == "-" ? "standard input" : outcome.path
+        guard let result = outcome.result, outcome.passed else {
+            return "FAILED \(name) [\(outcome.depth.rawValue)]: \(outcome.error?.message ?? "not checked")"
+        }
+        var parts = ["\(result.chunkCount) chunks and digest intact"]
         if let signer = result.signer {
-            checks.append(requiredSigners == nil
+            parts.append(!outcome.signatureRequired
                 ? "signature valid by \(signer) (not required: pass --signer to require it)"
                 : "signed by trusted signer \(signer)")
         } else {
-            checks.append("unsigned")
+            parts.append("unsigned")
         }
-        if result.decrypted { checks.append("decrypted and authenticated \(result.plaintextLength) bytes") }
-        return checks.joined(separator: "; ")
+        if let header = outcome.header {
+            parts.append("created \(ISO8601DateFormatter().string(from: header.createdDate))\(header.sequence.map { ", sequence \($0)" } ?? "")")
+        }
+        if let contents = outcome.contents {
+            parts.append("\(contents.files) files, \(contents.directories) directories, \(contents.symlinks + contents.hardlinks) links safe to extract; \(ContentsOptions.manifestNote(contents))")
+        } else if result.decrypted {
+            parts.append("decrypted and authenticated \(result.plaintextLength) bytes")
+        }
+        if outcome.sha256 != nil { parts.append("SHA-256 matches the checksum file") }
+        return "OK \(name) [\(outcome.depth.rawValue)]: " + parts.joined(separator: "; ")
+    }
+
+    static func set(problems: [String], notes: [String]) -> String {
+        problems.isEmpty ? "OK set: " + notes.joined(separator: "; ") : "FAILED set: " + problems.joined(separator: "; ")
+    }
+}
+
+/// The JSON form: one object per line, each with `schema` 1 and `kind`.
+enum VerificationJSON {
+    static func archive(_ outcome: ArchiveVerification) -> String {
+        var object: [String: Any] = [
+            "schema": 1, "kind": "archive", "archive": outcome.path, "depth": outcome.depth.rawValue, "ok": outcome.passed,
+        ]
+        if let error = outcome.error { object["error"] = ["code": error.code.rawValue, "message": error.message] }
+        if let header = outcome.header {
+            object["created"] = ISO8601DateFormatter().string(from: header.createdDate)
+            object["created_unix"] = header.created
+            object["payload_kind"] = header.payloadKind.description
+            object["recipients"] = header.stanzas.map { $0.keyID.description }
+            if let signer = header.signer { object["signer"] = signer.description; object["signer_key_id"] = signer.keyID.description }
+            if let sequence = header.sequence { object["sequence"] = sequence }
+        }
+        if let result = outcome.result, outcome.passed {
+            object["chunks"] = result.chunkCount
+            object["archive_bytes"] = result.archiveLength
+            object["digest"] = result.digest.map { String(format: "%02x", $0) }.joined()
+            object["signature_verified"] = result.signer != nil
+            if result.decrypted { object["plaintext_bytes"] = result.plaintextLength }
+        }
+        if let contents = outcome.contents {
+            object["files"] = contents.files
+            object["manifest"] = contents.manifestSkipped ? "skipped" : contents.manifestFilesChecked == nil ? "absent" : "matched"
+        }
+        if let sha256 = outcome.sha256 { object["sha256"] = sha256 }
+        return encode(object)
+    }
+
+    static func set(problems: [String], notes: [String], archives: Int, passed: Int) -> String {
+        encode(["schema": 1, "kind": "set", "ok": problems.isEmpty, "problems": problems, "notes": notes,
+                "archives": archives, "archives_ok": passed])
+    }
+
+    static func encode(_ object: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -36,11 +36,17 @@ import Testing
     }
 
     @Test(arguments: [("/etc", false), ("..", false), ("../x", false), ("a/../../x", false), ("sub/../..", false),
-                      ("sub/..", true), ("x", true), ("sub/./y", true), ("./z", true)])
+                      ("sub/..", false), ("x", true), ("sub/./y", true), ("./z", true)])
     func symlinkTargetsMustStayInside(_ target: String, _ inside: Bool) {
         #expect(EntryPolicy.escapes(Array(target.utf8), from: Array("top".utf8)) == !inside)
         #expect(admitted([entry("top", .symlink, symlink: target)]) == (inside ? nil : .unsafeEntry))
         #expect(admitted([entry("top", .symlink, symlink: target)], allowEscaping: true) == nil)
+    }
+
+    /// `a -> .` then `b -> a/..`: lexically inside, physically the parent.
+    @Test func climbingAfterANameIsRefused() {
+        #expect(admitted([entry("a", .symlink, symlink: "."), entry("b", .symlink, symlink: "a/..")]) == .unsafeEntry)
+        #expect(admitted([entry("d", .directory), entry("d/l", .symlink, symlink: "../x/y")]) == nil)
     }
 
     @Test func linksDeeperInTheTreeMayClimbAsFarAsTheirDepth() {

@@ -10,6 +10,28 @@ public final class StandardOutputSink: ByteSink {
     public static var isTerminal: Bool { POSIX.isTerminal(1) }
 }
 
+/// Writes to an existing device or FIFO (`-o /dev/null`, a named pipe):
+/// there is nothing to rename into place.
+public final class DeviceSink: ByteSink {
+    private let fd: Int32
+    private let path: String
+
+    /// Opens `path` if it exists and is not a regular file or directory;
+    /// nil otherwise.
+    public init?(path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0, [S_IFCHR, S_IFIFO].contains(info.st_mode & S_IFMT) else { return nil }
+        self.path = path
+        fd = try POSIX.open(path, flags: O_WRONLY, what: "'\(path)'")
+    }
+
+    deinit { close(fd) }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try POSIX.writeAll(fd, bytes, what: "'\(path)'")
+    }
+}
+
 /// A file written under a temporary name in its final directory, flushed to
 /// disk and renamed into place only by ``commit()``. A run that fails or is
 /// killed before then leaves nothing under the final name: the temporary

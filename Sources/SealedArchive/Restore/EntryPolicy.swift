@@ -90,8 +90,11 @@ struct EntryPolicy {
             }
             symlinks.insert(path); others.insert(path)
         case .hardlink:
-            let target = try entry.hardlinkTarget.flatMap { try Self.normalize($0) }
-            guard let target, files.contains(target) else {
+            let stored = entry.hardlinkTarget ?? []
+            guard let target = try? Self.normalize(stored) else {
+                throw Self.refuse(path, "it is a hard link to '\(String(decoding: stored, as: UTF8.self))', outside the destination")
+            }
+            guard files.contains(target) else {
                 throw Self.refuse(path, "it is a hard link to '\(String(decoding: entry.hardlinkTarget ?? [], as: UTF8.self))', which is not a file extracted before it")
             }
             files.insert(path); others.insert(path)
@@ -102,18 +105,28 @@ struct EntryPolicy {
     }
 
     /// Whether `target`, read relative to the directory holding `path`,
-    /// leaves the destination (lexically: every link it could pass through
-    /// was checked the same way).
+    /// may leave the destination.
+    ///
+    /// A target is accepted only in the form `../../a/b`: some `..` first,
+    /// no deeper than the link itself, then names only. A `..` after a name
+    /// is refused, because the name may be a link and `..` then climbs from
+    /// wherever it points (`a -> .` makes `a/..` the destination's parent),
+    /// which no lexical check can see. With that form, the `..` steps climb
+    /// real directories (nothing is written through links, so a link's
+    /// parents are directories) and the names only descend, through
+    /// directories or through links that were held to the same rule.
     static func escapes(_ target: [UInt8], from path: [UInt8]) -> Bool {
         if target.first == slash { return true }
         var depth = path.split(separator: slash).count - 1
+        var descending = false
         for component in target.split(separator: slash, omittingEmptySubsequences: true) {
             if Array(component) == dot { continue }
             if Array(component) == dotDot {
+                if descending { return true }
                 depth -= 1
                 if depth < 0 { return true }
             } else {
-                depth += 1
+                descending = true
             }
         }
         return false

@@ -78,9 +78,24 @@ public enum Restore {
             if parentFD >= 0 { fsync(parentFD); close(parentFD) }
             return summary
         } catch {
-            try? FileManager.default.removeItem(atPath: staging)
+            removeTree(staging)
             throw error
         }
+    }
+
+    /// Removes a staging tree, first making its directories writable: an
+    /// archive may hold read-only directories, which would otherwise keep
+    /// their contents from being removed.
+    static func removeTree(_ path: String) {
+        if let walker = FileManager.default.enumerator(atPath: path) {
+            chmod(path, 0o700)
+            while let relative = walker.nextObject() as? String {
+                let full = path + "/" + relative
+                var info = stat()
+                if lstat(full, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR { chmod(full, 0o700) }
+            }
+        }
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// Reads every entry and its content, applying the same checks as

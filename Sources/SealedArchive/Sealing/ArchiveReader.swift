@@ -187,8 +187,7 @@ final class RecordStream {
         let minimumRecord = FormatV1.recordOverhead + (index > 0 ? 1 : 0)
         let trailerBytes = UnsafeRawBufferPointer(rebasing: window[max(0, filled - trailerLength)..<filled])
         guard filled >= trailerLength + minimumRecord, Trailer.hasMagic(trailerBytes) else {
-            throw SealedArchiveError(.trailer,
-                "the archive does not end with a trailer: it was cut short (an incomplete download or copy?) or has extra bytes at its end")
+            throw missingTrailer(minimumRecord: minimumRecord)
         }
         let trailer = try Trailer(parsing: trailerBytes, signed: header.isSigned)
         let produced = try process(count: 1, final: true, lastLength: filled - trailerLength)
@@ -208,6 +207,30 @@ final class RecordStream {
                             archiveLength: UInt64(header.length) + (index - 1) * UInt64(recordLength) + UInt64(filled),
                             digest: computed, decrypted: cipher != nil)
         return produced > 0 ? UnsafeRawBufferPointer(rebasing: plaintext[..<produced]) : nil
+    }
+
+    /// Explains a tail that does not end with a trailer: if a complete
+    /// trailer for this many chunks sits earlier in the tail, bytes were
+    /// appended after it; otherwise the archive was cut short.
+    private func missingTrailer(minimumRecord: Int) -> SealedArchiveError {
+        var position = minimumRecord
+        while position + trailerLength < filled {
+            let candidate = UnsafeRawBufferPointer(rebasing: window[position..<position + trailerLength])
+            if Trailer.hasMagic(candidate), let trailer = try? Trailer(parsing: candidate, signed: header.isSigned),
+               trailer.chunkCount == index + 1 {
+                let extra = filled - position - trailerLength
+                return SealedArchiveError(.trailer,
+                    "\(extra) bytes follow the archive's trailer: the file was extended or two files were joined (the archive itself may be intact up to byte \(archiveOffset(position + trailerLength)))")
+            }
+            position += 1
+        }
+        return SealedArchiveError(.trailer,
+            "the archive is truncated: it ends at byte \(archiveOffset(filled)) without its trailer (an incomplete upload, download or copy?)")
+    }
+
+    /// The offset in the archive of a position in the window.
+    private func archiveOffset(_ position: Int) -> UInt64 {
+        UInt64(header.length) + index * UInt64(recordLength) + UInt64(position)
     }
 
     /// Checks (and opens) `count` records at the start of the window, the

@@ -1,0 +1,85 @@
+import Foundation
+
+/// What a verifier learns about one archive that matters across a set.
+public struct ArchiveFacts: Sendable {
+    public let name: String
+    public let created: UInt64
+    public let sequence: UInt64?
+    public let previousDigest: [UInt8]?
+    /// The trailer digest, for archives that verified.
+    public let digest: [UInt8]
+
+    public init(name: String, created: UInt64, sequence: UInt64?, previousDigest: [UInt8]?, digest: [UInt8]) {
+        self.name = name
+        self.created = created
+        self.sequence = sequence
+        self.previousDigest = previousDigest
+        self.digest = digest
+    }
+}
+
+/// Checks across a set of verified archives: freshness (RPO) and the chain
+/// of sequence numbers and previous digests that `seal --chain` stamps.
+public enum ArchiveSet {
+    /// The newest archive by creation time.
+    public static func newest(_ facts: [ArchiveFacts]) -> ArchiveFacts? {
+        facts.max { ($0.created, $0.name) < ($1.created, $1.name) }
+    }
+
+    /// A problem when the newest archive is older than `maxAge` at `now`.
+    public static func freshnessProblem(_ facts: [ArchiveFacts], maxAge: TimeInterval, now: Date) -> String? {
+        guard let newest = newest(facts) else { return "no archive verified, so none is fresh" }
+        let age = now.timeIntervalSince1970 - TimeInterval(newest.created)
+        guard age > maxAge else { return nil }
+        return "the newest archive, \(newest.name), is \(Duration.describe(age)) old: older than the allowed \(Duration.describe(maxAge)) (RPO missed)"
+    }
+
+    /// Gaps, duplicates, broken links and rollbacks in the chained archives
+    /// of the set (those with a sequence number), in sequence order.
+    /// `expectedLast` is the sealing host's last sequence number, when known.
+    public static func chainProblems(_ facts: [ArchiveFacts], expectedLast: UInt64? = nil) -> [String] {
+        let chained = facts.filter { $0.sequence != nil }.sorted { ($0.sequence!, $0.name) < ($1.sequence!, $1.name) }
+        var problems: [String] = []
+        for (previous, current) in zip(chained, chained.dropFirst()) {
+            let (p, c) = (previous.sequence!, current.sequence!)
+            if p == c {
+                problems.append(previous.digest == current.digest
+                    ? "\(previous.name) and \(current.name) are copies of archive \(c)"
+                    : "two different archives claim sequence \(c) (\(previous.name), \(current.name)): one replaced the other or the chain forked")
+                continue
+            }
+            if c > p + 1 {
+                let missing = c == p + 2 ? "\(p + 1)" : "\(p + 1)–\(c - 1)"
+                problems.append("archive \(missing) missing between \(previous.name) and \(current.name) (deleted, or never synced)")
+            } else if current.previousDigest != previous.digest {
+                problems.append("\(current.name) (sequence \(c)) does not follow \(previous.name): archive \(p) was replaced")
+            }
+            if current.created < previous.created {
+                problems.append("\(current.name) (sequence \(c)) was created before \(previous.name) (sequence \(p)): a rollback")
+            }
+        }
+        if let expectedLast, let last = chained.last?.sequence, last < expectedLast {
+            problems.append("the sealing host's chain is at archive \(expectedLast) but the newest here is \(last): later archives are missing or were rolled back")
+        }
+        return problems
+    }
+}
+
+/// Durations as operators write them: `90s`, `45m`, `24h`, `7d`, `2w`.
+public enum Duration {
+    public static func parse(_ text: String) throws -> TimeInterval {
+        let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
+        guard let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value >= 0, value.isFinite else {
+            throw SealedArchiveError(.invalidArgument, "'\(text)' is not a duration such as 90s, 45m, 24h, 7d or 2w")
+        }
+        return value * scale
+    }
+
+    public static func describe(_ seconds: TimeInterval) -> String {
+        let s = Int(seconds.rounded())
+        if s >= 86400 { return "\(s / 86400)d \((s % 86400) / 3600)h" }
+        if s >= 3600 { return "\(s / 3600)h \((s % 3600) / 60)m" }
+        if s >= 60 { return "\(s / 60)m \(s % 60)s" }
+        return "\(s)s"
+    }
+}

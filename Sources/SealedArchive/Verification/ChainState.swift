@@ -1,0 +1,84 @@
+import Foundation
+import Glibc
+
+/// The sealing host's record of its chain of archives (`seal --chain FILE`):
+/// the sequence number and digest of the last archive sealed. Each new
+/// archive carries the next sequence number and that digest in its signed
+/// header, so a verifier holding a set of archives sees any archive that was
+/// deleted, replaced or rolled back.
+///
+/// The file is JSON (`schema` 1), replaced atomically; a lock file beside it
+/// (`FILE.lock`) serialises concurrent sealing runs.
+public final class ChainState {
+    public let path: String
+    /// The last archive sealed: nil before the first.
+    public private(set) var last: Link?
+    private let lockDescriptor: Int32
+
+    public struct Link: Codable, Sendable, Equatable {
+        public let sequence: UInt64
+        /// Trailer digest of that archive, hex.
+        public let digest: String
+        public let archive: String?
+        public let sealed: String?
+    }
+
+    private struct File: Codable {
+        let schema: Int
+        let last: Link
+    }
+
+    /// Locks the chain (waiting for another sealing run to finish) and
+    /// reads its state. A missing file starts a new chain.
+    public init(lockingAt path: String) throws {
+        self.path = path
+        lockDescriptor = try POSIX.open(path + ".lock", flags: O_RDWR | O_CREAT, mode: 0o600, what: "chain lock '\(path).lock'")
+        while flock(lockDescriptor, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            close(lockDescriptor)
+            throw POSIX.error("cannot lock the chain '\(path)'")
+        }
+        if FileManager.default.fileExists(atPath: path) {
+            guard let data = FileManager.default.contents(atPath: path),
+                  let file = try? JSONDecoder().decode(File.self, from: data), file.schema == 1,
+                  HexCoding.decode(file.last.digest)?.count == 32 else {
+                close(lockDescriptor)
+                throw SealedArchiveError(.invalidArgument, "chain state '\(path)' is not a sealed-archive chain file; move it away to start a new chain")
+            }
+            last = file.last
+        }
+    }
+
+    deinit { close(lockDescriptor) }
+
+    /// Reads a chain state file without locking it (a verifier's copy).
+    public static func read(path: String) throws -> Link? {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SealedArchiveError(.io, "chain state '\(path)' does not exist")
+        }
+        guard let data = FileManager.default.contents(atPath: path),
+              let file = try? JSONDecoder().decode(File.self, from: data), file.schema == 1 else {
+            throw SealedArchiveError(.invalidArgument, "chain state '\(path)' is not a sealed-archive chain file")
+        }
+        return file.last
+    }
+
+    /// The sequence number and previous digest for the next archive.
+    public var next: (sequence: UInt64, previousDigest: [UInt8]?) {
+        guard let last else { return (1, nil) }
+        return (last.sequence + 1, HexCoding.decode(last.digest))
+    }
+
+    /// Records a sealed archive as the chain's last, atomically.
+    public func record(sequence: UInt64, digest: [UInt8], archive: String?, sealed: Date) throws {
+        let link = Link(sequence: sequence, digest: HexCoding.encode(digest), archive: archive,
+                        sealed: ISO8601DateFormatter().string(from: sealed))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let data = try encoder.encode(File(schema: 1, last: link))
+        let sink = try AtomicFileSink(path: path, mode: 0o600, replaceExisting: true)
+        try data.withUnsafeBytes { try sink.write($0) }
+        try sink.commit()
+        last = link
+    }
+}

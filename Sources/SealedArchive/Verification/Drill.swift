@@ -1,0 +1,132 @@
+import Foundation
+import Glibc
+
+/// The monthly restore drill: prove that an archive can be restored, within
+/// the recovery targets, without keeping any plaintext.
+public enum Drill {
+    public struct Options: Sendable {
+        public var identities: [Identity]
+        public var requiredSigners: [SignerKey]?
+        public var restore = RestoreOptions()
+        /// RPO: the archive may be at most this old.
+        public var maxAge: TimeInterval?
+        /// Where the temporary restore goes (it is removed afterwards).
+        public var workDirectory: String
+
+        public init(identities: [Identity], workDirectory: String) {
+            self.identities = identities
+            self.workDirectory = workDirectory
+        }
+    }
+
+    public struct Report: Sendable {
+        public let path: String
+        /// The deep verification that came first.
+        public let verification: ArchiveVerification
+        /// Seconds between the archive's creation and `now`.
+        public let ageSeconds: TimeInterval?
+        public let maxAge: TimeInterval?
+        public let archiveBytes: UInt64?
+        public let restoreSeconds: Double?
+        public let restoredBytes: UInt64?
+        public let restoredFiles: Int?
+        public let manifestFilesChecked: Int?
+        /// Every check that failed, one sentence each; empty when it passed.
+        public let failures: [String]
+        /// The first failure's error, for the exit code.
+        public let error: SealedArchiveError?
+
+        public var passed: Bool { failures.isEmpty }
+        /// Restore throughput in bytes per second (RTO evidence).
+        public var restoreBytesPerSecond: Double? {
+            guard let restoredBytes, let restoreSeconds, restoreSeconds > 0 else { return nil }
+            return Double(restoredBytes) / restoreSeconds
+        }
+    }
+
+    /// The archive with the newest creation time among `paths` (a directory
+    /// stands for the archives in it), read from headers only.
+    public static func newest(of paths: [String]) throws -> String {
+        var candidates: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".sha256") }
+                candidates += names.sorted().map { (path as NSString).appendingPathComponent($0) }
+            } else {
+                candidates.append(path)
+            }
+        }
+        var newest: (created: UInt64, path: String)?
+        for path in candidates {
+            guard let header = try? ArchiveReader(source: FileSource(path: path)).header else { continue }
+            if newest == nil || (header.created, path) > (newest!.created, newest!.path) { newest = (header.created, path) }
+        }
+        guard let newest else { throw SealedArchiveError(.header, "no archive found among \(paths.joined(separator: ", "))") }
+        return newest.path
+    }
+
+    /// Deep-verifies `path`, restores it into a temporary directory (with
+    /// the manifest check), removes the restore, and reports against the
+    /// targets. `now` is the time the RPO is measured at; `clock` times the
+    /// restore.
+    public static func run(path: String, options: Options, now: Date, clock: ContinuousClock = ContinuousClock()) -> Report {
+        var verifyOptions = VerifyOptions()
+        verifyOptions.identities = options.identities
+        verifyOptions.requiredSigners = options.requiredSigners
+        verifyOptions.restore = options.restore
+        let verification = Verifier.verify(path: path, options: verifyOptions)
+        var failures: [String] = []
+        var firstError = verification.error
+        if let error = verification.error { failures.append("verification failed: \(error.message)") }
+
+        var age: TimeInterval?
+        if let header = verification.header {
+            age = now.timeIntervalSince1970 - TimeInterval(header.created)
+            if let maxAge = options.maxAge, age! > maxAge {
+                let message = "the archive is \(Duration.describe(age!)) old, older than --max-age \(Duration.describe(maxAge)) (RPO missed)"
+                failures.append(message)
+                firstError = firstError ?? SealedArchiveError(.stale, message)
+            }
+        }
+
+        var restoreSeconds: Double?
+        var restoredBytes: UInt64?
+        var restoredFiles: Int?
+        var manifest: Int?
+        if verification.passed {
+            do {
+                var template = Array("\((options.workDirectory as NSString).standardizingPath)/sealed-archive-drill.XXXXXX".utf8CString)
+                guard mkdtemp(&template) != nil else { throw POSIX.error("cannot create a drill directory in '\(options.workDirectory)'") }
+                let scratch = String(cString: template)
+                defer { Restore.removeTree(scratch) }
+                let start = clock.now
+                let reader = try ArchiveReader(source: FileSource(path: path), requiredSigners: options.requiredSigners)
+                try reader.unlock(with: options.identities)
+                if reader.header.payloadKind == .tar {
+                    let summary = try Restore.extract(reader, to: scratch + "/restore", options: options.restore)
+                    restoredBytes = summary.contentBytes
+                    restoredFiles = summary.files + summary.hardlinks
+                    manifest = summary.manifestFilesChecked
+                } else {
+                    let sink = try AtomicFileSink(path: scratch + "/restore", mode: 0o600, replaceExisting: false)
+                    restoredBytes = try reader.decrypt(into: sink).plaintextLength
+                    try sink.commit()
+                    restoredFiles = 1
+                }
+                let elapsed = clock.now - start
+                restoreSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            } catch let error as SealedArchiveError {
+                failures.append("restore failed: \(error.message)")
+                firstError = firstError ?? error
+            } catch {
+                failures.append("restore failed: \(error)")
+                firstError = firstError ?? SealedArchiveError(.io, "\(error)")
+            }
+        }
+        return Report(path: path, verification: verification, ageSeconds: age, maxAge: options.maxAge,
+                      archiveBytes: verification.result?.archiveLength, restoreSeconds: restoreSeconds,
+                      restoredBytes: restoredBytes, restoredFiles: restoredFiles, manifestFilesChecked: manifest,
+                      failures: failures, error: firstError)
+    }
+}

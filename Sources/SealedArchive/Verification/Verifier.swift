@@ -1,0 +1,136 @@
+import Dispatch
+import Foundation
+
+/// How deep a verification went.
+public enum VerificationDepth: String, Sendable, Codable {
+    /// Structure, record hashes, chunk count, digest: accidental damage.
+    case keyless
+    /// As keyless, plus a required signature by a trusted signer: genuine.
+    case signed
+    /// As signed (when signers are required), plus decryption of every chunk
+    /// and, for a directory, every entry and MANIFEST.sha256.
+    case deep
+}
+
+/// What to check.
+public struct VerifyOptions: Sendable {
+    /// Signers of which one must have signed; nil: a signature is checked
+    /// when present but not required.
+    public var requiredSigners: [SignerKey]?
+    /// Identities for a deep check; none: keyless or signed.
+    public var identities: [Identity] = []
+    public var restore = RestoreOptions()
+    /// Expected SHA-256 digests of archive files, by file name (from a
+    /// checksum file); nil: not checked.
+    public var checksums: [String: String]?
+
+    public init() {}
+
+    public var depth: VerificationDepth {
+        !identities.isEmpty ? .deep : requiredSigners != nil ? .signed : .keyless
+    }
+}
+
+/// The outcome of verifying one archive. Never partial: `error` is nil only
+/// when every check of `depth` passed.
+public struct ArchiveVerification: Sendable {
+    public let path: String
+    public let depth: VerificationDepth
+    /// Whether a signature by a trusted signer was required (and so, when
+    /// passed, verified against a trusted key).
+    public let signatureRequired: Bool
+    public var header: ArchiveHeader?
+    public var result: ReadResult?
+    public var contents: ContentsSummary?
+    /// SHA-256 of the archive file, when a checksum was checked.
+    public var sha256: String?
+    public var error: SealedArchiveError?
+
+    public var passed: Bool { error == nil }
+
+    /// What the set checks need, for an archive that verified.
+    public var facts: ArchiveFacts? {
+        guard passed, let header, let result else { return nil }
+        return ArchiveFacts(name: path, created: header.created, sequence: header.sequence,
+                            previousDigest: header.previousDigest, digest: result.digest)
+    }
+}
+
+/// Verifies archives, several at once on every core.
+public enum Verifier {
+    /// Verifies one archive (`-` for standard input). Every failure is in
+    /// the result; nothing throws.
+    public static func verify(path: String, options: VerifyOptions) -> ArchiveVerification {
+        var outcome = ArchiveVerification(path: path, depth: options.depth, signatureRequired: options.requiredSigners != nil)
+        do {
+            let file = try FileSource(path: path)
+            let hashing = options.checksums == nil ? nil : try HashingSource(reading: file)
+            let reader = try ArchiveReader(source: hashing ?? file, requiredSigners: options.requiredSigners)
+            outcome.header = reader.header
+            if options.identities.isEmpty {
+                outcome.result = try reader.verify()
+            } else {
+                try reader.unlock(with: options.identities)
+                if reader.header.payloadKind == .tar {
+                    let contents = try Restore.check(reader, options: options.restore)
+                    outcome.contents = contents
+                    outcome.result = contents.archive
+                } else {
+                    outcome.result = try reader.decrypt(into: DiscardingSink())
+                }
+            }
+            if let checksums = options.checksums, let hashing {
+                let name = ChecksumFile.baseName(path)
+                let digest = hashing.finalizeHex()
+                outcome.sha256 = digest
+                guard let expected = checksums[name] else {
+                    throw SealedArchiveError(.damaged, "the checksum file does not list '\(name)'")
+                }
+                guard expected == digest else {
+                    throw SealedArchiveError(.damaged, "the archive's SHA-256 does not match its checksum file: the file changed after sealing")
+                }
+            }
+        } catch let error as SealedArchiveError {
+            outcome.error = error
+        } catch {
+            outcome.error = SealedArchiveError(.io, "\(error)")
+        }
+        return outcome
+    }
+
+    /// Verifies every archive, as many at once as there are cores, and
+    /// returns the outcomes in the order given.
+    public static func verify(paths: [String], options: VerifyOptions) -> [ArchiveVerification] {
+        let results = ResultSlots(count: paths.count)
+        let next = Counter()
+        let workers = min(paths.count, ProcessInfoCores.count)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let index = next.take(below: paths.count) {
+                results.set(index, verify(path: paths[index], options: options))
+            }
+        }
+        return results.all
+    }
+}
+
+/// Thread-safe slots for results computed out of order.
+private final class ResultSlots: @unchecked Sendable {
+    private var slots: [ArchiveVerification?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: ArchiveVerification) { lock.withLock { slots[index] = value } }
+    var all: [ArchiveVerification] { lock.withLock { slots.map { $0! } } }
+}
+
+/// Hands out indices to workers.
+private final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func take(below limit: Int) -> Int? {
+        lock.withLock {
+            guard value < limit else { return nil }
+            defer { value += 1 }
+            return value
+        }
+    }
+}

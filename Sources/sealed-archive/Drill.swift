@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import SealedArchive
+
+struct DrillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drill",
+        abstract: "Restore drill: deep-verify, restore into a temporary directory, report, clean up.",
+        discussion: """
+            Deep-verifies the archive, restores it for real into a temporary \
+            directory (checking MANIFEST.sha256), removes the restore, and reports \
+            the archive's age against --max-age (RPO), the restore's wall time and \
+            throughput (RTO evidence), sizes and key ids. Exits non-zero when any \
+            check or target fails. Given several archives or a directory of them, \
+            drills the newest (by the creation time in their headers).
+            """
+    )
+
+    @OptionGroup var identity: IdentityOptions
+    @OptionGroup var signer: SignerOptions
+    @OptionGroup var contents: ContentsOptions
+
+    @Option(name: .customLong("max-age"), help: ArgumentHelp("Fail when the archive is older than this (RPO), e.g. 24h.", valueName: "DURATION"))
+    var maxAge: String?
+
+    @Option(name: .customLong("work-dir"), help: ArgumentHelp("Restore under this directory (default: $TMPDIR or /tmp).", valueName: "DIR"))
+    var workDirectory: String?
+
+    @Flag(name: .customLong("json"), help: "Print the report as one JSON object.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("Archives, or directories of archives: the newest is drilled.", valueName: "ARCHIVE"))
+    var archives: [String]
+
+    func validate() throws {
+        guard !identity.identityFiles.isEmpty else { throw ValidationError("a drill restores: give the identity with -i FILE") }
+        guard !archives.isEmpty else { throw ValidationError("give the archive to drill (or a directory of archives)") }
+        if let maxAge { do { _ = try Duration.parse(maxAge) } catch let error as SealedArchiveError { throw ValidationError(error.message) } }
+    }
+
+    func run() throws {
+        let now = Date()
+        var options = Drill.Options(identities: try identity.identities(),
+                                    workDirectory: workDirectory ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
+        options.requiredSigners = try signer.requiredSigners()
+        options.restore = contents.restoreOptions
+        options.maxAge = try maxAge.map(Duration.parse)
+        let path = archives.count == 1 && !FileManager.default.isDirectory(archives[0]) ? archives[0] : try Drill.newest(of: archives)
+        let report = Drill.run(path: path, options: options, now: now)
+        try Terminal.output(json ? DrillJSON.encode(report, identities: options.identities) : DrillText.render(report, identities: options.identities))
+        if let error = report.error { throw ExitCode(ExitStatus.for(error).rawValue) }
+    }
+}
+
+enum DrillText {
+    static func render(_ report: Drill.Report, identities: [Identity]) -> String {
+        let verification = report.verification
+        var lines = ["restore drill of \(report.path): \(report.passed ? "PASSED" : "FAILED")"]
+        if let header = verification.header {
+            let age = report.ageSeconds.map(Duration.describe) ?? "?"
+            let target = report.maxAge.map { " (max \(Duration.describe($0)): \(report.ageSeconds! <= $0 ? "met" : "MISSED"))" } ?? ""
+            lines.append("  created:   \(ISO8601DateFormatter().string(from: header.createdDate)), \(age) old\(target)")
+            let recipients = header.stanzas.map(\.keyID)
+            let used = identities.map(\.recipient.keyID).first(where: recipients.contains)
+            lines.append("  keys:      recipients \(recipients.map(\.description).joined(separator: ", "))\(used.map { "; opened with \($0)" } ?? "")")
+            lines.append("  signer:    \(header.signer.map { "\($0) (key id \($0.keyID))\(verification.signatureRequired ? ", trusted" : ", not required (pass --signer)")" } ?? "none: unsigned")")
+        }
+        if let result = verification.result, verification.passed {
+            lines.append("  verified:  deep: \(result.chunkCount) chunks, \(result.archiveLength) archive bytes, \(result.plaintextLength) payload bytes")
+        }
+        if let seconds = report.restoreSeconds, let bytes = report.restoredBytes {
+            let rate = report.restoreBytesPerSecond.map { String(format: "%.0f MB/s", $0 / 1e6) } ?? "-"
+            let manifest = report.manifestFilesChecked.map { "MANIFEST.sha256 matches (\($0) files)" } ?? (report.verification.contents?.manifestSkipped == true ? "MANIFEST.sha256 not checked" : "no MANIFEST.sha256")
+            lines.append("  restored:  \(report.restoredFiles ?? 0) files, \(bytes) bytes in \(String(format: "%.2f", seconds)) s (\(rate)); \(manifest); removed")
+        }
+        for failure in report.failures { lines.append("  FAILED:    \(failure)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+enum DrillJSON {
+    static func encode(_ report: Drill.Report, identities: [Identity]) -> String {
+        var object: [String: Any] = ["schema": 1, "kind": "drill", "archive": report.path, "ok": report.passed, "failures": report.failures]
+        if let error = report.error { object["error"] = ["code": error.code.rawValue, "message": error.message] }
+        if let header = report.verification.header {
+            object["created"] = ISO8601DateFormatter().string(from: header.createdDate)
+            object["recipients"] = header.stanzas.map { $0.keyID.description }
+            if let signer = header.signer { object["signer"] = signer.description; object["signer_key_id"] = signer.keyID.description }
+        }
+        if let age = report.ageSeconds { object["age_seconds"] = Int(age) }
+        if let maxAge = report.maxAge { object["max_age_seconds"] = Int(maxAge) }
+        if let bytes = report.archiveBytes { object["archive_bytes"] = bytes }
+        if let seconds = report.restoreSeconds { object["restore_seconds"] = (seconds * 1000).rounded() / 1000 }
+        if let bytes = report.restoredBytes { object["restored_bytes"] = bytes }
+        if let files = report.restoredFiles { object["restored_files"] = files }
+        if let rate = report.restoreBytesPerSecond { object["restore_bytes_per_second"] = Int(rate) }
+        if let manifest = report.manifestFilesChecked { object["manifest_files_checked"] = manifest }
+        return VerificationJSON.encode(object)
+    }
+}
