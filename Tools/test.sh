@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libsodium-dev libarchive-dev libssl-dev pkg-config age python3-nacl time zstd)
+packages=(libsodium-dev libarchive-dev libssl-dev pkg-config age python3-nacl time zstd rclone)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -44,8 +44,8 @@ struct SignerOptions: ParsableArguments {
     }
 
     /// The required signers, or nil when none is required.
-    func requiredSigners() throws -> [SignerKey]? {
-        var signers = try signerKeys.map { try SignerKey(parsing: $0) }
+    func requiredSigners() throws -> [TrustedSigner]? {
+        var signers = try signerKeys.map { TrustedSigner(try SignerKey(parsing: $0)) }
         if let signersFile { signers += try KeyFiles.readSigners(path: signersFile) }
         if signers.isEmpty && !allowUnsigned, let file = Self.defaultSignersFile {
             signers = try KeyFiles.readSigners(path: file)

@@ -317,14 +317,14 @@ func expectOneErrorLine(_ result: RunResult, mentioning: [String] = [],
     }
 }
 
-/// `verify` of one archive failed with `status`: one `FAILED NAME: reason`
+/// `verify` of one archive failed with `status`: one `FAILED NAME [DEPTH]: reason`
 /// line on standard output, and on standard error at most one error line
 /// (no stack trace, no help text).
 func expectVerifyFailure(_ result: RunResult, _ status: Int32, name: String,
                          sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(result.status == status, "expected exit \(status): \(result)", sourceLocation: sourceLocation)
     #expect(result.stdoutLines.count == 1, "\(result)", sourceLocation: sourceLocation)
-    #expect(result.stdoutLines.first?.hasPrefix("FAILED \(name): ") == true, "\(result)",
+    #expect(result.stdoutLines.first?.hasPrefix("FAILED \(name) [") == true, "\(result)",
             sourceLocation: sourceLocation)
     let errors = result.stderrLinesWithoutWarnings
     #expect(errors.count <= 1, "\(result)", sourceLocation: sourceLocation)
@@ -333,11 +333,11 @@ func expectVerifyFailure(_ result: RunResult, _ status: Int32, name: String,
     #expect(!result.killedBySignal, "\(result)", sourceLocation: sourceLocation)
 }
 
-/// `verify` of one archive passed: exit 0 and one `OK NAME: …` line.
+/// `verify` of one archive passed: exit 0 and one `OK NAME [DEPTH]: …` line.
 func expectVerifyOK(_ result: RunResult, name: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
     #expect(result.stdoutLines.count == 1, "\(result)", sourceLocation: sourceLocation)
-    #expect(result.stdoutLines.first?.hasPrefix("OK \(name): ") == true, "\(result)", sourceLocation: sourceLocation)
+    #expect(result.stdoutLines.first?.hasPrefix("OK \(name) [") == true, "\(result)", sourceLocation: sourceLocation)
     #expect(result.stderrLinesWithoutWarnings.isEmpty, "\(result)", sourceLocation: sourceLocation)
 }
 

@@ -114,8 +114,8 @@ import Testing
         let result = try sandbox.run(["verify", "-i", "stranger", "archive", "junk"])
         #expect(result.status == 77, "\(result)")
         #expect(result.stdoutLines.count == 2, "\(result)")
-        #expect(result.stdoutLines.first?.hasPrefix("FAILED archive: ") == true, "\(result)")
-        #expect(result.stdoutLines.last?.hasPrefix("FAILED junk: ") == true, "\(result)")
+        #expect(result.stdoutLines.first?.hasPrefix("FAILED archive [") == true, "\(result)")
+        #expect(result.stdoutLines.last?.hasPrefix("FAILED junk [") == true, "\(result)")
     }
 
     // MARK: Usage and I/O

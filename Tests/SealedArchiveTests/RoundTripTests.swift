@@ -251,3 +251,30 @@ import Testing
         #expect(errorCode { _ = try ArchiveReader(source: MemorySource(header), requiredSigners: [host.signer]) } == nil)
     }
 }
+
+@Suite struct TrustedSignerTests {
+    let alice = try! Identity.generate()
+    let host = try! SigningKey.generate()
+
+    @Test func signerWindowsBoundWhichArchivesAKeyVouchesFor() throws {
+        let (archive, _) = try sealInMemory([1, 2, 3], to: [alice.recipient], signedBy: host)
+        let created = fixedDate
+        let inside = TrustedSigner(host.signer, validFrom: created.addingTimeInterval(-60), validUntil: created.addingTimeInterval(60))
+        let before = TrustedSigner(host.signer, validUntil: created)
+        let after = TrustedSigner(host.signer, validFrom: created.addingTimeInterval(1))
+        #expect(errorCode { _ = try ArchiveReader(source: MemorySource(archive), trustedSigners: [inside]).verify() } == nil)
+        #expect(errorCode { _ = try ArchiveReader(source: MemorySource(archive), trustedSigners: [before]) } == .untrustedSigner)
+        #expect(errorCode { _ = try ArchiveReader(source: MemorySource(archive), trustedSigners: [after]) } == .untrustedSigner)
+        #expect(errorCode { _ = try ArchiveReader(source: MemorySource(archive), trustedSigners: [before, inside]) } == nil)
+    }
+
+    @Test func signerLinesRoundTrip() throws {
+        let line = "\(host.signer) valid-from=2026-01-01T00:00:00Z valid-until=2026-04-01T00:00:00Z"
+        let signer = try TrustedSigner(parsing: line)
+        #expect(signer.description == line)
+        #expect(signer.admits(created: 1_770_000_000))   // 2026-02-02
+        #expect(!signer.admits(created: 1_780_000_000))  // 2026-05-28
+        #expect(errorCode { _ = try TrustedSigner(parsing: "\(host.signer) valid-until=tomorrow") } == .invalidKey)
+        #expect(errorCode { _ = try TrustedSigner(parsing: "\(host.signer) expires=2026-01-01T00:00:00Z") } == .invalidKey)
+    }
+}

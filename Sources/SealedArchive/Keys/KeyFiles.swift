@@ -71,10 +71,11 @@ public enum KeyFiles {
         return recipients
     }
 
-    /// Reads a signers file: one `sealsig1…` a line, `#` comments.
-    public static func readSigners(path: String) throws -> [SignerKey] {
+    /// Reads a signers file: one `sealsig1…` a line, optionally with its
+    /// validity window (`valid-from=…`, `valid-until=…`), `#` comments.
+    public static func readSigners(path: String) throws -> [TrustedSigner] {
         let signers = try readPublicLines(path: path, what: "signers").map { line in
-            do { return try SignerKey(parsing: line) } catch let error as SealedArchiveError {
+            do { return try TrustedSigner(parsing: line) } catch let error as SealedArchiveError {
                 throw SealedArchiveError(error.code, "'\(path)': \(error.message)", cause: error)
             }
         }

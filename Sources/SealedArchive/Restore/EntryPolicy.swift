@@ -10,12 +10,17 @@
 /// * a symbolic link whose target leaves the destination is refused unless
 ///   escaping links are allowed (they are then restored as stored; nothing is
 ///   ever written through them);
-/// * a hard link must name a file extracted before it.
+/// * a hard link must name a file extracted before it and carry no data
+///   (libarchive would otherwise truncate and rewrite the file it names);
+/// * a name that an earlier entry already implied as a directory (`d/f`
+///   then `d`) may only be that directory.
 ///
 /// Setuid, setgid and sticky bits are stripped when writing (``DiskWriter``).
 struct EntryPolicy {
     let allowEscapingSymlinks: Bool
     private var directories = Set<[UInt8]>()
+    /// Parents created implicitly for entries below them.
+    private var impliedDirectories = Set<[UInt8]>()
     private var others = Set<[UInt8]>()
     private(set) var files = Set<[UInt8]>()
     private var symlinks = Set<[UInt8]>()
@@ -69,11 +74,17 @@ struct EntryPolicy {
             }
             index = path[(slashIndex + 1)...].firstIndex(of: Self.slash)
         }
-        if directories.contains(path) || others.contains(path) {
-            guard entry.kind == .directory && directories.contains(path) else {
-                throw Self.refuse(path, "the archive holds it twice")
+        if directories.contains(path) || others.contains(path) || impliedDirectories.contains(path) {
+            guard entry.kind == .directory && !others.contains(path) else {
+                throw Self.refuse(path, "the archive holds it twice (or as the directory of an earlier entry)")
             }
+            directories.insert(path)
             return path
+        }
+        var parent = path
+        while let slashIndex = parent.lastIndex(of: Self.slash) {
+            parent = Array(parent[..<slashIndex])
+            if directories.contains(parent) || !impliedDirectories.insert(parent).inserted { break }
         }
         switch entry.kind {
         case .directory:
@@ -93,6 +104,9 @@ struct EntryPolicy {
             let stored = entry.hardlinkTarget ?? []
             guard let target = try? Self.normalize(stored) else {
                 throw Self.refuse(path, "it is a hard link to '\(String(decoding: stored, as: UTF8.self))', outside the destination")
+            }
+            guard entry.size == 0 else {
+                throw Self.refuse(path, "it is a hard link that carries \(entry.size) bytes of data")
             }
             guard files.contains(target) else {
                 throw Self.refuse(path, "it is a hard link to '\(String(decoding: entry.hardlinkTarget ?? [], as: UTF8.self))', which is not a file extracted before it")

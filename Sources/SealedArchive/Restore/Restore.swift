@@ -148,6 +148,10 @@ public enum Restore {
         var digests: [[UInt8]: String] = [:]
         var manifestText: [UInt8]?
         var extracted: UInt64 = 0
+        // libarchive leaves an existing directory's mode and time alone, so a
+        // directory entry that comes after its contents (as `find -depth`
+        // lists them) is applied here, deepest first, once all is written.
+        var directoryMetadata: [(path: [UInt8], permissions: UInt32, modified: Int64)] = []
         let zeros = [UInt8](repeating: 0, count: 1 << 16)
 
         func countTowardsLimit(_ bytes: Int, name: String) throws {
@@ -206,6 +210,7 @@ public enum Restore {
                 if let target = try entry.hardlinkTarget.flatMap({ try EntryPolicy.normalize($0) }) { digests[path] = digests[target] }
             case .directory:
                 summary.directories += 1
+                directoryMetadata.append((path, entry.permissions & 0o777, entry.modified))
             case .symlink:
                 summary.symlinks += 1
             case .other:
@@ -216,6 +221,16 @@ public enum Restore {
         try tar.close()
         summary.archive = try drain(plaintext)
         try disk?.close()
+        if let staging {
+            for directory in directoryMetadata.sorted(by: { $0.path.count > $1.path.count }) {
+                let full = staging + [UInt8(ascii: "/")] + directory.path
+                var times = [timespec(tv_sec: Int(directory.modified), tv_nsec: 0), timespec(tv_sec: Int(directory.modified), tv_nsec: 0)]
+                let applied = withCString(full) { path in
+                    chmod(path, mode_t(directory.permissions)) == 0 && utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0
+                }
+                guard applied else { throw POSIX.error("cannot restore the mode of '\(String(decoding: directory.path, as: UTF8.self))'") }
+            }
+        }
 
         if !options.checkManifest {
             summary.manifestSkipped = true

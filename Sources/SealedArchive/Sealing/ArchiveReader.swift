@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads an archive from a stream, in the order and with the outcomes of
 /// Spec/FORMAT.md section 8. Creating a reader reads and checks the header
 /// (checks 1–8); ``unlock(with:)`` finds and opens a stanza (9–11);
@@ -16,10 +18,18 @@ public final class ArchiveReader {
 
     /// Reads and checks the header.
     ///
-    /// - Parameter requiredSigners: when not nil, the archive must be signed
-    ///   by one of these keys (check 8); the signature itself is verified
-    ///   after the last record.
-    public init(source: ByteSource, requiredSigners: [SignerKey]? = nil) throws {
+    /// Reads and checks the header; when `requiredSigners` is not nil the
+    /// archive must be signed by one of these keys, at any time.
+    public convenience init(source: ByteSource, requiredSigners: [SignerKey]?) throws {
+        try self.init(source: source, trustedSigners: requiredSigners?.map { TrustedSigner($0) })
+    }
+
+    /// Reads and checks the header.
+    ///
+    /// - Parameter trustedSigners: when not nil, the archive must be signed
+    ///   by one of these keys, inside that key's window (check 8); the
+    ///   signature itself is verified after the last record.
+    public init(source: ByteSource, trustedSigners: [TrustedSigner]? = nil) throws {
         self.source = source
         var prefix = [UInt8](repeating: 0, count: FormatV1.prefixLength)
         let prefixCount = try prefix.withUnsafeMutableBytes { try source.readFully(into: $0) }
@@ -28,12 +38,18 @@ public final class ArchiveReader {
         let restCount = try bytes.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[prefix.count...])) }
         bytes.removeLast(length - prefix.count - restCount)
         header = try ArchiveHeader(parsing: bytes)
-        if let requiredSigners {
+        if let trustedSigners {
             guard let signer = header.signer else {
                 throw SealedArchiveError(.unsigned, "the archive is not signed, and a signature by a trusted signer is required")
             }
-            guard requiredSigners.contains(signer) else {
+            let trusted = trustedSigners.filter { $0.key == signer }
+            guard !trusted.isEmpty else {
                 throw SealedArchiveError(.untrustedSigner, "the archive is signed by \(signer) (key id \(signer.keyID)), which is not a trusted signer")
+            }
+            guard trusted.contains(where: { $0.admits(created: header.created) }) else {
+                let created = ISO8601DateFormatter().string(from: header.createdDate)
+                throw SealedArchiveError(.untrustedSigner,
+                    "the archive was created \(created), outside the window in which signer \(signer.keyID) is trusted (\(trusted.map(\.description).joined(separator: "; ")))")
             }
         }
     }
@@ -94,6 +110,18 @@ public final class ArchiveReader {
     }
 
     fileprivate var cipher: ChunkCipher? { keys?.cipher }
+
+    /// The key schedule after ``unlock(with:)``, for re-wrapping.
+    var unlockedKeys: KeySchedule? { keys }
+
+    /// Every record, checked and opened, passed to `observer` in order with
+    /// its stored hash: re-wrapping copies them byte for byte.
+    func forEachRecord(_ observer: @escaping (_ record: UnsafeRawBufferPointer, _ hash: UnsafeRawBufferPointer) throws -> Void) throws -> ReadResult {
+        let records = try RecordStream(reader: self, decrypting: true)
+        records.observer = observer
+        while try records.next() != nil {}
+        return records.result!
+    }
 }
 
 /// Plaintext pulled batch by batch out of a ``RecordStream``.
@@ -142,6 +170,8 @@ final class RecordStream {
     private var plaintextLength: UInt64 = 0
     private var ended = false
     private(set) var result: ReadResult?
+    /// Called with each record and its hash, in order, once checked.
+    var observer: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void)?
 
     init(reader: ArchiveReader, decrypting: Bool) throws {
         header = reader.header
@@ -267,7 +297,9 @@ final class RecordStream {
         for j in 0..<count {
             let length = final && j == count - 1 ? lastLength : recordLength
             let start = j * recordLength
-            digest.add(recordHash: UnsafeRawBufferPointer(rebasing: window[start + length - FormatV1.recordHashLength..<start + length]))
+            let hash = UnsafeRawBufferPointer(rebasing: window[start + length - FormatV1.recordHashLength..<start + length])
+            digest.add(recordHash: hash)
+            try observer?(UnsafeRawBufferPointer(rebasing: window[start..<start + length]), hash)
             produced += length - FormatV1.recordOverhead
         }
         plaintextLength += UInt64(produced)

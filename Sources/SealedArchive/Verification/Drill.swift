@@ -6,7 +6,7 @@ import Glibc
 public enum Drill {
     public struct Options: Sendable {
         public var identities: [Identity]
-        public var requiredSigners: [SignerKey]?
+        public var requiredSigners: [TrustedSigner]?
         public var restore = RestoreOptions()
         /// RPO: the archive may be at most this old.
         public var maxAge: TimeInterval?
@@ -101,7 +101,7 @@ public enum Drill {
                 let scratch = String(cString: template)
                 defer { Restore.removeTree(scratch) }
                 let start = clock.now
-                let reader = try ArchiveReader(source: FileSource(path: path), requiredSigners: options.requiredSigners)
+                let reader = try ArchiveReader(source: FileSource(path: path), trustedSigners: options.requiredSigners)
                 try reader.unlock(with: options.identities)
                 if reader.header.payloadKind == .tar {
                     let summary = try Restore.extract(reader, to: scratch + "/restore", options: options.restore)

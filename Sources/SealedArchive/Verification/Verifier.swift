@@ -16,7 +16,7 @@ public enum VerificationDepth: String, Sendable, Codable {
 public struct VerifyOptions: Sendable {
     /// Signers of which one must have signed; nil: a signature is checked
     /// when present but not required.
-    public var requiredSigners: [SignerKey]?
+    public var requiredSigners: [TrustedSigner]?
     /// Identities for a deep check; none: keyless or signed.
     public var identities: [Identity] = []
     public var restore = RestoreOptions()
@@ -65,7 +65,7 @@ public enum Verifier {
         do {
             let file = try FileSource(path: path)
             let hashing = options.checksums == nil ? nil : try HashingSource(reading: file)
-            let reader = try ArchiveReader(source: hashing ?? file, requiredSigners: options.requiredSigners)
+            let reader = try ArchiveReader(source: hashing ?? file, trustedSigners: options.requiredSigners)
             outcome.header = reader.header
             if options.identities.isEmpty {
                 outcome.result = try reader.verify()

@@ -1,0 +1,49 @@
+/// Re-wrapping: moving an archive onto new recipient keys without
+/// re-encrypting its payload (Spec/FORMAT.md section 12).
+///
+/// The file key is unwrapped with an old identity and wrapped anew to each
+/// new recipient; the header (and its MAC), the digest, the trailer and the
+/// signature are made anew; every record is checked, opened, and copied
+/// byte for byte. The payload therefore still proves it comes from the
+/// original sealing (only the file key's holders could have made chunks that
+/// open), while the signature now vouches for the re-wrapper. A file key
+/// that may have leaked (a compromised identity) is not fixed by this:
+/// re-encrypt the payload instead.
+public enum Rewrap {
+    /// Reads the archive from `reader` (unlocked with an old identity) and
+    /// writes the re-wrapped archive to `sink`.
+    public static func rewrap(_ reader: ArchiveReader, to recipients: [Recipient], signingKey: SigningKey,
+                              into sink: ByteSink) throws -> SealResult {
+        guard let keys = reader.unlockedKeys else {
+            throw SealedArchiveError(.invalidArgument, "re-wrapping needs the archive unlocked with one of its identities")
+        }
+        var unique: [Recipient] = []
+        for recipient in recipients where !unique.contains(recipient) { unique.append(recipient) }
+        guard (1...FormatV1.maximumRecipients).contains(unique.count) else {
+            throw SealedArchiveError(.invalidArgument, "an archive needs 1 to \(FormatV1.maximumRecipients) recipients; \(unique.count) given")
+        }
+        let old = reader.header
+        let header = try ArchiveHeader(
+            chunkSizeLog2: old.chunkSizeLog2, payloadKind: old.payloadKind, compression: old.compression, created: old.created,
+            stanzas: unique.map { try Stanza.wrap(keys.fileKey, to: $0) }, signer: signingKey.signer,
+            label: old.label, sequence: old.sequence, previousDigest: old.previousDigest
+        ).authenticated(with: keys.headerKey)
+
+        var written: UInt64 = 0
+        func emit(_ bytes: UnsafeRawBufferPointer) throws {
+            try sink.write(bytes)
+            written += UInt64(bytes.count)
+        }
+        try header.bytes.withUnsafeBytes { try emit($0) }
+        let digest = try ArchiveDigest(header: header.bytes)
+        let result = try reader.forEachRecord { record, hash in
+            digest.add(recordHash: hash)
+            try emit(record)
+        }
+        let finalDigest = digest.finalize()
+        let signature = try signingKey.sign(Trailer.signedMessage(digest: finalDigest))
+        try Trailer(chunkCount: digest.recordCount, digest: finalDigest, signature: signature).serialize().withUnsafeBytes { try emit($0) }
+        return SealResult(header: header, chunkCount: result.chunkCount, plaintextLength: result.plaintextLength,
+                          archiveLength: written, digest: finalDigest)
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import SealedArchive
+
+struct RewrapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rewrap",
+        abstract: "Move an archive onto new recipient keys without re-encrypting its payload.",
+        discussion: """
+            Opens the file key with an old identity (-i), wraps it to the new \
+            recipients, makes the header, trailer and signature anew (signed by \
+            --sign-key), and copies every chunk byte for byte after checking it. An \
+            old identity can then be destroyed early. The new signature is the \
+            re-wrapper's: verifiers must trust that key. If an identity may be \
+            compromised, re-wrapping is not enough: open and seal again.
+            """
+    )
+
+    @OptionGroup var identity: IdentityOptions
+    @OptionGroup var signer: SignerOptions
+
+    @Option(name: [.customShort("r"), .customLong("recipient")],
+            help: ArgumentHelp("A new recipient (age1…). Repeatable.", valueName: "RECIPIENT"))
+    var recipients: [String] = []
+
+    @Option(name: [.customShort("R"), .customLong("recipients-file")],
+            help: ArgumentHelp("New recipients listed in FILE. Repeatable.", valueName: "FILE"))
+    var recipientsFiles: [String] = []
+
+    @Option(name: .customLong("sign-key"), help: ArgumentHelp("The re-wrapper's signing-key file.", valueName: "FILE"))
+    var signKey: String
+
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: ArgumentHelp("The archive to re-wrap ('-' or absent: standard input).", valueName: "ARCHIVE"))
+    var archive: String = "-"
+
+    func validate() throws {
+        guard !identity.identityFiles.isEmpty else { throw ValidationError("give an old identity that opens the archive: -i FILE") }
+        guard !recipients.isEmpty || !recipientsFiles.isEmpty else { throw ValidationError("give the new recipients with -r age1… or -R FILE") }
+    }
+
+    func run() throws {
+        if output.isStandardOutput && StandardOutputSink.isTerminal {
+            throw CommandFailure(.usage, "refusing to write an archive to a terminal: use -o FILE or redirect standard output")
+        }
+        var all = try recipients.map { try Recipient(parsing: $0) }
+        for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
+        let signingKey = try KeyFiles.readSigningKey(path: signKey)
+        let reader = try ArchiveReader(source: FileSource(path: archive), trustedSigners: try signer.requiredSigners())
+        try reader.unlock(with: try identity.identities())
+        let (sink, file) = try output.open(mode: 0o644)
+        _ = try Rewrap.rewrap(reader, to: all, signingKey: signingKey, into: sink)
+        try file?.commit()
+    }
+}
