@@ -278,3 +278,38 @@ import Testing
         #expect(errorCode { _ = try TrustedSigner(parsing: "\(host.signer) expires=2026-01-01T00:00:00Z") } == .invalidKey)
     }
 }
+
+@Suite struct RewrapTests {
+    @Test func rewrappedArchivesOpenWithTheNewKeyAndKeepEveryRecord() throws {
+        let old = try Identity.generate(), new = try Identity.generate()
+        let host = try SigningKey.generate(), operator_ = try SigningKey.generate()
+        let plaintext = randomPlaintext(5 * 4096 + 77)
+        let (archive, sealed) = try sealInMemory(plaintext, to: [old.recipient], signedBy: host) { $0.sequence = 9 }
+        let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: [host.signer])
+        try reader.unlock(with: [old])
+        let sink = MemorySink()
+        let result = try Rewrap.rewrap(reader, to: [new.recipient], signingKey: operator_, into: sink)
+        let rewrapped = sink.bytes
+
+        #expect(try openInMemory(rewrapped, with: [new], signers: [operator_.signer]) == plaintext)
+        #expect(errorCode { _ = try openInMemory(rewrapped, with: [old]) } == .noIdentity)
+        #expect(errorCode { _ = try verifyInMemory(rewrapped, signers: [host.signer]) } == .untrustedSigner)
+        #expect(result.chunkCount == sealed.chunkCount)
+        #expect(result.archiveLength == UInt64(rewrapped.count))
+        let oldHeader = try ArchiveHeader(parsing: archive), newHeader = try ArchiveHeader(parsing: rewrapped)
+        #expect(newHeader.created == oldHeader.created)
+        #expect(newHeader.sequence == 9)
+        // The records are byte for byte the same; only header and trailer changed.
+        #expect(Array(rewrapped[newHeader.length..<(rewrapped.count - 112)]) == Array(archive[oldHeader.length..<(archive.count - 112)]))
+    }
+
+    @Test func aDamagedArchiveIsNotRewrapped() throws {
+        let old = try Identity.generate()
+        let (archive, _) = try sealInMemory(randomPlaintext(3 * 4096), to: [old.recipient])
+        var damaged = archive
+        damaged[try ArchiveHeader(parsing: archive).length + 5000] ^= 1
+        let reader = try ArchiveReader(source: MemorySource(damaged))
+        try reader.unlock(with: [old])
+        #expect(errorCode { _ = try Rewrap.rewrap(reader, to: [try Identity.generate().recipient], signingKey: try SigningKey.generate(), into: MemorySink()) } == .damaged)
+    }
+}
