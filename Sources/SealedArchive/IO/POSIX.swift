@@ -63,4 +63,14 @@ enum POSIX {
     }
 
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// Creates a new directory, mode 0700, from a template ending in
+    /// `XXXXXX`, and returns its path.
+    ///
+    /// The corresponding C function is `mkdtemp`.
+    static func makeTemporaryDirectory(_ template: String, what: @autoclosure () -> String) throws -> String {
+        var bytes = Array(template.utf8CString)
+        guard mkdtemp(&bytes) != nil else { throw error("cannot create \(what())") }
+        return String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }

@@ -64,9 +64,8 @@ public enum Restore {
         guard let realParent = realpath(parent, nil) else { throw POSIX.error("cannot use the directory '\(parent)'") }
         let parentPath = String(cString: realParent)
         free(realParent)
-        var template = Array("\(parentPath)/.\((path as NSString).lastPathComponent).staging.XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw POSIX.error("cannot create a staging directory in '\(parent)'") }
-        let staging = String(cString: template)
+        let staging = try POSIX.makeTemporaryDirectory("\(parentPath)/.\((path as NSString).lastPathComponent).staging.XXXXXX",
+                                                       what: "a staging directory in '\(parent)'")
         do {
             let summary = try walk(reader, options: options, staging: Array(staging.utf8), list: nil)
             // Flush everything extracted before it appears under its name

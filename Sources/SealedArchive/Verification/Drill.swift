@@ -96,9 +96,8 @@ public enum Drill {
         var manifest: Int?
         if verification.passed {
             do {
-                var template = Array("\((options.workDirectory as NSString).standardizingPath)/sealed-archive-drill.XXXXXX".utf8CString)
-                guard mkdtemp(&template) != nil else { throw POSIX.error("cannot create a drill directory in '\(options.workDirectory)'") }
-                let scratch = String(cString: template)
+                let scratch = try POSIX.makeTemporaryDirectory("\((options.workDirectory as NSString).standardizingPath)/sealed-archive-drill.XXXXXX",
+                                                               what: "a drill directory in '\(options.workDirectory)'")
                 defer { Restore.removeTree(scratch) }
                 let start = clock.now
                 let reader = try ArchiveReader(source: FileSource(path: path), trustedSigners: options.requiredSigners)
