@@ -21,16 +21,23 @@ struct Keygen: ParsableCommand {
             help: ArgumentHelp("Write the key to FILE (created 0600) instead of standard output.", valueName: "FILE"))
     var output: String?
 
+    @Flag(name: .customLong("passphrase"),
+          help: "Protect the key with a passphrase (Argon2id), asked twice at the terminal or read from --passphrase-fd.")
+    var protect = false
+
+    @OptionGroup var passphrase: PassphraseOptions
+
     func run() throws {
         let now = Date()
         let path = output == "-" ? nil : output
+        let secret = protect || passphrase.passphraseFD != nil ? try passphrase.newPassphrase() : nil
         if signing {
             let key = try SigningKey.generate()
-            try KeyFiles.write(key, to: path, created: now)
+            try KeyFiles.write(key, to: path, created: now, passphrase: secret)
             Terminal.note("Public key: \(key.signer)")
         } else {
             let identity = try Identity.generate()
-            try KeyFiles.write(identity, to: path, created: now)
+            try KeyFiles.write(identity, to: path, created: now, passphrase: secret)
             Terminal.note("Public key: \(identity.recipient)")
         }
     }
@@ -46,8 +53,10 @@ struct RecipientCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The identity or signing-key file ('-' for standard input).", valueName: "FILE"))
     var file: String
 
+    @OptionGroup var passphrase: PassphraseOptions
+
     func run() throws {
-        switch try KeyFiles.readSecretKeys(path: file) {
+        switch try KeyFiles.readSecretKeys(path: file, passphrase: passphrase.provider()) {
         case .identities(let identities):
             for identity in identities { try Terminal.output(identity.recipient.description) }
         case .signingKey(let key):

@@ -3,14 +3,51 @@ import Foundation
 import Glibc
 import SealedArchive
 
-/// `-i IDENTITY`: identity files, repeatable.
+/// `-i IDENTITY`: identity files, repeatable; protected ones ask for their
+/// passphrase.
 struct IdentityOptions: ParsableArguments {
     @Option(name: [.customShort("i"), .customLong("identity")],
             help: ArgumentHelp("An identity file (AGE-SECRET-KEY-1…), as written by keygen or age-keygen. Repeatable.", valueName: "FILE"))
     var identityFiles: [String] = []
 
+    @OptionGroup var passphrase: PassphraseOptions
+
     func identities() throws -> [Identity] {
-        try identityFiles.flatMap { try KeyFiles.readIdentities(path: $0) }
+        let provider = passphrase.provider()
+        return try identityFiles.flatMap { try KeyFiles.readIdentities(path: $0, passphrase: provider) }
+    }
+}
+
+/// Where passphrases for protected key files come from: the terminal, or
+/// `--passphrase-fd N` for scripts (never an argument or the environment).
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .customLong("passphrase-fd"),
+            help: ArgumentHelp("Read the passphrase for protected key files from this file descriptor (one line) instead of asking at the terminal.", valueName: "N"))
+    var passphraseFD: Int32?
+
+    /// Reads the descriptor once and reuses that passphrase; otherwise asks
+    /// at the terminal for each protected file.
+    func provider() -> KeyFiles.PassphraseProvider {
+        var cached: SecureBytes?
+        let fd = passphraseFD
+        return { file in
+            if let cached { return cached }
+            guard let fd else { return try PassphraseInput.prompt("Passphrase for \(file): ") }
+            let passphrase = try PassphraseInput.read(fd: fd)
+            cached = passphrase
+            return passphrase
+        }
+    }
+
+    /// A new passphrase: from the descriptor, or asked twice at the terminal.
+    func newPassphrase() throws -> SecureBytes {
+        if let passphraseFD { return try PassphraseInput.read(fd: passphraseFD) }
+        let first = try PassphraseInput.prompt("New passphrase: ")
+        let second = try PassphraseInput.prompt("Repeat the passphrase: ")
+        guard first.constantTimeEquals(second) else {
+            throw CommandFailure(.usage, "the two passphrases differ; nothing was written")
+        }
+        return first
     }
 }
 

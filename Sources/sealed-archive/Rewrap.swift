@@ -46,7 +46,7 @@ struct RewrapCommand: ParsableCommand {
         }
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
-        let signingKey = try KeyFiles.readSigningKey(path: signKey)
+        let signingKey = try KeyFiles.readSigningKey(path: signKey, passphrase: identity.passphrase.provider())
         let reader = try ArchiveReader(source: FileSource(path: archive), trustedSigners: try signer.requiredSigners())
         try reader.unlock(with: try identity.identities())
         let (sink, file) = try output.open(mode: 0o644)

@@ -59,6 +59,7 @@ struct Seal: ParsableCommand {
     var chainFile: String?
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var passphrase: PassphraseOptions
 
     @Argument(help: ArgumentHelp("The directory or file to seal ('-' or absent: standard input).", valueName: "INPUT"))
     var input: String = "-"
@@ -95,7 +96,7 @@ struct Seal: ParsableCommand {
         }
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
-        let signingKey = try signKey.map { try KeyFiles.readSigningKey(path: $0) }
+        let signingKey = try signKey.map { try KeyFiles.readSigningKey(path: $0, passphrase: passphrase.provider()) }
         if signingKey == nil {
             Terminal.note("sealed-archive: warning: sealing without --sign-key: nobody can tell this archive from one forged with the recipients' public keys")
         }

@@ -184,3 +184,45 @@ import Testing
         #expect(errorCode { _ = try KeyFiles.readRecipients(path: path("empty")) } == .invalidKey)
     }
 }
+
+@Suite struct ProtectedKeyTests {
+    /// Cheap Argon2id settings: the format is the same, the tests fast.
+    func protect(_ identity: Identity, _ passphrase: String) throws -> SecureBytes {
+        let secret = try Array(passphrase.utf8).withUnsafeBytes { try SecureBytes(copying: $0) }
+        return try ProtectedKey.protect(identity.secret, kind: .identity, passphrase: secret, opsLimit: 1, memLimitKiB: 8192)
+    }
+
+    func pass(_ text: String) throws -> SecureBytes { try Array(text.utf8).withUnsafeBytes { try SecureBytes(copying: $0) } }
+
+    @Test func theRightPassphraseOpensTheKey() throws {
+        let identity = try Identity.generate()
+        let line = try protect(identity, "correct horse")
+        let (kind, secret) = try line.withUnsafeBytes { try ProtectedKey.unprotect($0, passphrase: try pass("correct horse"), file: "k") }
+        #expect(kind == .identity)
+        #expect(try Identity(secret: secret).recipient == identity.recipient)
+    }
+
+    @Test func aWrongPassphraseOrTamperingIsRefused() throws {
+        let line = try protect(try Identity.generate(), "correct horse")
+        #expect(errorCode { _ = try line.withUnsafeBytes { try ProtectedKey.unprotect($0, passphrase: try pass("battery staple"), file: "k") } } == .invalidKey)
+        // Raising the memory limit in the header breaks the authenticated data.
+        var text = line.withUnsafeBytes { Array($0) }
+        text[40] = text[40] == UInt8(ascii: "Q") ? UInt8(ascii: "P") : UInt8(ascii: "Q")
+        #expect(errorCode { _ = try text.withUnsafeBytes { try ProtectedKey.unprotect($0, passphrase: try pass("correct horse"), file: "k") } } == .invalidKey)
+    }
+
+    @Test func protectedKeyFilesAskForThePassphrase() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protected-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("id").path
+        let identity = try Identity.generate()
+        try KeyFiles.write(identity, to: path, created: fixedDate, passphrase: try pass("pw"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("SEALED-PROTECTED-KEY-1"))
+        #expect(errorCode { _ = try KeyFiles.readIdentities(path: path) } == .invalidKey)
+        var asked: [String] = []
+        let read = try KeyFiles.readIdentities(path: path) { file in asked.append(file); return try pass("pw") }
+        #expect(read.map(\.recipient) == [identity.recipient])
+        #expect(asked == [path])
+    }
+}

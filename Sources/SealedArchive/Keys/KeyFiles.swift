@@ -10,6 +10,10 @@ public enum KeyFiles {
     /// Larger files are not key files; refusing them bounds memory.
     static let maximumSize = 64 * 1024
 
+    /// Supplies the passphrase for a protected key file (named by its path):
+    /// a prompt at the terminal, a file descriptor, a test's constant.
+    public typealias PassphraseProvider = (_ file: String) throws -> SecureBytes
+
     /// What a secret key file holds.
     public enum SecretKeys {
         case identities([Identity])
@@ -17,8 +21,8 @@ public enum KeyFiles {
     }
 
     /// Reads the identities in an identity file (`-` for standard input).
-    public static func readIdentities(path: String) throws -> [Identity] {
-        switch try readSecretKeys(path: path) {
+    public static func readIdentities(path: String, passphrase: PassphraseProvider? = nil) throws -> [Identity] {
+        switch try readSecretKeys(path: path, passphrase: passphrase) {
         case .identities(let identities): return identities
         case .signingKey:
             throw SealedArchiveError(.invalidKey, "'\(path)' holds a signing key, not an identity: pass it to --sign-key")
@@ -26,16 +30,17 @@ public enum KeyFiles {
     }
 
     /// Reads the signing key in a signing-key file (`-` for standard input).
-    public static func readSigningKey(path: String) throws -> SigningKey {
-        switch try readSecretKeys(path: path) {
+    public static func readSigningKey(path: String, passphrase: PassphraseProvider? = nil) throws -> SigningKey {
+        switch try readSecretKeys(path: path, passphrase: passphrase) {
         case .signingKey(let key): return key
         case .identities:
             throw SealedArchiveError(.invalidKey, "'\(path)' holds an identity, not a signing key: make one with 'sealed-archive keygen --signing'")
         }
     }
 
-    /// Reads a secret key file of either kind.
-    public static func readSecretKeys(path: String) throws -> SecretKeys {
+    /// Reads a secret key file of either kind; a passphrase-protected key
+    /// asks `passphrase` (and is refused without one).
+    public static func readSecretKeys(path: String, passphrase: PassphraseProvider? = nil) throws -> SecretKeys {
         let contents = try readSecretFile(path: path)
         var identities: [Identity] = []
         var signingKeys: [SigningKey] = []
@@ -47,8 +52,17 @@ public enum KeyFiles {
                     identities.append(try Identity(parsing: line))
                 } else if line.starts(with: Array("SEALED-SIGNING-KEY-1".utf8)) {
                     signingKeys.append(try SigningKey(parsing: line))
+                } else if line.starts(with: Array("SEALED-PROTECTED-KEY-1".utf8)) {
+                    guard let passphrase else {
+                        throw SealedArchiveError(.invalidKey, "'\(path)' is protected by a passphrase, and none can be asked for here (no terminal): use --passphrase-fd")
+                    }
+                    let (kind, secret) = try ProtectedKey.unprotect(line, passphrase: try passphrase(path), file: path)
+                    switch kind {
+                    case .identity: identities.append(try Identity(secret: secret))
+                    case .signingKey: signingKeys.append(try SigningKey(seed: secret))
+                    }
                 } else {
-                    throw SealedArchiveError(.invalidKey, "'\(path)' is not a key file: a line is neither a comment nor a key (expected AGE-SECRET-KEY-1… or SEALED-SIGNING-KEY-1…)")
+                    throw SealedArchiveError(.invalidKey, "'\(path)' is not a key file: a line is neither a comment nor a key (expected AGE-SECRET-KEY-1…, SEALED-SIGNING-KEY-1… or SEALED-PROTECTED-KEY-1…)")
                 }
             }
         }
@@ -85,14 +99,16 @@ public enum KeyFiles {
 
     /// Writes an identity file as `age-keygen` does, 0600, never replacing an
     /// existing file. `path` nil writes to standard output.
-    public static func write(_ identity: Identity, to path: String?, created: Date) throws {
-        try writeSecret(try identity.encoded(), publicLine: identity.recipient.description, to: path, created: created)
+    public static func write(_ identity: Identity, to path: String?, created: Date, passphrase: SecureBytes? = nil) throws {
+        let line = try passphrase.map { try ProtectedKey.protect(identity.secret, kind: .identity, passphrase: $0) } ?? identity.encoded()
+        try writeSecret(line, publicLine: identity.recipient.description, to: path, created: created)
     }
 
     /// Writes a signing-key file, 0600, never replacing an existing file.
     /// `path` nil writes to standard output.
-    public static func write(_ key: SigningKey, to path: String?, created: Date) throws {
-        try writeSecret(try key.encoded(), publicLine: key.signer.description, to: path, created: created)
+    public static func write(_ key: SigningKey, to path: String?, created: Date, passphrase: SecureBytes? = nil) throws {
+        let line = try passphrase.map { try ProtectedKey.protect(key.seed, kind: .signingKey, passphrase: $0) } ?? key.encoded()
+        try writeSecret(line, publicLine: key.signer.description, to: path, created: created)
     }
 
     // MARK: - Internals

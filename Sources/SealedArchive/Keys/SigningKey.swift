@@ -40,7 +40,7 @@ public struct SignerKey: Hashable, Sendable, CustomStringConvertible {
 /// ``SecureBytes``, wiped on release, never printed.
 public final class SigningKey: Sendable, CustomStringConvertible {
     static let humanReadablePart = "SEALED-SIGNING-KEY-"
-    private let seed: SecureBytes
+    let seed: SecureBytes
     private let expandedSecret: SecureBytes
     /// The public half, which verifiers trust.
     public let signer: SignerKey

@@ -1,0 +1,173 @@
+import Foundation
+import SealedArchive
+
+/// What archives exist and which keys they need, without any archive being
+/// read past its header (Spec/KEYRING.md section 6). Review and prune use it
+/// to tell which keys retained archives still need, which archives can no
+/// longer be opened, and which were signed outside their signer's window.
+public struct ArchiveInventory: Sendable, Equatable {
+    /// One archive: its name, its header's creation time, the key ids of its
+    /// stanzas and the key id of its signer.
+    public struct Entry: Sendable, Equatable {
+        public let name: String
+        public let created: Date
+        /// Recipient key ids, one per stanza.
+        public let recipients: [KeyID]
+        /// The signer key id; nil for an unsigned archive.
+        public let signer: KeyID?
+
+        public init(name: String, created: Date, recipients: [KeyID], signer: KeyID?) {
+            self.name = name
+            self.created = KeyringTime.wholeSeconds(created)
+            self.recipients = recipients
+            self.signer = signer
+        }
+
+        /// The entry of an archive with this header.
+        public init(name: String, header: ArchiveHeader) {
+            self.init(name: name, created: header.createdDate, recipients: header.stanzas.map(\.keyID), signer: header.signer?.keyID)
+        }
+
+        /// Whether the archive is still kept at `date` under `retention`:
+        /// `created + retention > date`.
+        public func isInsideRetention(_ retention: TimeInterval, at date: Date) -> Bool {
+            created.addingTimeInterval(retention) > date
+        }
+    }
+
+    public var entries: [Entry]
+    /// Where the entries came from, for reports.
+    public let source: String
+    /// Files of a scanned directory that are not archives (no SEALARC magic),
+    /// and so were left out.
+    public let skipped: [String]
+
+    public init(entries: [Entry], source: String = "entries given by the caller", skipped: [String] = []) {
+        self.entries = entries
+        self.source = source
+        self.skipped = skipped
+    }
+
+    /// The archives (or header-only prefixes of archives) in `directory`,
+    /// not descending into subdirectories. Hidden files (a `.partial`
+    /// upload) and files that do not start with the archive magic are
+    /// skipped; a file that starts with it but whose header does not parse is
+    /// an error, since the keys it needs would be unknown.
+    public init(directory: String) throws {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        } catch {
+            throw SealedArchiveError(.io, "cannot list the archive directory '\(directory)': \(error.localizedDescription)")
+        }
+        var entries: [Entry] = []
+        var skipped: [String] = []
+        for name in names where !name.hasPrefix(".") {
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            var info = stat()
+            guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            guard try Self.startsWithMagic(path) else {
+                skipped.append(name)
+                continue
+            }
+            do {
+                let header = try ArchiveReader(source: FileSource(path: path)).header
+                entries.append(Entry(name: name, header: header))
+            } catch let error as SealedArchiveError {
+                throw SealedArchiveError(error.code,
+                    "archive '\(path)' in the inventory has a header that cannot be read, so the keys it needs are unknown: \(error.message)",
+                    cause: error)
+            }
+        }
+        self.init(entries: entries, source: "directory '\(directory)'", skipped: skipped)
+    }
+
+    /// The archives described in a file of JSON lines as
+    /// `sealed-archive inspect --json` (or `verify --json`) prints them.
+    public init(inspectLines path: String) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw SealedArchiveError(.io, "cannot read the inventory file '\(path)': \(error.localizedDescription)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SealedArchiveError(.invalidArgument, "the inventory file '\(path)' is not UTF-8 text")
+        }
+        try self.init(parsingInspectLines: text, source: "file '\(path)'")
+    }
+
+    /// Parses JSON lines, one object a line: `created_unix` (required),
+    /// `recipients` (required, key ids), `signer_key_id` (optional) and
+    /// `archive` (optional: the name; the line number otherwise). Blank
+    /// lines are skipped, and so are objects whose `kind` is present and not
+    /// `archive` (the set summary of `verify --json`).
+    public init(parsingInspectLines text: String, source: String) throws {
+        var entries: [Entry] = []
+        let decoder = JSONDecoder()
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty { continue }
+            func bad(_ why: String) -> SealedArchiveError {
+                SealedArchiveError(.invalidArgument, "line \(lineNumber) of the inventory \(source) \(why)")
+            }
+            let object: InspectLine
+            do {
+                object = try decoder.decode(InspectLine.self, from: Data(trimmed.utf8))
+            } catch {
+                throw bad("is not an inspect --json object")
+            }
+            if let kind = object.kind, kind != "archive" { continue }
+            let name = object.archive ?? "line \(lineNumber)"
+            guard let created = object.created_unix, let recipientTexts = object.recipients, !recipientTexts.isEmpty else {
+                throw bad("(\(name)) has no created_unix or recipients: its header was not read, so the keys it needs are unknown")
+            }
+            guard created <= UInt64(Int64.max) else { throw bad("(\(name)) has an impossible created_unix") }
+            var recipients: [KeyID] = []
+            for recipient in recipientTexts {
+                guard let id = try? KeyID(parsing: recipient) else { throw bad("(\(name)) lists '\(recipient)', which is not a key id") }
+                recipients.append(id)
+            }
+            var signer: KeyID?
+            if let signerText = object.signer_key_id {
+                guard let id = try? KeyID(parsing: signerText) else { throw bad("(\(name)) has signer_key_id '\(signerText)', which is not a key id") }
+                signer = id
+            }
+            entries.append(Entry(name: name, created: Date(timeIntervalSince1970: TimeInterval(created)),
+                                 recipients: recipients, signer: signer))
+        }
+        self.init(entries: entries, source: source)
+    }
+
+    /// The entries inside retention at `date`.
+    public func insideRetention(_ retention: TimeInterval, at date: Date) -> [Entry] {
+        entries.filter { $0.isInsideRetention(retention, at: date) }
+    }
+
+    /// The fields of an inspect line that matter here; others are ignored.
+    private struct InspectLine: Decodable {
+        let kind: String?
+        let archive: String?
+        let created_unix: UInt64?
+        let recipients: [String]?
+        let signer_key_id: String?
+    }
+
+    /// Whether the file begins with the 8-byte archive magic `SEALARC\0`
+    /// (Spec/FORMAT.md), read from its first bytes only.
+    private static func startsWithMagic(_ path: String) throws -> Bool {
+        let magic: [UInt8] = Array("SEALARC".utf8) + [0]
+        let source = try FileSource(path: path)
+        var prefix = [UInt8](repeating: 0, count: magic.count)
+        var filled = 0
+        while filled < prefix.count {
+            let n = try prefix.withUnsafeMutableBytes {
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]))
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return filled == magic.count && prefix == magic
+    }
+}

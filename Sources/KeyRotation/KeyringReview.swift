@@ -1,0 +1,133 @@
+import Foundation
+import SealedArchive
+
+/// The review rules of Spec/KEYRING.md section 5, as a pure function of a
+/// keyring's records, its policy, an optional archive inventory and a time.
+/// ``Keyring/review(inventory:at:)`` and ``Keyring/prune(inventory:now:dryRun:)``
+/// both use it, so what review says prune may destroy is exactly what prune
+/// destroys.
+enum KeyringReview {
+    static func review(keys records: [KeyRecord], policy: KeyringPolicy, inventory: ArchiveInventory?, at time: Date) -> ReviewReport {
+        let at = KeyringTime.wholeSeconds(time)
+        let byID = Dictionary(records.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
+        let inside = (inventory?.insideRetention(policy.retention, at: at) ?? []).sorted { ($0.created, $0.name) < ($1.created, $1.name) }
+
+        // Which keys archives inside retention are sealed to: how many, and
+        // the newest such archive (it leaves retention last).
+        var needs: [KeyID: (count: Int, newest: ArchiveInventory.Entry)] = [:]
+        for entry in inside {
+            for id in Set(entry.recipients) {
+                let count = (needs[id]?.count ?? 0) + 1
+                let newest = needs[id].map { $0.newest.created >= entry.created ? $0.newest : entry } ?? entry
+                needs[id] = (count, newest)
+            }
+        }
+        func neededUntil(_ id: KeyID) -> Date? {
+            needs[id].map { $0.newest.created.addingTimeInterval(policy.retention) }
+        }
+
+        let keys = records.map { record in
+            let isEncryption = record.purpose == .encryption
+            return KeyReview(
+                record: record,
+                status: record.status(at: at),
+                age: at.timeIntervalSince(record.created),
+                nextReview: record.isActive ? record.activated.addingTimeInterval(policy.reviewInterval) : nil,
+                neededBy: inventory != nil && isEncryption ? needs[record.keyID]?.count ?? 0 : nil,
+                neededUntil: isEncryption ? neededUntil(record.keyID) : nil)
+        }
+
+        var actions: [ReviewAction] = []
+        actions += unrecoverable(inside, byID: byID, policy: policy)
+        actions += signedOutsideWindow(inside, byID: byID)
+        for record in records where record.isActive {
+            let due = record.activated.addingTimeInterval(policy.reviewInterval)
+            guard at >= due else { continue }
+            actions.append(ReviewAction(
+                kind: .rotate, keyID: record.keyID, purpose: record.purpose, until: due,
+                message: "rotate the \(record.purpose) key \(record.keyID): active since \(KeyringTime.format(record.activated)) (\(KeyringTime.describe(at.timeIntervalSince(record.activated)))), "
+                    + "past the \(KeyringPolicy.format(policy.reviewInterval)) review interval (due since \(KeyringTime.format(due)))"))
+        }
+        var keeps: [ReviewAction] = []
+        for record in records where record.isHeld && !record.isActive {
+            guard let retired = record.retired, let retainUntil = record.retainUntil else { continue }
+            let need = record.purpose == .encryption ? needs[record.keyID] : nil
+            let needText = need.map { "; \($0.count) archive\($0.count == 1 ? "" : "s") inside retention \($0.count == 1 ? "is" : "are") sealed to it (newest \($0.newest.name), created \(KeyringTime.format($0.newest.created)))" } ?? ""
+            switch record.status(at: at) {
+            case .retired:
+                let until = max(retainUntil, neededUntil(record.keyID) ?? retainUntil)
+                let reason = "retired \(KeyringTime.format(retired)); kept for the retention plus grace (retain-until \(KeyringTime.format(retainUntil)))" + needText
+                keeps.append(ReviewAction(kind: .keep, keyID: record.keyID, purpose: record.purpose, until: until, reason: reason,
+                                          message: "keep the \(record.purpose) key \(record.keyID) until \(KeyringTime.format(until)): \(reason)"))
+            case .expired:
+                if need != nil, let until = neededUntil(record.keyID) {
+                    let reason = "past its retain-until (\(KeyringTime.format(retainUntil))), but still needed" + needText
+                    keeps.append(ReviewAction(kind: .keep, keyID: record.keyID, purpose: record.purpose, until: until, reason: reason,
+                                              message: "keep the \(record.purpose) key \(record.keyID) until \(KeyringTime.format(until)): \(reason)"))
+                } else {
+                    let why: String
+                    switch (record.purpose, inventory) {
+                    case (.signing, _): why = "a signing key's secret opens nothing, and verifiers keep its public key"
+                    case (.encryption, .some): why = "no archive inside retention in the inventory is sealed to it"
+                    case (.encryption, .none): why = "no inventory given, see the assumption"
+                    }
+                    actions.append(ReviewAction(
+                        kind: .destroy, keyID: record.keyID, purpose: record.purpose, until: retainUntil,
+                        message: "destroy the \(record.purpose) key \(record.keyID): retired \(KeyringTime.format(retired)), past its retain-until \(KeyringTime.format(retainUntil)); \(why)"))
+                }
+            case .active, .destroyed:
+                break
+            }
+        }
+        actions += keeps
+
+        let summary = inventory.map {
+            InventorySummary(source: $0.source, archives: $0.entries.count, insideRetention: inside.count, skipped: $0.skipped.count)
+        }
+        return ReviewReport(at: at, policy: policy, keys: keys, actions: actions, inventory: summary,
+                            assumption: inventory == nil ? assumption(policy: policy, at: at) : nil)
+    }
+
+    /// What review and prune assume without an inventory.
+    static func assumption(policy: KeyringPolicy, at: Date) -> String {
+        let cutoff = at.addingTimeInterval(-policy.keyRetention)
+        return "no archive inventory was given, so this assumes that no archive younger than the retention (\(KeyringPolicy.format(policy.retention))) "
+            + "can need a key retired before \(KeyringTime.format(cutoff)) (now minus retention minus grace), "
+            + "that is, that every host stopped sealing to a key within the grace (\(KeyringPolicy.format(policy.grace))) after it was retired"
+    }
+
+    /// Archives inside retention with no stanza for a key the keyring holds.
+    private static func unrecoverable(_ inside: [ArchiveInventory.Entry], byID: [KeyID: KeyRecord], policy: KeyringPolicy) -> [ReviewAction] {
+        inside.compactMap { entry in
+            let held = entry.recipients.contains { byID[$0]?.purpose == .encryption && byID[$0]?.isHeld == true }
+            guard !held else { return nil }
+            let why = entry.recipients.map { id -> String in
+                guard let record = byID[id] else { return "\(id) (not in this keyring)" }
+                if record.purpose != .encryption { return "\(id) (a signing key of this keyring, not an encryption key)" }
+                return "\(id) (destroyed \(record.destroyed.map(KeyringTime.format) ?? "?"))"
+            }.joined(separator: ", ")
+            return ReviewAction(
+                kind: .unrecoverable, archive: entry.name, archiveCreated: entry.created, missingKeyIDs: entry.recipients,
+                message: "UNRECOVERABLE: archive \(entry.name) (created \(KeyringTime.format(entry.created)), inside retention until "
+                    + "\(KeyringTime.format(entry.created.addingTimeInterval(policy.retention)))) is sealed only to keys this keyring does not hold: \(why)")
+        }
+    }
+
+    /// Archives inside retention signed outside their signer's window.
+    private static func signedOutsideWindow(_ inside: [ArchiveInventory.Entry], byID: [KeyID: KeyRecord]) -> [ReviewAction] {
+        inside.compactMap { entry in
+            guard let signer = entry.signer else { return nil }
+            let created = KeyringTime.format(entry.created)
+            guard let record = byID[signer], record.purpose == .signing else {
+                return ReviewAction(
+                    kind: .signedOutsideWindow, keyID: signer, purpose: .signing, archive: entry.name, archiveCreated: entry.created,
+                    message: "archive \(entry.name) (created \(created)) is signed by key \(signer), which is not a signing key of this keyring")
+            }
+            guard !SignerWindow.contains(entry.created, from: record.activated, until: record.retired) else { return nil }
+            return ReviewAction(
+                kind: .signedOutsideWindow, keyID: signer, purpose: .signing, archive: entry.name, archiveCreated: entry.created,
+                message: "archive \(entry.name) (created \(created)) is signed by signing key \(signer) outside its window "
+                    + SignerWindow.text(from: record.activated, until: record.retired))
+        }
+    }
+}

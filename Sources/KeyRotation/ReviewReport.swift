@@ -1,0 +1,115 @@
+import Foundation
+import SealedArchive
+
+/// The result of a keyring review at a given time (Spec/KEYRING.md
+/// section 5): every key with its status, and the actions due. Its JSON form
+/// (``json()``, schema 1) is for monitoring; ``text`` is for a person.
+public struct ReviewReport: Sendable, Codable {
+    public static let schema = 1
+    /// Exit status when nothing is due.
+    public static let exitNothingDue: Int32 = 0
+    /// Exit status when a key is due for rotation or destruction, and no
+    /// archive is at risk (EX_TEMPFAIL, as for a stale archive set).
+    public static let exitActionDue: Int32 = 75
+    /// Exit status when an archive inside retention is unrecoverable or was
+    /// signed outside its signer's window (EX_DATAERR, as for a damaged or
+    /// forged archive). Outranks ``exitActionDue``.
+    public static let exitArchivesAtRisk: Int32 = 65
+
+    /// The time reviewed: now, or a future date to see what will be due.
+    public let at: Date
+    public let policy: KeyringPolicy
+    public let keys: [KeyReview]
+    /// Archive problems first, then rotations, destructions, and kept keys.
+    public let actions: [ReviewAction]
+    /// The inventory given, if any.
+    public let inventory: InventorySummary?
+    /// Without an inventory: what was assumed about the archives.
+    public let assumption: String?
+
+    /// Whether anything is due (anything but `keep`).
+    public var actionDue: Bool { actions.contains(where: \.due) }
+
+    /// The documented exit status for `keys review`: 0, 75 or 65.
+    public var exitStatus: Int32 {
+        if actions.contains(where: { $0.kind == .unrecoverable || $0.kind == .signedOutsideWindow }) { return Self.exitArchivesAtRisk }
+        return actionDue ? Self.exitActionDue : Self.exitNothingDue
+    }
+
+    /// The actions of one kind.
+    public func actions(_ kind: ReviewAction.Kind) -> [ReviewAction] {
+        actions.filter { $0.kind == kind }
+    }
+
+    /// The review of one key.
+    public func key(_ id: KeyID) -> KeyReview? {
+        keys.first { $0.keyID == id }
+    }
+
+    /// The JSON form, one line, keys sorted.
+    public func json() throws -> String {
+        try KeyringJSON.line(self)
+    }
+
+    init(at: Date, policy: KeyringPolicy, keys: [KeyReview], actions: [ReviewAction], inventory: InventorySummary?, assumption: String?) {
+        self.at = at
+        self.policy = policy
+        self.keys = keys
+        self.actions = actions
+        self.inventory = inventory
+        self.assumption = assumption
+    }
+
+    // MARK: Codable
+
+    enum CodingKeys: String, CodingKey {
+        case schema, kind, at, policy, keys, actions, inventory, assumption, actionDue = "action_due", exitStatus = "exit_status"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.schema, forKey: .schema)
+        try container.encode("keyring-review", forKey: .kind)
+        try container.encodeTime(at, forKey: .at)
+        try container.encode(policy, forKey: .policy)
+        try container.encode(keys, forKey: .keys)
+        try container.encode(actions, forKey: .actions)
+        try container.encodeIfPresent(inventory, forKey: .inventory)
+        try container.encodeIfPresent(assumption, forKey: .assumption)
+        try container.encode(actionDue, forKey: .actionDue)
+        try container.encode(exitStatus, forKey: .exitStatus)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let schema = try container.decode(Int.self, forKey: .schema)
+        guard schema == Self.schema else {
+            throw DecodingError.dataCorruptedError(forKey: .schema, in: container, debugDescription: "review schema \(schema) is not supported")
+        }
+        self.init(
+            at: try container.decodeTime(forKey: .at),
+            policy: try container.decode(KeyringPolicy.self, forKey: .policy),
+            keys: try container.decode([KeyReview].self, forKey: .keys),
+            actions: try container.decode([ReviewAction].self, forKey: .actions),
+            inventory: try container.decodeIfPresent(InventorySummary.self, forKey: .inventory),
+            assumption: try container.decodeIfPresent(String.self, forKey: .assumption))
+    }
+}
+
+/// JSON as the keyring writes it: sorted keys, no escaped slashes.
+enum KeyringJSON {
+    /// One line, for reports and the review log.
+    static func line(_ value: some Encodable) throws -> String {
+        String(decoding: try encode(value, pretty: false), as: UTF8.self)
+    }
+
+    static func encode(_ value: some Encodable, pretty: Bool) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return try encoder.encode(value)
+        } catch {
+            throw SealedArchiveError(.invalidArgument, "cannot encode JSON: \(error)")
+        }
+    }
+}
