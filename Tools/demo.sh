@@ -7,18 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libsodium-dev libarchive-dev libssl-dev pkg-config)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if ((${#missing[@]})); then
-    echo "== installing ${missing[*]}"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-export PATH="/opt/swift/usr/bin:$PATH"
+. Tools/lib/install-packages.sh
+install_packages libsodium-dev libarchive-dev libssl-dev pkg-config
 
 echo "== building (release)"
 swift build -c release

@@ -9,18 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libsodium-dev libarchive-dev libssl-dev pkg-config age python3-nacl time zstd rclone)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if ((${#missing[@]})); then
-    echo "== installing ${missing[*]}"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-export PATH="/opt/swift/usr/bin:$PATH"
+. Tools/lib/install-packages.sh
+install_packages libsodium-dev libarchive-dev libssl-dev pkg-config age python3-nacl time zstd rclone
 PYTHON=/usr/bin/python3   # Debian's Python, which has python3-nacl
 
 work=$(mktemp -d)

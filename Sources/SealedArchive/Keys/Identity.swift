@@ -23,19 +23,13 @@ public final class Identity: Sendable, CustomStringConvertible {
 
     /// Parses one `AGE-SECRET-KEY-1…` line, given as ASCII bytes.
     public convenience init(parsing text: UnsafeRawBufferPointer) throws {
-        let secret = try SecureBytes(count: X25519.keyLength) {
-            try Bech32.decode(text, hrp: Self.humanReadablePart, uppercase: true, what: "identity (AGE-SECRET-KEY-1…)", into: $0)
-        }
-        try self.init(secret: secret)
+        try self.init(secret: Bech32.decodeSecret(text, hrp: Self.humanReadablePart,
+                                                  what: "identity (AGE-SECRET-KEY-1…)", count: X25519.keyLength))
     }
 
     /// The `AGE-SECRET-KEY-1…` text, in secure memory.
     public func encoded() throws -> SecureBytes {
-        try secret.withUnsafeBytes { key in
-            try SecureBytes(count: Bech32.encodedLength(hrp: Self.humanReadablePart, dataCount: key.count)) {
-                Bech32.encode(hrp: Self.humanReadablePart, data: key, uppercase: true, into: $0)
-            }
-        }
+        try Bech32.encodeSecret(secret, hrp: Self.humanReadablePart)
     }
 
     public var description: String { "Identity(recipient: \(recipient), secret redacted)" }

@@ -1,8 +1,9 @@
 /// A recipient: the X25519 public key an archive is encrypted to, written as
 /// age writes it (`age1…`, Spec/KEYS.md section 2).
-public struct Recipient: Hashable, Sendable, CustomStringConvertible {
+public struct Recipient: Hashable, Sendable, PublicKeyText {
     static let humanReadablePart = "age"
     static let keyIDDomain: StaticString = "SealedArchive/v1/recipient-id"
+    static let kindName = "recipient (age1…)"
 
     let publicKey: [UInt8]
     /// The recipient key id that stanzas carry.
@@ -16,16 +17,6 @@ public struct Recipient: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses an `age1…` recipient.
     public init(parsing text: String) throws {
-        var key = [UInt8](repeating: 0, count: X25519.keyLength)
-        let utf8 = Array(text.utf8)
-        try utf8.withUnsafeBytes { source in
-            try key.withUnsafeMutableBytes {
-                try Bech32.decode(source, hrp: Self.humanReadablePart, uppercase: false, what: "recipient (age1…)", into: $0)
-            }
-        }
-        try self.init(publicKey: key)
+        try self.init(publicKey: Self.decodePublicKey(text))
     }
-
-    /// The `age1…` form.
-    public var description: String { Bech32.encode(hrp: Self.humanReadablePart, data: publicKey) }
 }

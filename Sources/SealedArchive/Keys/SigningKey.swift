@@ -1,8 +1,9 @@
 /// The public key of a sealing host: an Ed25519 key written `sealsig1…`
 /// (Spec/KEYS.md section 3). Verifiers trust archives signed by it.
-public struct SignerKey: Hashable, Sendable, CustomStringConvertible {
+public struct SignerKey: Hashable, Sendable, PublicKeyText {
     static let humanReadablePart = "sealsig"
     static let keyIDDomain: StaticString = "SealedArchive/v1/signer-id"
+    static let kindName = "signer key (sealsig1…)"
 
     let publicKey: [UInt8]
     /// The signer key id.
@@ -16,18 +17,8 @@ public struct SignerKey: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a `sealsig1…` signer key.
     public init(parsing text: String) throws {
-        var key = [UInt8](repeating: 0, count: Ed25519.publicKeyLength)
-        let utf8 = Array(text.utf8)
-        try utf8.withUnsafeBytes { source in
-            try key.withUnsafeMutableBytes {
-                try Bech32.decode(source, hrp: Self.humanReadablePart, uppercase: false, what: "signer key (sealsig1…)", into: $0)
-            }
-        }
-        try self.init(publicKey: key)
+        try self.init(publicKey: Self.decodePublicKey(text))
     }
-
-    /// The `sealsig1…` form.
-    public var description: String { Bech32.encode(hrp: Self.humanReadablePart, data: publicKey) }
 
     /// Whether `signature` is this key's signature of `message`.
     func isValidSignature(_ signature: [UInt8], of message: [UInt8]) throws -> Bool {
@@ -59,19 +50,13 @@ public final class SigningKey: Sendable, CustomStringConvertible {
 
     /// Parses one `SEALED-SIGNING-KEY-1…` line, given as ASCII bytes.
     public convenience init(parsing text: UnsafeRawBufferPointer) throws {
-        let seed = try SecureBytes(count: Ed25519.seedLength) {
-            try Bech32.decode(text, hrp: Self.humanReadablePart, uppercase: true, what: "signing key (SEALED-SIGNING-KEY-1…)", into: $0)
-        }
-        try self.init(seed: seed)
+        try self.init(seed: Bech32.decodeSecret(text, hrp: Self.humanReadablePart,
+                                                what: "signing key (SEALED-SIGNING-KEY-1…)", count: Ed25519.seedLength))
     }
 
     /// The `SEALED-SIGNING-KEY-1…` text, in secure memory.
     public func encoded() throws -> SecureBytes {
-        try seed.withUnsafeBytes { key in
-            try SecureBytes(count: Bech32.encodedLength(hrp: Self.humanReadablePart, dataCount: key.count)) {
-                Bech32.encode(hrp: Self.humanReadablePart, data: key, uppercase: true, into: $0)
-            }
-        }
+        try Bech32.encodeSecret(seed, hrp: Self.humanReadablePart)
     }
 
     func sign(_ message: [UInt8]) throws -> [UInt8] {
