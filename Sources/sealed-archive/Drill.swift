@@ -45,7 +45,17 @@ struct DrillCommand: ParsableCommand {
         options.requiredSigners = try signer.requiredSigners()
         options.restore = contents.restoreOptions
         options.maxAge = try maxAge.map(Duration.parse)
-        let path = archives.count == 1 && !FileManager.default.isDirectory(archives[0]) ? archives[0] : try Drill.newest(of: archives)
+        let path: String
+        do {
+            path = archives.count == 1 && !FileManager.default.isDirectory(archives[0]) ? archives[0] : try Drill.newest(of: archives)
+        } catch let error as SealedArchiveError {
+            // The report goes to standard output like every drill result.
+            try Terminal.output(json
+                ? VerificationJSON.encode(["schema": 1, "kind": "drill", "ok": false, "failures": [error.message],
+                                           "error": ["code": error.code.rawValue, "message": error.message]])
+                : "restore drill: FAILED\n  FAILED:    \(error.message)")
+            throw ExitCode(ExitStatus.for(error).rawValue)
+        }
         let report = Drill.run(path: path, options: options, now: now)
         try Terminal.output(json ? DrillJSON.encode(report, identities: options.identities) : DrillText.render(report, identities: options.identities))
         if let error = report.error { throw ExitCode(ExitStatus.for(error).rawValue) }
@@ -87,7 +97,7 @@ enum DrillJSON {
             object["recipients"] = header.stanzas.map { $0.keyID.description }
             if let signer = header.signer { object["signer"] = signer.description; object["signer_key_id"] = signer.keyID.description }
         }
-        if let age = report.ageSeconds { object["age_seconds"] = Int(age) }
+        if let age = report.ageSeconds { object["age_seconds"] = Int(age.rounded()) }
         if let maxAge = report.maxAge { object["max_age_seconds"] = Int(maxAge) }
         if let bytes = report.archiveBytes { object["archive_bytes"] = bytes }
         if let seconds = report.restoreSeconds { object["restore_seconds"] = (seconds * 1000).rounded() / 1000 }

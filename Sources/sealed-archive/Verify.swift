@@ -130,7 +130,9 @@ enum VerificationText {
     }
 
     static func set(problems: [String], notes: [String]) -> String {
-        problems.isEmpty ? "OK set: " + notes.joined(separator: "; ") : "FAILED set: " + problems.joined(separator: "; ")
+        problems.isEmpty
+            ? "OK set: " + (notes.isEmpty ? "no set problem found" : notes.joined(separator: "; "))
+            : "FAILED set: " + problems.joined(separator: "; ")
     }
 }
 

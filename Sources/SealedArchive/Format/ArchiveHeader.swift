@@ -80,7 +80,7 @@ public struct ArchiveHeader: Sendable {
     public init(parsing input: [UInt8]) throws {
         let length = try input.withUnsafeBytes { try Self.headerLength(fromPrefix: $0) }
         guard input.count >= length else {
-            throw SealedArchiveError(.truncated, "the archive ends inside its header (\(input.count) of \(length) bytes)")
+            throw SealedArchiveError(.truncated, "the archive is truncated: it ends inside its header (\(input.count) of \(length) bytes)")
         }
         let header = Array(input[..<length])
         self = try header.withUnsafeBytes { raw in

@@ -348,7 +348,7 @@ final class RecordStream {
                trailer.chunkCount == index + 1 {
                 let extra = filled - position - trailerLength
                 return SealedArchiveError(.trailer,
-                    "\(extra) bytes follow the archive's trailer: the file was extended or two files were joined (the archive itself may be intact up to byte \(archiveOffset(position + trailerLength)))")
+                    "\(extra) \(extra == 1 ? "byte follows" : "bytes follow") the trailer: the file was extended or two files were joined (the archive itself may be intact up to byte \(archiveOffset(position + trailerLength)))")
             }
             position += 1
         }

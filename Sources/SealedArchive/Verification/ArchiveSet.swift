@@ -58,8 +58,14 @@ public enum ArchiveSet {
                 problems.append("\(current.name) (sequence \(c)) was created before \(previous.name) (sequence \(p)): a rollback")
             }
         }
-        if let expectedLast, let last = chained.last?.sequence, last < expectedLast {
-            problems.append("the sealing host's chain is at archive \(expectedLast) but the newest here is \(last): later archives are missing or were rolled back")
+        if let expectedLast, expectedLast > 0 {
+            if let last = chained.last?.sequence {
+                if last < expectedLast {
+                    problems.append("the sealing host's chain is at archive \(expectedLast) but the newest here is \(last): later archives are missing or were rolled back")
+                }
+            } else {
+                problems.append("the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: archives 1–\(expectedLast) are missing")
+            }
         }
         return problems
     }

@@ -9,7 +9,9 @@ public enum ChecksumFile {
         "\(digest)  \(name)\n"
     }
 
-    /// The digests a checksum file lists, by name (`./` prefixes dropped).
+    /// The digests a checksum file lists, by file name: `sha256sum dir/a`
+    /// lists `dir/a`, found here as `a`. Two different digests for one name
+    /// are refused as ambiguous.
     public static func parse(_ text: String, path: String) throws -> [String: String] {
         var digests: [String: String] = [:]
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
@@ -20,9 +22,10 @@ public enum ChecksumFile {
                   digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
                 throw SealedArchiveError(.invalidArgument, "checksum file '\(path)' line \(number + 1) is not in sha256sum format")
             }
-            var name = String(decoding: bytes[66...], as: UTF8.self)
-            while name.hasPrefix("./") { name.removeFirst(2) }
-            digests[name] = digest
+            let name = baseName(String(decoding: bytes[66...], as: UTF8.self))
+            if let other = digests.updateValue(digest, forKey: name), other != digest {
+                throw SealedArchiveError(.invalidArgument, "checksum file '\(path)' lists two different files named '\(name)'")
+            }
         }
         return digests
     }

@@ -45,7 +45,8 @@ public enum Drill {
     }
 
     /// The archive with the newest creation time among `paths` (a directory
-    /// stands for the archives in it), read from headers only.
+    /// stands for the archives in it), read from headers only. A candidate
+    /// whose header cannot be read fails the choice: it may be the newest.
     public static func newest(of paths: [String]) throws -> String {
         var candidates: [String] = []
         for path in paths {
@@ -59,7 +60,12 @@ public enum Drill {
         }
         var newest: (created: UInt64, path: String)?
         for path in candidates {
-            guard let header = try? ArchiveReader(source: FileSource(path: path)).header else { continue }
+            let header: ArchiveHeader
+            do {
+                header = try ArchiveReader(source: FileSource(path: path)).header
+            } catch let error as SealedArchiveError {
+                throw SealedArchiveError(error.code, "cannot tell which archive is newest: \(path): \(error.message)", cause: error)
+            }
             if newest == nil || (header.created, path) > (newest!.created, newest!.path) { newest = (header.created, path) }
         }
         guard let newest else { throw SealedArchiveError(.header, "no archive found among \(paths.joined(separator: ", "))") }

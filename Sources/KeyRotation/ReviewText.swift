@@ -1,0 +1,70 @@
+import Foundation
+import SealedArchive
+
+extension ReviewReport {
+    /// The review as a person at a terminal reads it: the policy, each key's
+    /// status, age, next review and retain-until, then what is due now
+    /// (archives at risk first, loudly), what is kept and why, and a verdict.
+    public var text: String {
+        var lines: [String] = []
+        lines.append("Keyring review at \(KeyringTime.format(at))")
+        lines.append("Policy: rotate every \(KeyringPolicy.format(policy.reviewInterval)); archives are kept offsite \(KeyringPolicy.format(policy.retention)); "
+            + "grace \(KeyringPolicy.format(policy.grace)) (a retired key is kept \(KeyringPolicy.format(policy.keyRetention)))")
+        if let inventory {
+            var line = "Inventory: \(inventory.archives) archive\(inventory.archives == 1 ? "" : "s") from \(inventory.source), \(inventory.insideRetention) inside retention"
+            if inventory.skipped > 0 { line += " (\(inventory.skipped) other file\(inventory.skipped == 1 ? "" : "s") skipped)" }
+            lines.append(line)
+        }
+        if let assumption { lines.append("Assumption: \(assumption)") }
+
+        lines.append("")
+        lines.append("Keys:")
+        for key in keys {
+            var facts = ["\(key.status)", "age \(KeyringTime.describe(max(0, key.age)))"]
+            if let nextReview = key.nextReview { facts.append("next review \(KeyringTime.format(nextReview))") }
+            if let retired = key.record.retired { facts.append("retired \(KeyringTime.format(retired))") }
+            if let retainUntil = key.record.retainUntil { facts.append("retain until \(KeyringTime.format(retainUntil))") }
+            if let destroyed = key.record.destroyed { facts.append("destroyed \(KeyringTime.format(destroyed))") }
+            if let neededBy = key.neededBy, neededBy > 0 {
+                facts.append("needed by \(neededBy) retained archive\(neededBy == 1 ? "" : "s")\(key.neededUntil.map { " until \(KeyringTime.format($0))" } ?? "")")
+            }
+            if let comment = key.record.comment { facts.append("\"\(comment)\"") }
+            lines.append("  \(key.purpose.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(key.keyID)  " + facts.joined(separator: ", "))
+        }
+
+        let due = actions.filter(\.due)
+        lines.append("")
+        if due.isEmpty {
+            lines.append("Due now: nothing.")
+        } else {
+            lines.append("Due now:")
+            for action in due {
+                let tag: String
+                switch action.kind {
+                case .unrecoverable: tag = "!! UNRECOVERABLE"
+                case .signedOutsideWindow: tag = "!! SIGNED OUTSIDE WINDOW"
+                case .rotate: tag = "ROTATE"
+                case .destroy: tag = "DESTROY"
+                case .keep: tag = "KEEP"
+                }
+                lines.append("  \(tag): \(action.message)")
+            }
+        }
+        let kept = actions(.keep)
+        if !kept.isEmpty {
+            lines.append("")
+            lines.append("Kept:")
+            for action in kept { lines.append("  KEEP: \(action.message)") }
+        }
+        lines.append("")
+        let atRisk = actions(.unrecoverable).count + actions(.signedOutsideWindow).count
+        if atRisk > 0 {
+            lines.append("\(atRisk) archive\(atRisk == 1 ? " is" : "s are") at risk; \(due.count) action\(due.count == 1 ? "" : "s") due (exit status \(exitStatus)).")
+        } else if due.isEmpty {
+            lines.append("Nothing is due.")
+        } else {
+            lines.append("\(due.count) action\(due.count == 1 ? "" : "s") due (exit status \(exitStatus)).")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,278 @@
+import Foundation
+import SealedArchive
+import Testing
+
+// Helpers for VerificationTests: a sandbox with keys whose runs cannot see
+// the user's default signers file, parsers for the result lines and JSON
+// objects of `verify` and `drill`, and byte-level changes to archives too
+// large to hold in memory. Everything here reads the CLI's output as
+// Spec/CLI.md describes it; nothing calls into the tool's library except
+// key ids (as InspectTests does).
+
+/// A sandbox with an identity (`id`) and the sealing host's signing key
+/// (`host.sk`). Every run gets an environment with no default signers file
+/// (`SEALED_ARCHIVE_SIGNERS` empty, `XDG_CONFIG_HOME` pointing at a
+/// directory that does not exist), so a signers file installed on the
+/// machine running the tests cannot change the depth, and no rclone
+/// configuration file (`RCLONE_CONFIG=/dev/null`).
+final class VerifyBench {
+    let sandbox: Sandbox
+    /// `age1…` of `id`.
+    let recipient: String
+    /// `sealsig1…` of `host.sk`.
+    let signer: String
+    let isolation: [String: String]
+
+    init() throws {
+        sandbox = try Sandbox()
+        let noConfig = sandbox.root.appendingPathComponent("no-config-here").path
+        isolation = ["SEALED_ARCHIVE_SIGNERS": "", "XDG_CONFIG_HOME": noConfig, "RCLONE_CONFIG": "/dev/null"]
+        recipient = try sandbox.makeIdentity("id")
+        signer = try sandbox.makeSigningKey("host.sk")
+    }
+
+    /// Runs `sealed-archive` with the isolated environment plus `environment`.
+    @discardableResult
+    func sa(_ arguments: [String], stdin: Input = .none, environment: [String: String] = [:]) throws -> RunResult {
+        try sandbox.run(arguments, stdin: stdin, environment: isolation.merging(environment) { $1 })
+    }
+
+    /// `/bin/sh -c script` with the isolated environment; `$SA` is the tool.
+    @discardableResult
+    func sh(_ script: String, environment: [String: String] = [:]) throws -> RunResult {
+        try sandbox.shell(script, environment: isolation.merging(environment) { $1 })
+    }
+
+    /// `seal -r id [--sign-key host.sk] EXTRA -o OUTPUT INPUT`, required to succeed.
+    func seal(_ input: String, to output: String, signed: Bool = true, _ extra: [String] = [],
+              sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var arguments = ["seal", "-r", recipient]
+        if signed { arguments += ["--sign-key", "host.sk"] }
+        arguments += extra + ["-o", output, input]
+        let result = try sa(arguments)
+        try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+        try #require(result.stderrLinesWithoutWarnings.isEmpty, "\(result)", sourceLocation: sourceLocation)
+    }
+
+    /// `count` random bytes in `name`, made with head -c from /dev/urandom.
+    func randomFile(_ name: String, bytes count: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = try sh(#"head -c "$N" /dev/urandom > "$F""#, environment: ["N": "\(count)", "F": name])
+        try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+        try #require(try sandbox.size(name) == count, sourceLocation: sourceLocation)
+    }
+
+    /// A small backup-shaped directory: a database dump of `dumpBytes`
+    /// random bytes, a config file, a log, a symbolic link, and a
+    /// MANIFEST.sha256 of every regular file made by sha256sum.
+    func backupDirectory(_ name: String, dumpBytes: Int = 200_000, tag: String = "",
+                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = try sh(#"""
+            set -e
+            mkdir -p "$D/db" "$D/etc" "$D/logs"
+            head -c "$N" /dev/urandom > "$D/db/dump.sql"
+            printf 'listen 8080 %s\n' "$TAG" > "$D/etc/app.conf"
+            printf 'backup started %s\n' "$TAG" > "$D/logs/backup.log"
+            ln -s ../etc/app.conf "$D/db/app.conf"
+            cd "$D"
+            find . -type f ! -name MANIFEST.sha256 | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum > MANIFEST.sha256
+            """#, environment: ["D": name, "N": "\(dumpBytes)", "TAG": tag])
+        try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+    }
+
+    /// Sum of the sizes of the regular files under `directory` (recursive).
+    func regularFileBytes(_ directory: String) throws -> (files: Int, bytes: Int) {
+        let root = sandbox.path(directory)
+        var files = 0, bytes = 0
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let relative = enumerator?.nextObject() as? String {
+            let attributes = try FileManager.default.attributesOfItem(atPath: root + "/" + relative)
+            if attributes[.type] as? FileAttributeType == .typeRegular {
+                files += 1
+                bytes += (attributes[.size] as! NSNumber).intValue
+            }
+        }
+        return (files, bytes)
+    }
+
+    /// XORs one byte of a file in place with `mask` (so a second call with
+    /// the same mask undoes it), without reading the file into memory.
+    func flip(_ name: String, at offset: Int, mask: UInt8 = 0x01) throws {
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: sandbox.path(name)))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(offset))
+        guard let byte = try handle.read(upToCount: 1)?.first else {
+            throw HarnessError("\(name) has no byte at \(offset)")
+        }
+        try handle.seek(toOffset: UInt64(offset))
+        try handle.write(contentsOf: Data([byte ^ mask]))
+        try handle.synchronize()
+    }
+
+    /// Appends bytes to a file.
+    func append(_ name: String, _ bytes: [UInt8]) throws {
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: sandbox.path(name)))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(bytes))
+    }
+
+    /// Sets a file's modification time.
+    func setModificationTime(_ name: String, _ date: Date) throws {
+        try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: sandbox.path(name))
+    }
+
+    /// The geometry of an archive file from its header and size (FORMAT.md
+    /// sections 4–7), reading only the first 8192 bytes.
+    func geometry(_ name: String) throws -> ArchiveGeometry {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: sandbox.path(name)))
+        defer { try? handle.close() }
+        let prefix = Array(try handle.read(upToCount: 8192) ?? Data())
+        let layout = try ArchiveLayout(prefix)
+        return ArchiveGeometry(headerLength: layout.headerLength, chunkSize: layout.chunkSize,
+                               trailerLength: layout.trailerLength, size: try sandbox.size(name),
+                               created: layout.created, fields: layout.fields)
+    }
+
+    /// The recipient key id of `id` (KEYS.md), as `inspect` and JSON show it.
+    var recipientKeyID: String { (try? Recipient(parsing: recipient).keyID.description) ?? "?" }
+    /// The signer key id of `host.sk`.
+    var signerKeyID: String { (try? SignerKey(parsing: signer).keyID.description) ?? "?" }
+}
+
+/// Where the records of an archive are (FORMAT.md sections 5 and 7).
+struct ArchiveGeometry {
+    let headerLength: Int
+    let chunkSize: Int
+    let trailerLength: Int
+    let size: Int
+    let created: UInt64
+    let fields: [UInt8: [UInt8]]
+
+    var recordLength: Int { chunkSize + 48 }
+    var recordsLength: Int { size - headerLength - trailerLength }
+    var chunkCount: Int { max(1, (recordsLength + recordLength - 1) / recordLength) }
+    var trailerStart: Int { size - trailerLength }
+    /// Byte range of record `i` (ciphertext, tag, record hash), inclusive.
+    func record(_ i: Int) -> ClosedRange<Int> {
+        let start = headerLength + i * recordLength
+        let end = i == chunkCount - 1 ? trailerStart : start + recordLength
+        return start...(end - 1)
+    }
+    /// The record holding an archive byte.
+    func chunk(containing offset: Int) -> Int { (offset - headerLength) / recordLength }
+    /// The sequence field (tag 03), if present.
+    var sequence: UInt64? {
+        fields[3].map { value in (0..<8).reduce(UInt64(0)) { $0 | UInt64(value[$1]) << (8 * UInt64($1)) } }
+    }
+}
+
+/// One `OK NAME [DEPTH]: …` or `FAILED NAME [DEPTH]: reason` line of `verify`.
+struct VerifyLine: CustomStringConvertible {
+    let ok: Bool
+    let name: String
+    let depth: String
+    let detail: String
+
+    init?(_ line: String) {
+        guard let match = line.wholeMatch(of: /(OK|FAILED) (.+) \[(keyless|signed|deep)\]: (.*)/) else { return nil }
+        ok = match.1 == "OK"
+        name = String(match.2)
+        depth = String(match.3)
+        detail = String(match.4)
+    }
+
+    var description: String { "\(ok ? "OK" : "FAILED") \(name) [\(depth)]: \(detail)" }
+
+    /// `chunk N (… A–B)`: the chunk a damage message names and its byte range.
+    var damagedChunk: (index: Int, range: ClosedRange<Int>)? {
+        guard let match = detail.firstMatch(of: /chunk (\d+)\D[^0-9]*?(\d+)\s*[–-]\s*(\d+)/),
+              let index = Int(match.1), let low = Int(match.2), let high = Int(match.3), low <= high else { return nil }
+        return (index, low...high)
+    }
+}
+
+/// The `OK set: …` / `FAILED set: …` line.
+struct SetLine {
+    let ok: Bool
+    let detail: String
+    init?(_ line: String) {
+        guard let match = line.wholeMatch(of: /(OK|FAILED) set: (.*)/) else { return nil }
+        ok = match.1 == "OK"
+        detail = String(match.2)
+    }
+}
+
+/// What a `verify` run printed, split into archive lines and the set line.
+struct VerifyOutput {
+    let archives: [VerifyLine]
+    let set: SetLine?
+    /// Lines that are neither.
+    let other: [String]
+
+    init(_ result: RunResult) {
+        var archives: [VerifyLine] = []
+        var set: SetLine?
+        var other: [String] = []
+        for line in result.stdoutLines {
+            if let parsed = VerifyLine(line) {
+                archives.append(parsed)
+            } else if set == nil, let parsed = SetLine(line) {
+                set = parsed
+            } else {
+                other.append(line)
+            }
+        }
+        self.archives = archives
+        self.set = set
+        self.other = other
+    }
+}
+
+/// Keys Spec/CLI.md lists for the JSON objects.
+enum SpecJSONKeys {
+    static let archive: Set<String> = [
+        "schema", "kind", "archive", "depth", "ok", "error", "created", "created_unix", "payload_kind", "recipients",
+        "signer", "signer_key_id", "sequence", "chunks", "archive_bytes", "digest", "signature_verified",
+        "plaintext_bytes", "files", "manifest", "sha256",
+    ]
+    static let set: Set<String> = ["schema", "kind", "ok", "problems", "notes", "archives", "archives_ok"]
+    static let drill: Set<String> = [
+        "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "signer", "signer_key_id",
+        "age_seconds", "max_age_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",
+        "restore_bytes_per_second", "manifest_files_checked",
+    ]
+}
+
+/// Small free-standing helpers, namespaced so they cannot clash with
+/// helpers of other test files.
+enum VerifyKit {
+    /// Each line of standard output parsed as one JSON object; records an
+    /// issue (and drops the line) for a line that is not one.
+    static func jsonObjects(_ result: RunResult, sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        result.stdoutLines.compactMap { line in
+            let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            if object == nil { Issue.record("not a JSON object: \(line)\n\(result)", sourceLocation: sourceLocation) }
+            return object
+        }
+    }
+
+    static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
+    static func bool(_ value: Any?) -> Bool? { (value as? NSNumber)?.boolValue }
+
+    /// The absolute path of an executable on `PATH`, if any.
+    static func executableOnPath(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") where !directory.isEmpty {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Sleeps until the wall clock is at least `seconds` past `start`, so
+    /// header creation times (whole seconds) differ.
+    static func sleep(until seconds: Double, after start: Date) {
+        let remaining = seconds - Date().timeIntervalSince(start)
+        if remaining > 0 { Thread.sleep(forTimeInterval: remaining) }
+    }
+}
