@@ -44,11 +44,13 @@ let package = Package(
             dependencies: ["SealedArchive"],
             path: "Tools/generate-vectors"
         ),
+        .target(name: "KeyRotation", dependencies: ["SealedArchive"]),
         .testTarget(
             name: "SealedArchiveTests",
             // CSodium only for SHA-256 of vector plaintexts.
             dependencies: ["SealedArchive", "CSodium"]
         ),
+        .testTarget(name: "KeyRotationTests", dependencies: ["KeyRotation", "SealedArchive"]),
         // End-to-end tests run the built `sealed-archive` binary.
         .testTarget(
             name: "CLITests",

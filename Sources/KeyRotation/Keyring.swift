@@ -46,7 +46,12 @@ public final class Keyring {
             guard info.st_mode & S_IFMT == S_IFDIR else {
                 throw SealedArchiveError(.io, "'\(path)' already exists and is not a directory; choose another path for the keyring")
             }
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? ["?"]
+            let contents: [String]
+            do {
+                contents = try FileManager.default.contentsOfDirectory(atPath: path)
+            } catch {
+                throw SealedArchiveError(.io, "cannot list '\(path)': \(error.localizedDescription)")
+            }
             guard contents.isEmpty else {
                 throw SealedArchiveError(.io, "'\(path)' already exists and is not empty; a keyring is created in a new or empty directory")
             }
@@ -209,7 +214,7 @@ public final class Keyring {
         let new = try Self.addKey(purpose, files: files, avoiding: Set(keys.map(\.keyID)), now: now, comment: comment)
         var retired = old
         retired.retired = now
-        retired.retainUntil = now.addingTimeInterval(policy.retention)
+        retired.retainUntil = now.addingTimeInterval(policy.keyRetention)
         do {
             try files.write(retired, path: files.metadata(old.keyID), replace: true)
         } catch {

@@ -108,7 +108,7 @@ enum KeyringReview {
             }.joined(separator: ", ")
             return ReviewAction(
                 kind: .unrecoverable, archive: entry.name, archiveCreated: entry.created, missingKeyIDs: entry.recipients,
-                message: "UNRECOVERABLE: archive \(entry.name) (created \(KeyringTime.format(entry.created)), inside retention until "
+                message: "archive \(entry.name) (created \(KeyringTime.format(entry.created)), inside retention until "
                     + "\(KeyringTime.format(entry.created.addingTimeInterval(policy.retention)))) is sealed only to keys this keyring does not hold: \(why)")
         }
     }

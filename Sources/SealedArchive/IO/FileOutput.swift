@@ -45,7 +45,7 @@ public final class AtomicFileSink: ByteSink {
     private let replaceExisting: Bool
     private var fd: Int32
     private var committed = false
-    private let registration: Int?
+    private let registration: Int
 
     /// Creates the temporary file beside `path`.
     ///

@@ -1,60 +1,67 @@
+import Foundation
 import Glibc
 
-/// The temporary files of unfinished ``AtomicFileSink``s, so that a run
-/// stopped by SIGINT, SIGTERM, SIGHUP or SIGPIPE removes them before it dies
-/// (SIGKILL cannot be caught: then a hidden `.partial` file may remain, but
-/// never anything under the final name).
+/// Temporary outputs (the `.partial` files of unfinished ``AtomicFileSink``s
+/// and the staging directories of extraction, which hold decrypted files),
+/// so that a run stopped by SIGINT, SIGTERM or SIGHUP removes them before it
+/// dies. SIGKILL cannot be caught: then a hidden temporary may remain, but
+/// never anything under the final name.
 ///
-/// The signal handler may only make async-signal-safe calls, so paths are
-/// kept as C strings in a fixed table it can walk without locks or
-/// allocation.
+/// Cleanup needs more than an async-signal-safe handler can do (removing a
+/// directory tree), so the signals are blocked in every thread and one
+/// thread waits for them with `sigwait`, removes what is registered, and
+/// then lets the signal kill the process as it would have.
 public enum TemporaryFiles {
-    private static let capacity = 64
-    private nonisolated(unsafe) static let table: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
-        let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
-        table.initialize(repeating: nil, count: capacity)
-        return table
-    }()
-    private nonisolated(unsafe) static var lock = pthread_mutex_t()
-    private static let lockReady: Bool = { pthread_mutex_init(&lock, nil); return true }()
+    private static let lock = NSLock()
+    private nonisolated(unsafe) static var registered: [Int: (path: String, isDirectory: Bool)] = [:]
+    private nonisolated(unsafe) static var nextToken = 0
+    private static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
-    /// Removes registered files when the process is interrupted or
-    /// terminated, then dies of the same signal. Call once, early, from a
-    /// program's entry point.
+    /// Installs the cleanup. Call once, first thing in a program's entry
+    /// point, before any other thread starts (threads inherit the blocked
+    /// signals). SIGPIPE is ignored, so a closed pipe is an ordinary write
+    /// error (and its cleanup) rather than a silent death.
     public static func removeOnTerminationSignals() {
-        _ = table
-        _ = lockReady
-        for signalNumber in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { received in
-                for index in 0..<TemporaryFiles.capacity {
-                    if let path = TemporaryFiles.table[index] { unlink(path) }
-                }
-                signal(received, SIG_DFL)
-                raise(received)
-            }
-            sigemptyset(&action.sa_mask)
-            sigaction(signalNumber, &action, nil)
+        signal(SIGPIPE, SIG_IGN)
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in signals { sigaddset(&set, number) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        let watched = set
+        Thread.detachNewThread {
+            var set = watched
+            var received: Int32 = 0
+            while sigwait(&set, &received) != 0 {}
+            removeAll()
+            // Die of the same signal, as without this handler.
+            signal(received, SIG_DFL)
+            var unblock = sigset_t()
+            sigemptyset(&unblock)
+            sigaddset(&unblock, received)
+            pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+            raise(received)
+            _exit(128 + received)
         }
     }
 
-    static func register(_ path: String) -> Int? {
-        _ = lockReady
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        for index in 0..<capacity where table[index] == nil {
-            table[index] = strdup(path)
-            return index
+    /// Registers a temporary file or directory; returns the token to
+    /// unregister it with once it is committed or removed.
+    static func register(_ path: String, isDirectory: Bool = false) -> Int {
+        lock.withLock {
+            nextToken += 1
+            registered[nextToken] = (path, isDirectory)
+            return nextToken
         }
-        return nil
     }
 
-    static func unregister(_ slot: Int?) {
-        guard let slot else { return }
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        let path = table[slot]
-        table[slot] = nil
-        free(path)
+    static func unregister(_ token: Int) {
+        lock.withLock { _ = registered.removeValue(forKey: token) }
+    }
+
+    private static func removeAll() {
+        let entries = lock.withLock { Array(registered.values) }
+        for entry in entries {
+            if entry.isDirectory { Restore.removeTree(entry.path) } else { unlink(entry.path) }
+        }
     }
 }

@@ -32,10 +32,15 @@ public enum DirectoryPacker {
         guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
             throw SealedArchiveError(.invalidArgument, "'\(directory)' is not a directory")
         }
-        let packer = try Packer(sink: sink, compression: compression)
         var root = Array(directory.utf8)
         while root.count > 1 && root.last == UInt8(ascii: "/") { root.removeLast() }
-        try packer.walk(root: root, relative: [])
+        // First the names (cheap: directory listings and link targets), to
+        // know whether any needs to be stored as raw bytes; then the entries.
+        let paths = try Packer.listing(root: root)
+        let packer = try Packer(sink: sink, compression: compression, binaryNames: paths.contains(where: \.needsBinaryNames))
+        for entry in paths {
+            try packer.store(full: root + [UInt8(ascii: "/")] + entry.path, relative: entry.path)
+        }
         try packer.tar.finish()
         return packer.summary
     }
@@ -48,7 +53,7 @@ public enum DirectoryPacker {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         var summary = PackSummary()
 
-        init(sink: ByteSink, compression: TarCompression) throws {
+        init(sink: ByteSink, compression: TarCompression, binaryNames: Bool) throws {
             guard let disk = archive_read_disk_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a disk reader") }
             self.disk = disk
             guard let resolver = archive_entry_linkresolver_new() else {
@@ -57,7 +62,7 @@ public enum DirectoryPacker {
             }
             self.resolver = resolver
             archive_entry_linkresolver_set_strategy(resolver, CARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
-            tar = try TarStreamWriter(sink: sink, compression: compression)
+            tar = try TarStreamWriter(sink: sink, compression: compression, binaryNames: binaryNames)
             try LibArchive.check(archive_read_disk_set_standard_lookup(disk), disk, "cannot set up owner name lookup")
             try LibArchive.check(
                 archive_read_disk_set_behavior(disk, CARCHIVE_READDISK_NO_XATTR | CARCHIVE_READDISK_NO_ACL | CARCHIVE_READDISK_NO_FFLAGS),
@@ -71,21 +76,42 @@ public enum DirectoryPacker {
             archive_read_free(disk)
         }
 
-        /// Stores the entries of `root/relative`, sorted, recursing into
-        /// directories after storing them.
-        func walk(root: [UInt8], relative: [UInt8]) throws {
-            let directory = relative.isEmpty ? root : root + [UInt8(ascii: "/")] + relative
-            for name in try Self.sortedNames(directory) {
-                let path = relative.isEmpty ? name : relative + [UInt8(ascii: "/")] + name
-                let full = root + [UInt8(ascii: "/")] + path
-                if try store(full: full, relative: path) {
-                    try walk(root: root, relative: path)
-                }
-            }
+        /// A name found by ``listing(root:)``.
+        struct ListedPath {
+            let path: [UInt8]
+            /// Whether the name or the link target is not ASCII.
+            let needsBinaryNames: Bool
         }
 
-        /// Stores one entry; returns whether it is a directory to descend into.
-        private func store(full: [UInt8], relative: [UInt8]) throws -> Bool {
+        /// Every path below `root`, each directory's names sorted by their
+        /// bytes, each directory before its contents.
+        static func listing(root: [UInt8]) throws -> [ListedPath] {
+            var paths: [ListedPath] = []
+            func visit(_ relative: [UInt8]) throws {
+                let directory = relative.isEmpty ? root : root + [UInt8(ascii: "/")] + relative
+                for name in try sortedNames(directory) {
+                    let path = relative.isEmpty ? name : relative + [UInt8(ascii: "/")] + name
+                    let full = root + [UInt8(ascii: "/")] + path
+                    var info = stat()
+                    guard withCString(full, { lstat($0, &info) }) == 0 else {
+                        throw POSIX.error("cannot read '\(String(decoding: full, as: UTF8.self))'")
+                    }
+                    var target: [UInt8] = []
+                    if info.st_mode & S_IFMT == S_IFLNK {
+                        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                        let n = withCString(full) { readlink($0, &buffer, buffer.count - 1) }
+                        if n > 0 { target = buffer[..<n].map { UInt8(bitPattern: $0) } }
+                    }
+                    paths.append(ListedPath(path: path, needsBinaryNames: path.contains { $0 >= 0x80 } || target.contains { $0 >= 0x80 }))
+                    if info.st_mode & S_IFMT == S_IFDIR { try visit(path) }
+                }
+            }
+            try visit([])
+            return paths
+        }
+
+        /// Stores one entry.
+        func store(full: [UInt8], relative: [UInt8]) throws {
             let shown = String(decoding: full, as: UTF8.self)
             var info = stat()
             guard withCString(full, { lstat($0, &info) }) == 0 else { throw POSIX.error("cannot read '\(shown)'") }
@@ -112,6 +138,9 @@ public enum DirectoryPacker {
             try LibArchive.check(archive_read_disk_entry_from_file(disk, entry, fd, &info), disk, "cannot read the metadata of '\(shown)'")
             // Times that change on every read would make each tar stream
             // of the same tree different.
+            // Whole seconds only (Spec/CLI.md): libarchive writes fractional
+            // times before 1970 in a form other tar readers misread.
+            archive_entry_set_mtime(entry, archive_entry_mtime(entry), 0)
             archive_entry_unset_atime(entry)
             archive_entry_unset_ctime(entry)
             archive_entry_unset_birthtime(entry)
@@ -128,7 +157,6 @@ public enum DirectoryPacker {
             if fd >= 0 && !isHardlink {
                 try copyContents(fd: fd, expected: info, name: shown)
             }
-            return info.st_mode & S_IFMT == S_IFDIR
         }
 
         /// Copies a regular file's contents, failing if it is not exactly the

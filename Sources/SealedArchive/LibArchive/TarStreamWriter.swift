@@ -42,7 +42,14 @@ final class TarStreamWriter {
     /// The corresponding C functions are `archive_write_new`,
     /// `archive_write_set_format_pax_restricted`, `archive_write_add_filter_zstd`
     /// and `archive_write_open2`.
-    init(sink: ByteSink, compression: TarCompression) throws {
+    /// - Parameter binaryNames: store names as raw bytes (pax
+    ///   `hdrcharset=BINARY`, a pax header on every entry). Needed when any
+    ///   name or link target is not ASCII: libarchive reads UTF-8 pax names
+    ///   back normalised to NFC, which would turn a decomposed "école" into
+    ///   another name than was backed up, and cannot store names that are
+    ///   not UTF-8 at all. It is set for the whole stream because libarchive
+    ///   takes format options only before the first entry.
+    init(sink: ByteSink, compression: TarCompression, binaryNames: Bool = false) throws {
         guard let handle = archive_write_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a writer") }
         self.handle = handle
         context = CallbackContext(sink: sink)
@@ -50,6 +57,10 @@ final class TarStreamWriter {
         // pax only where ustar cannot say it (long or non-ASCII names, large
         // sizes): plain tar tools read the result.
         try LibArchive.check(archive_write_set_format_pax_restricted(handle), handle, "cannot select the pax tar format")
+        if binaryNames {
+            try LibArchive.check(archive_write_set_format_option(handle, "pax", "hdrcharset", "BINARY"), handle, "cannot configure pax names")
+        }
+
         switch compression {
         case .none:
             try LibArchive.check(archive_write_add_filter_none(handle), handle, "cannot select no compression")

@@ -66,6 +66,8 @@ public enum Restore {
         free(realParent)
         let staging = try POSIX.makeTemporaryDirectory("\(parentPath)/.\((path as NSString).lastPathComponent).staging.XXXXXX",
                                                        what: "a staging directory in '\(parent)'")
+        let registration = TemporaryFiles.register(staging, isDirectory: true)
+        defer { TemporaryFiles.unregister(registration) }
         do {
             let summary = try walk(reader, options: options, staging: Array(staging.utf8), list: nil)
             // Flush everything extracted before it appears under its name

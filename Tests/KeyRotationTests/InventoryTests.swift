@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import KeyRotation
+import SealedArchive
+
+@Suite struct InventoryTests {
+    @Test func inspectLinesAreRead() throws {
+        let a = "0123456789abcdef", b = "fedcba9876543210", s = "00112233445566aa"
+        let text = """
+            {"schema":1,"created":"2026-01-02T00:00:00Z","created_unix":1767312000,"recipients":["\(a)","\(b)"],"signer_key_id":"\(s)","archive":"db-0102.sealed"}
+
+            {"schema":1,"created_unix":1767398400,"recipients":["\(a)"]}
+            {"schema":1,"kind":"set","ok":true,"archives":2}
+            {"schema":1,"kind":"archive","archive":"x.sealed","created_unix":1767398400,"recipients":["\(b)"],"signer_key_id":"\(s)","ok":true}
+            """
+        let inventory = try ArchiveInventory(parsingInspectLines: text, source: "test")
+        #expect(inventory.entries.map(\.name) == ["db-0102.sealed", "line 3", "x.sealed"])
+        #expect(inventory.entries[0].created == days(1))
+        #expect(inventory.entries[0].recipients.map(\.description) == [a, b])
+        #expect(inventory.entries[0].signer?.description == s)
+        #expect(inventory.entries[1].signer == nil)
+        #expect(inventory.entries[1].isInsideRetention(90 * day, at: days(92) - 1))
+        #expect(!inventory.entries[1].isInsideRetention(90 * day, at: days(92)))
+    }
+
+    @Test(arguments: [
+        #"not json"#,
+        #"{"schema":1,"recipients":["0123456789abcdef"]}"#,
+        #"{"schema":1,"created_unix":1,"recipients":[]}"#,
+        #"{"schema":1,"created_unix":1,"recipients":["XYZ"]}"#,
+        #"{"schema":1,"created_unix":1,"recipients":["0123456789abcdef"],"signer_key_id":"0123"}"#,
+        #"{"kind":"archive","archive":"broken.sealed","ok":false,"error":{"code":"header"}}"#,
+    ])
+    func linesThatLeaveKeysUnknownAreRefused(_ line: String) {
+        #expect(errorCode { _ = try ArchiveInventory(parsingInspectLines: line, source: "test") } == .invalidArgument)
+    }
+
+    @Test func aFileOfInspectLinesIsRead() throws {
+        let dir = try TemporaryDirectory()
+        try Data(#"{"created_unix":1767312000,"recipients":["0123456789abcdef"]}"#.utf8).write(to: URL(fileURLWithPath: dir.file("inv.jsonl")))
+        let inventory = try ArchiveInventory(inspectLines: dir.file("inv.jsonl"))
+        #expect(inventory.entries.count == 1)
+        #expect(inventory.source.contains("inv.jsonl"))
+        #expect(errorCode { _ = try ArchiveInventory(inspectLines: dir.file("missing")) } == .io)
+    }
+
+    /// Archives, header-only prefixes of archives, and other files.
+    @Test func aDirectoryOfArchivesAndHeadersIsRead() throws {
+        let dir = try TemporaryDirectory()
+        let keyring = try Keyring.create(at: dir.file("keyring"), policy: try standardPolicy(), now: days(0))
+        let archives = dir.file("archives")
+        try FileManager.default.createDirectory(atPath: archives, withIntermediateDirectories: false)
+        try sealArchive(keyring, plaintext: Array("one".utf8), at: days(1), to: archives + "/one.sealed")
+        let header = try sealArchive(keyring, plaintext: Array(repeating: 7, count: 10_000), at: days(2), to: dir.file("two.sealed"))
+        // Only the header of the second archive, as fetched with a range request.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: dir.file("two.sealed")))
+        try whole.prefix(header.length).write(to: URL(fileURLWithPath: archives + "/two.header"))
+        try Data("checksums\n".utf8).write(to: URL(fileURLWithPath: archives + "/SHA256SUMS"))
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: archives + "/.three.sealed.partial"))
+
+        let inventory = try ArchiveInventory(directory: archives)
+        #expect(inventory.entries.map(\.name) == ["one.sealed", "two.header"])
+        #expect(inventory.entries.map(\.created) == [days(1), days(2)])
+        #expect(inventory.entries.allSatisfy { $0.recipients == [keyring.activeKey(.encryption).keyID] })
+        #expect(inventory.entries.allSatisfy { $0.signer == keyring.activeKey(.signing).keyID })
+        #expect(inventory.skipped == ["SHA256SUMS"])
+
+        // A file that claims to be an archive but whose header is cut short
+        // leaves the keys it needs unknown: refused, not skipped.
+        try whole.prefix(header.length - 10).write(to: URL(fileURLWithPath: archives + "/cut.sealed"))
+        let error = sealedArchiveError { _ = try ArchiveInventory(directory: archives) }
+        #expect(error?.code == .truncated)
+        #expect(error?.message.contains("cut.sealed") == true)
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import Testing
+import KeyRotation
+import SealedArchive
+
+@Suite struct LifecycleTests {
+    @Test func createMakesOneActiveKeyPerPurposeWithPrivateFiles() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("keyring")
+        let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0, hours: 10.5))
+        #expect(keyring.keys.count == 2)
+        for purpose in KeyPurpose.allCases {
+            let active = keyring.activeKey(purpose)
+            #expect(active.purpose == purpose)
+            #expect(active.activated == days(0, hours: 10.5))
+            #expect(active.status(at: days(1000)) == .active)
+            #expect(mode(path + "/keys/\(active.keyID).json") == 0o600)
+            #expect(mode(path + "/keys/\(active.keyID).key") == 0o600)
+        }
+        #expect(mode(path) == 0o700)
+        #expect(mode(path + "/keys") == 0o700)
+        #expect(mode(path + "/policy.json") == 0o600)
+        #expect(keyring.activeRecipients.map(\.keyID) == [keyring.activeKey(.encryption).keyID])
+        #expect(try keyring.identity(for: keyring.activeKey(.encryption).keyID).recipient == keyring.activeRecipients[0])
+        #expect(try keyring.activeSigningKey().signer.keyID == keyring.activeKey(.signing).keyID)
+
+        let reopened = try Keyring(opening: path)
+        #expect(reopened.keys == keyring.keys)
+        #expect(reopened.policy == keyring.policy)
+    }
+
+    @Test func metadataFilesNameEveryField() throws {
+        let dir = try TemporaryDirectory()
+        let keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(0))
+        let id = keyring.activeKey(.encryption).keyID
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir.file("k/keys/\(id).json")))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(object.keys) == ["schema", "key_id", "purpose", "public_key", "created", "activated", "retired", "retain_until", "destroyed", "comment"])
+        #expect(object["schema"] as? Int == 1)
+        #expect(object["key_id"] as? String == id.description)
+        #expect(object["purpose"] as? String == "encryption")
+        #expect((object["public_key"] as? String)?.hasPrefix("age1") == true)
+        #expect(object["created"] as? String == "2026-01-01T00:00:00Z")
+        #expect(object["retired"] is NSNull)
+        let policy = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("k/policy.json")))) as? [String: Any])
+        #expect(policy["schema"] as? Int == 1)
+        #expect(policy["review_interval"] as? String == "90d")
+        #expect(policy["retention"] as? String == "90d")
+        #expect(policy["grace"] as? String == "30d")
+        // The secret file is an identity file of Spec/KEYS.md.
+        let secret = try String(contentsOfFile: dir.file("k/keys/\(id).key"), encoding: .utf8)
+        #expect(secret.hasPrefix("# created: 2026-01-01T00:00:00Z\n# public key: age1"))
+        #expect(try KeyFiles.readIdentities(path: dir.file("k/keys/\(id).key")).first?.recipient.keyID == id)
+    }
+
+    @Test func createRefusesANonEmptyDirectoryAndTakesAnEmptyOne() throws {
+        let dir = try TemporaryDirectory()
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.file("something")))
+        let error = sealedArchiveError { _ = try Keyring.create(at: dir.path, policy: try standardPolicy(), now: days(0)) }
+        #expect(error?.code == .io)
+        #expect(error?.message.contains("not empty") == true)
+        #expect(FileManager.default.fileExists(atPath: dir.file("something")))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("keys")))
+
+        let empty = dir.file("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        try setMode(empty, 0o755)
+        _ = try Keyring.create(at: empty, policy: try standardPolicy(), now: days(0))
+        #expect(mode(empty) == 0o700)
+    }
+
+    @Test func rotationRetiresTheOldKeyWithRetainUntil() throws {
+        let dir = try TemporaryDirectory()
+        let keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(0))
+        let oldEncryption = keyring.activeKey(.encryption)
+        let oldSigning = keyring.activeKey(.signing)
+        let new = try keyring.rotate(.encryption, now: days(10), comment: "quarterly")
+        #expect(new.purpose == .encryption && new.activated == days(10) && new.comment == "quarterly")
+        #expect(keyring.activeKey(.encryption) == new)
+        #expect(keyring.activeKey(.signing) == oldSigning)
+        let retired = try #require(keyring.key(oldEncryption.keyID))
+        #expect(retired.retired == days(10))
+        #expect(retired.retainUntil == days(10 + 90 + 30))
+        #expect(retired.status(at: days(50)) == .retired)
+        #expect(retired.status(at: days(130) - 1) == .retired)
+        #expect(retired.status(at: days(130)) == .expired)
+        #expect(keyring.keys.filter(\.isActive).count == 2)
+        // A retired key still opens what was sealed to it.
+        #expect(try keyring.identity(for: oldEncryption.keyID).recipient.keyID == oldEncryption.keyID)
+        #expect(try Keyring(opening: dir.file("k")).keys == keyring.keys)
+    }
+
+    @Test func rotationRefusesAClockThatWentBackwards() throws {
+        let dir = try TemporaryDirectory()
+        let keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(10))
+        #expect(errorCode { try keyring.rotate(.signing, now: days(9), comment: nil) } == .invalidArgument)
+        #expect(errorCode { try keyring.rotate(.signing, now: days(11), comment: "two\nlines") } == .invalidArgument)
+        #expect(keyring.keys.count == 2)
+        #expect(try Keyring(opening: dir.file("k")).keys.count == 2)
+    }
+
+    @Test func pruneDestroysOnlyExpiredKeysAndLeavesATombstone() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("k")
+        let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
+        let old = keyring.activeKey(.encryption)
+        let oldSigner = keyring.activeKey(.signing)
+        try keyring.rotate(.encryption, now: days(90))
+        try keyring.rotate(.signing, now: days(90))
+
+        // Before retain-until (day 210) nothing goes.
+        #expect(try keyring.prune(inventory: nil, now: days(209), dryRun: false).destroy.isEmpty)
+        // A dry run says what it would do and changes nothing.
+        let before = keyring.keys
+        let dry = try keyring.prune(inventory: nil, now: days(210), dryRun: true)
+        #expect(Set(dry.destroy.map(\.keyID)) == [old.keyID, oldSigner.keyID])
+        #expect(dry.assumption?.contains("no archive younger than the retention") == true)
+        #expect(dry.text.contains("would destroy"))
+        #expect(keyring.keys == before)
+        #expect(FileManager.default.fileExists(atPath: path + "/keys/\(old.keyID).key"))
+
+        let plan = try keyring.prune(inventory: nil, now: days(210), dryRun: false)
+        #expect(Set(plan.destroy.map(\.keyID)) == [old.keyID, oldSigner.keyID])
+        #expect(!FileManager.default.fileExists(atPath: path + "/keys/\(old.keyID).key"))
+        #expect(FileManager.default.fileExists(atPath: path + "/keys/\(old.keyID).json"))
+        let tombstone = try #require(keyring.key(old.keyID))
+        #expect(tombstone.destroyed == days(210))
+        #expect(tombstone.status(at: days(210)) == .destroyed)
+        #expect(errorCode { _ = try keyring.identity(for: old.keyID) } == .noIdentity)
+        // The signer's window survives its destruction, for verifiers.
+        let window = try #require(keyring.signerWindows.first { $0.keyID == oldSigner.keyID })
+        #expect(window.from == days(0) && window.until == days(90))
+        #expect(window.contains(days(89)) && !window.contains(days(90)))
+
+        let reopened = try Keyring(opening: path)
+        #expect(reopened.keys == keyring.keys)
+        #expect(try reopened.prune(inventory: nil, now: days(400), dryRun: false).destroy.isEmpty)
+        #expect(reopened.keys.filter(\.isActive).count == 2)
+    }
+
+    @Test func pruneKeepsAnExpiredKeyThatARetainedArchiveNeeds() throws {
+        let dir = try TemporaryDirectory()
+        let keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(0))
+        let old = keyring.activeKey(.encryption)
+        try keyring.rotate(.encryption, now: days(90))
+        // A host that missed the rotation sealed to the old key on day 150,
+        // past the grace: that archive is inside retention until day 240.
+        let late = ArchiveInventory.Entry(name: "late.sealed", created: days(150), recipients: [old.keyID], signer: nil)
+        let inventory = ArchiveInventory(entries: [late])
+
+        let plan = try keyring.prune(inventory: inventory, now: days(215), dryRun: false)
+        #expect(plan.destroy.isEmpty)
+        let keep = try #require(plan.keep.first { $0.keyID == old.keyID })
+        #expect(keep.until == days(240))
+        #expect(keep.reason?.contains("late.sealed") == true)
+        #expect(try keyring.identity(for: old.keyID).recipient.keyID == old.keyID)
+
+        #expect(try keyring.prune(inventory: inventory, now: days(239), dryRun: false).destroy.isEmpty)
+        #expect(try keyring.prune(inventory: inventory, now: days(240), dryRun: false).destroy.map(\.keyID) == [old.keyID])
+    }
+
+    @Test func pruneWithoutInventoryTrustsTheAssumptionAndReviewThenSaysSoLoudly() throws {
+        let dir = try TemporaryDirectory()
+        let keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(0))
+        let old = keyring.activeKey(.encryption)
+        try keyring.rotate(.encryption, now: days(90))
+        let late = ArchiveInventory.Entry(name: "late.sealed", created: days(150), recipients: [old.keyID], signer: nil)
+        // Without the inventory prune cannot know about the late archive.
+        #expect(try keyring.prune(inventory: nil, now: days(215), dryRun: false).destroy.map(\.keyID) == [old.keyID])
+        let report = keyring.review(inventory: ArchiveInventory(entries: [late]), at: days(216))
+        let lost = try #require(report.actions(.unrecoverable).first)
+        #expect(lost.archive == "late.sealed" && lost.missingKeyIDs == [old.keyID])
+        #expect(lost.message.contains("destroyed 2026-08-04T00:00:00Z"))
+        #expect(report.exitStatus == ReviewReport.exitArchivesAtRisk)
+    }
+
+    @Test func anInterruptedRotationIsRefusedAndCanBeFinished() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("k")
+        let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
+        let old = keyring.activeKey(.encryption)
+        let new = try keyring.rotate(.encryption, now: days(30))
+        // Put back the old key's metadata as it was before the rotation: the
+        // state a crash between the second and third write leaves.
+        let metadata = path + "/keys/\(old.keyID).json"
+        let text = try String(contentsOfFile: metadata, encoding: .utf8)
+            .replacingOccurrences(of: "\"retired\" : \"2026-01-31T00:00:00Z\"", with: "\"retired\" : null")
+            .replacingOccurrences(of: "\"retain_until\" : \"2026-05-31T00:00:00Z\"", with: "\"retain_until\" : null")
+        try FileManager.default.removeItem(atPath: metadata)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: metadata))
+        try setMode(metadata, 0o600)
+
+        let error = sealedArchiveError { _ = try Keyring(opening: path) }
+        #expect(error?.code == .invalidKey)
+        #expect(error?.message.contains("2 active encryption keys") == true)
+        let repaired = try Keyring.finishInterruptedRotation(at: path)
+        #expect(repaired.activeKey(.encryption).keyID == new.keyID)
+        #expect(repaired.key(old.keyID)?.retired == days(30))
+        #expect(repaired.key(old.keyID)?.retainUntil == days(150))
+    }
+
+    @Test func inconsistentMetadataIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("k")
+        let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
+        let encryption = keyring.activeKey(.encryption)
+        let signing = keyring.activeKey(.signing)
+        // Metadata under another key's name.
+        let wrong = path + "/keys/\(encryption.keyID).json"
+        let saved = try Data(contentsOf: URL(fileURLWithPath: wrong))
+        try FileManager.default.removeItem(atPath: wrong)
+        try FileManager.default.copyItem(atPath: path + "/keys/\(signing.keyID).json", toPath: wrong)
+        #expect(errorCode { _ = try Keyring(opening: path) } == .invalidKey)
+        try FileManager.default.removeItem(atPath: wrong)
+        try saved.write(to: URL(fileURLWithPath: wrong))
+        try setMode(wrong, 0o600)
+        _ = try Keyring(opening: path)
+        // A held key whose secret file is gone.
+        try FileManager.default.removeItem(atPath: path + "/keys/\(signing.keyID).key")
+        let error = sealedArchiveError { _ = try Keyring(opening: path) }
+        #expect(error?.code == .invalidKey)
+        #expect(error?.message.contains("is missing") == true)
+    }
+
+    @Test(arguments: [
+        ("90d", 90 * 86_400.0), ("12w", 84 * 86_400.0), ("24h", 86_400.0), ("45m", 2_700.0),
+    ])
+    func policyDurationsParse(_ text: String, _ seconds: TimeInterval) throws {
+        let policy = try KeyringPolicy(retention: text)
+        #expect(policy.retention == seconds)
+        #expect(policy.reviewInterval == KeyringPolicy.defaultReviewInterval)
+        #expect(policy.grace == KeyringPolicy.defaultGrace)
+        #expect(policy.keyRetention == seconds + 30 * 86_400)
+    }
+
+    @Test(arguments: ["90", "0d", "-1d", "d", "1y", "200000d"])
+    func badRetentionsAreRefused(_ text: String) {
+        #expect(errorCode { _ = try KeyringPolicy(retention: text) } == .invalidArgument)
+    }
+
+    @Test func zeroGraceIsAllowed() throws {
+        #expect(try KeyringPolicy(retention: "30d", grace: "0d").keyRetention == 30 * 86_400)
+        #expect(errorCode { _ = try KeyringPolicy(retention: "30d", reviewInterval: "0d") } == .invalidArgument)
+    }
+
+    @Test func timesParseAsOperatorsTypeThem() throws {
+        #expect(try KeyringTime.parse("2026-01-01") == epoch)
+        #expect(try KeyringTime.parse("2026-01-01T02:00:00+02:00") == epoch)
+        #expect(KeyringTime.format(epoch.addingTimeInterval(0.9)) == "2026-01-01T00:00:00Z")
+        #expect(errorCode { _ = try KeyringTime.parse("next tuesday") } == .invalidArgument)
+    }
+}

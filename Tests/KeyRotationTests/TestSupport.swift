@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import KeyRotation
+import SealedArchive
+
+/// A fresh directory under the system temporary directory, removed when
+/// released.
+final class TemporaryDirectory {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("keyrotation-tests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// The simulated clock's epoch: 2026-01-01T00:00:00Z.
+let epoch = Date(timeIntervalSince1970: 1_767_225_600)
+let day: TimeInterval = 86_400
+
+/// `n` days (and `hours`) after the epoch.
+func days(_ n: Double, hours: Double = 0) -> Date {
+    epoch.addingTimeInterval(n * day + hours * 3_600)
+}
+
+/// The usual policy of these tests: quarterly review, 90 days offsite,
+/// 30 days grace.
+func standardPolicy() throws -> KeyringPolicy {
+    try KeyringPolicy(retention: "90d", reviewInterval: "90d", grace: "30d")
+}
+
+/// The error code `body` throws, or nil if it succeeds.
+func errorCode(_ body: () throws -> Void) -> SealedArchiveError.Code? {
+    do { try body(); return nil } catch let error as SealedArchiveError { return error.code } catch { return SealedArchiveError.Code(rawValue: "unexpected: \(error)") }
+}
+
+/// The error `body` throws, or nil.
+func sealedArchiveError(_ body: () throws -> Void) -> SealedArchiveError? {
+    do { try body(); return nil } catch let error as SealedArchiveError { return error } catch { return nil }
+}
+
+/// The permission bits of a file or directory.
+func mode(_ path: String) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? NSNumber)?.intValue ?? -1
+}
+
+func setMode(_ path: String, _ mode: Int) throws {
+    try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+}
+
+/// SplitMix64: a small seeded generator, so property tests are reproducible.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// An inventory entry for an archive sealed now with the keyring's active keys.
+func sealedNow(_ keyring: Keyring, name: String, at date: Date, extraRecipients: [KeyID] = []) -> ArchiveInventory.Entry {
+    ArchiveInventory.Entry(name: name, created: date, recipients: [keyring.activeKey(.encryption).keyID] + extraRecipients,
+                           signer: keyring.activeKey(.signing).keyID)
+}
+
+/// Seals `plaintext` for real with the keyring's active recipient and
+/// signing key, created at `date`, into `path`.
+@discardableResult
+func sealArchive(_ keyring: Keyring, plaintext: [UInt8], at date: Date, to path: String) throws -> ArchiveHeader {
+    let sink = try AtomicFileSink(path: path, mode: 0o644, replaceExisting: false)
+    let writer = try ArchiveWriter(sink: sink, recipients: keyring.activeRecipients, signingKey: try keyring.activeSigningKey(),
+                                   options: SealOptions(created: date))
+    try plaintext.withUnsafeBytes { try writer.write($0) }
+    let result = try writer.finish()
+    try sink.commit()
+    return result.header
+}
+
+/// Opens a real archive with the keyring, requiring its signer to be a
+/// signing key of the keyring whose window holds the creation time.
+func openArchive(_ keyring: Keyring, path: String) throws -> [UInt8] {
+    let windows = keyring.signerWindows
+    let reader = try ArchiveReader(source: FileSource(path: path), requiredSigners: windows.map(\.signer))
+    let header = reader.header
+    guard let signer = header.signer, let window = windows.first(where: { $0.signer == signer }), window.contains(header.createdDate) else {
+        throw SealedArchiveError(.untrustedSigner, "signed outside its signer's window")
+    }
+    try reader.unlock(with: try keyring.identities(opening: header))
+    let sink = MemorySink()
+    _ = try reader.decrypt(into: sink)
+    return sink.bytes
+}
