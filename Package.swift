@@ -35,6 +35,7 @@ let package = Package(
             name: "sealed-archive",
             dependencies: [
                 "SealedArchive",
+                "KeyRotation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -33,7 +33,7 @@ struct DrillCommand: ParsableCommand {
     var archives: [String]
 
     func validate() throws {
-        guard !identity.identityFiles.isEmpty else { throw ValidationError("a drill restores: give the identity with -i FILE") }
+        guard identity.given else { throw ValidationError("a drill restores: give the identity with -i FILE") }
         guard !archives.isEmpty else { throw ValidationError("give the archive to drill (or a directory of archives)") }
         if let maxAge { do { _ = try Duration.parse(maxAge) } catch let error as SealedArchiveError { throw ValidationError(error.message) } }
     }

@@ -39,7 +39,7 @@ struct Open: ParsableCommand {
     var archive: String = "-"
 
     func validate() throws {
-        guard !identity.identityFiles.isEmpty else {
+        guard identity.given else {
             throw ValidationError("give the identity to open with: -i FILE (an AGE-SECRET-KEY-1… file)")
         }
         guard [destination != nil, list, output.output != nil].filter({ $0 }).count <= 1 else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import KeyRotation
 import SealedArchive
 
 /// `-i IDENTITY`: identity files, repeatable; protected ones ask for their
@@ -10,11 +11,23 @@ struct IdentityOptions: ParsableArguments {
             help: ArgumentHelp("An identity file (AGE-SECRET-KEY-1…), as written by keygen or age-keygen. Repeatable.", valueName: "FILE"))
     var identityFiles: [String] = []
 
+    @Option(name: .customLong("keyring"),
+            help: ArgumentHelp("Also use every identity the keyring still holds (the archive's key id picks the right one).", valueName: "DIR"))
+    var keyring: String?
+
     @OptionGroup var passphrase: PassphraseOptions
+
+    /// Whether any identity was asked for.
+    var given: Bool { !identityFiles.isEmpty || keyring != nil }
 
     func identities() throws -> [Identity] {
         let provider = passphrase.provider()
-        return try identityFiles.flatMap { try KeyFiles.readIdentities(path: $0, passphrase: provider) }
+        var identities = try identityFiles.flatMap { try KeyFiles.readIdentities(path: $0, passphrase: provider) }
+        if let keyring {
+            let ring = try Keyring(opening: keyring)
+            identities += try ring.keys.filter { $0.purpose == .encryption && $0.isHeld }.map { try ring.identity(for: $0.keyID) }
+        }
+        return identities
     }
 }
 

@@ -36,7 +36,7 @@ struct RewrapCommand: ParsableCommand {
     var archive: String = "-"
 
     func validate() throws {
-        guard !identity.identityFiles.isEmpty else { throw ValidationError("give an old identity that opens the archive: -i FILE") }
+        guard identity.given else { throw ValidationError("give an old identity that opens the archive: -i FILE") }
         guard !recipients.isEmpty || !recipientsFiles.isEmpty else { throw ValidationError("give the new recipients with -r age1… or -R FILE") }
     }
 

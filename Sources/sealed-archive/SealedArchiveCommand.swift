@@ -15,7 +15,7 @@ struct SealedArchiveCommand: ParsableCommand {
             archive, 74 I/O error, 77 no usable key. See Spec/CLI.md.
             """,
         version: "0.1.0",
-        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self, DrillCommand.self, RewrapCommand.self]
+        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self, DrillCommand.self, RewrapCommand.self, KeysCommand.self]
     )
 
     /// Runs the command; a SealedArchive error becomes one line on standard

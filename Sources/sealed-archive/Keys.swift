@@ -1,0 +1,200 @@
+import ArgumentParser
+import Foundation
+import KeyRotation
+import SealedArchive
+
+/// `sealed-archive keys …`: the keyring on the operator's machine.
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Keep the keyring: rotate keys, review them each quarter, destroy what retention no longer needs.",
+        discussion: """
+            The keyring (Spec/KEYRING.md) holds one identity and one signing key in \
+            service, and every retired key until all archives sealed to it have left \
+            retention. The sealing host gets only public keys: export-recipients and \
+            export-signers write the files it and the verifiers use.
+            """,
+        subcommands: [KeysInit.self, KeysList.self, KeysRotate.self, KeysReview.self, KeysPrune.self,
+                      KeysExportRecipients.self, KeysExportSigners.self]
+    )
+}
+
+/// `--keyring DIR`, defaulting to `$SEALED_ARCHIVE_KEYRING`, else
+/// `$XDG_DATA_HOME/sealed-archive/keyring` (`~/.local/share/…`).
+struct KeyringOptions: ParsableArguments {
+    @Option(name: .customLong("keyring"), help: ArgumentHelp("The keyring directory (default: $SEALED_ARCHIVE_KEYRING, else ~/.local/share/sealed-archive/keyring).", valueName: "DIR"))
+    var keyringPath: String?
+
+    var path: String {
+        if let keyringPath { return keyringPath }
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["SEALED_ARCHIVE_KEYRING"], !path.isEmpty { return path }
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (environment["HOME"] ?? ".") + "/.local/share"
+        return data + "/sealed-archive/keyring"
+    }
+
+    func open() throws -> Keyring { try Keyring(opening: path) }
+}
+
+/// Where an archive inventory comes from, for review and prune.
+struct InventoryOptions: ParsableArguments {
+    @Option(name: .customLong("archives"), help: ArgumentHelp("A directory of archives (or just their first kilobytes): their headers are read.", valueName: "DIR"))
+    var archivesDirectory: String?
+
+    @Option(name: .customLong("inventory"), help: ArgumentHelp("A file of 'sealed-archive inspect --json' lines, one per archive.", valueName: "FILE"))
+    var inventoryFile: String?
+
+    func validate() throws {
+        if archivesDirectory != nil && inventoryFile != nil { throw ValidationError("give --archives or --inventory, not both") }
+    }
+
+    func inventory() throws -> ArchiveInventory? {
+        if let archivesDirectory { return try ArchiveInventory(directory: archivesDirectory) }
+        if let inventoryFile { return try ArchiveInventory(inspectLines: inventoryFile) }
+        return nil
+    }
+}
+
+struct KeysInit: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a keyring with one identity and one signing key in service.")
+    @OptionGroup var keyring: KeyringOptions
+    @Option(name: .customLong("retention"), help: ArgumentHelp("How long the offsite store keeps archives (e.g. 90d): required.", valueName: "DURATION"))
+    var retention: String
+    @Option(name: .customLong("review-interval"), help: ArgumentHelp("Rotate keys older than this (default 90d).", valueName: "DURATION"))
+    var reviewInterval: String?
+    @Option(name: .customLong("grace"), help: ArgumentHelp("Keep retired keys this long beyond retention (default 30d).", valueName: "DURATION"))
+    var grace: String?
+
+    func run() throws {
+        let now = Date()
+        let policy = try KeyringPolicy(retention: retention, reviewInterval: reviewInterval, grace: grace)
+        let created = try Keyring.create(at: keyring.path, policy: policy, now: now)
+        for purpose in KeyPurpose.allCases {
+            let key = created.activeKey(purpose)
+            Terminal.note("\(purpose) key \(key.keyID): \(key.publicKey)")
+        }
+        Terminal.note("keyring created at \(keyring.path); give the sealing host 'keys export-recipients' and 'keys export-signers' output")
+    }
+}
+
+struct KeysList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List every key: purpose, status, dates.")
+    @OptionGroup var keyring: KeyringOptions
+    @Flag(name: .customLong("json"), help: "One JSON object per key, per line.")
+    var json = false
+
+    func run() throws {
+        let now = Date()
+        let ring = try keyring.open()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        for key in ring.keys {
+            if json {
+                try Terminal.output(String(decoding: try encoder.encode(key), as: UTF8.self))
+            } else {
+                let retired = key.retired.map { " retired \(KeyringTime.format($0))" } ?? ""
+                let until = key.retainUntil.map { " retain-until \(KeyringTime.format($0))" } ?? ""
+                try Terminal.output("\(key.keyID)  \(key.purpose)  \(key.status(at: now))  created \(KeyringTime.format(key.created))\(retired)\(until)  \(key.publicKey)")
+            }
+        }
+    }
+}
+
+struct KeysRotate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rotate", abstract: "Put a new identity (or with --signing a new signing key) in service and retire the old one.")
+    @OptionGroup var keyring: KeyringOptions
+    @Flag(name: .customLong("signing"), help: "Rotate the signing key instead of the identity.")
+    var signing = false
+    @Option(name: .customLong("comment"), help: "A note kept with the new key.")
+    var comment: String?
+
+    func run() throws {
+        let now = Date()
+        let ring = try keyring.open()
+        let key = try ring.rotate(signing ? .signing : .encryption, now: now, comment: comment)
+        Terminal.note("new \(key.purpose) key \(key.keyID): \(key.publicKey)")
+        Terminal.note(signing ? "now give the sealing host the new signing key and verifiers 'keys export-signers'" : "now give the sealing host 'keys export-recipients'")
+    }
+}
+
+struct KeysReview: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "The key review: each key's age and status, and the actions due.",
+        discussion: """
+            Exit codes: 0 nothing due, 75 a rotation or destruction is due, 65 an \
+            archive is unrecoverable or signed outside its signer's window. Each \
+            review (but not one with --at) is appended to the keyring's review log.
+            """
+    )
+    @OptionGroup var keyring: KeyringOptions
+    @OptionGroup var inventory: InventoryOptions
+    @Option(name: .customLong("at"), help: ArgumentHelp("Show what will be due at this date instead of now (planning; not logged).", valueName: "DATE"))
+    var at: String?
+    @Flag(name: .customLong("json"), help: "Print the report as JSON (schema 1).")
+    var json = false
+
+    func run() throws {
+        let now = Date()
+        let ring = try keyring.open()
+        let when = try at.map(KeyringTime.parse) ?? now
+        let report = ring.review(inventory: try inventory.inventory(), at: when)
+        if at == nil { try ring.appendReviewLog(report, now: now) }
+        try Terminal.output(json ? try report.json() : report.text)
+        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+}
+
+struct KeysPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Destroy identities past retain-until that no retained archive needs.")
+    @OptionGroup var keyring: KeyringOptions
+    @OptionGroup var inventory: InventoryOptions
+    @Flag(name: .customLong("dry-run"), help: "Show what would be destroyed, and destroy nothing.")
+    var dryRun = false
+    @Flag(name: .customLong("json"), help: "Print the plan as JSON (schema 1).")
+    var json = false
+
+    func run() throws {
+        let now = Date()
+        let ring = try keyring.open()
+        let plan = try ring.prune(inventory: try inventory.inventory(), now: now, dryRun: dryRun)
+        try Terminal.output(json ? try plan.json() : plan.text)
+    }
+}
+
+struct KeysExportRecipients: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export-recipients", abstract: "Write the recipients file the sealing host uses: the identity in service plus extra recipients.")
+    @OptionGroup var keyring: KeyringOptions
+    @Option(name: .customLong("extra-recipient"), help: ArgumentHelp("Also list this recipient (an escrow key). Repeatable.", valueName: "RECIPIENT"))
+    var extra: [String] = []
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let ring = try keyring.open()
+        let extras = try extra.map { try Recipient(parsing: $0) }
+        var lines = ["# sealed-archive recipients, exported \(KeyringTime.format(Date()))"]
+        lines += ring.activeRecipients.map(\.description) + extras.map(\.description)
+        if extras.isEmpty {
+            Terminal.note("sealed-archive: warning: a single recipient: if that identity is lost, every archive is lost; add an escrow key with --extra-recipient")
+        }
+        let (sink, file) = try output.open(mode: 0o644)
+        try Array((lines.joined(separator: "\n") + "\n").utf8).withUnsafeBytes { try sink.write($0) }
+        try file?.commit()
+    }
+}
+
+struct KeysExportSigners: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export-signers", abstract: "Write the trusted-signers file, each signing key with its validity window.")
+    @OptionGroup var keyring: KeyringOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let ring = try keyring.open()
+        var lines = ["# sealed-archive trusted signers, exported \(KeyringTime.format(Date()))"]
+        lines += ring.signerWindows.map { TrustedSigner($0.signer, validFrom: $0.from, validUntil: $0.until).description }
+        let (sink, file) = try output.open(mode: 0o644)
+        try Array((lines.joined(separator: "\n") + "\n").utf8).withUnsafeBytes { try sink.write($0) }
+        try file?.commit()
+    }
+}

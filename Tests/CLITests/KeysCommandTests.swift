@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// `sealed-archive keys …` end to end: a keyring made, rotated, exported,
+/// reviewed, and used to open archives by key id.
+@Suite struct KeysCommandTests {
+    @Test func aKeyringSealsAndOpensAcrossARotation() throws {
+        let sandbox = try Sandbox()
+        let initRun = try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"])
+        #expect(initRun.status == 0, "\(initRun)")
+        let mode = try FileManager.default.attributesOfItem(atPath: sandbox.path("ring"))[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o700)
+
+        #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
+        #expect(try sandbox.run(["keys", "export-signers", "--keyring", "ring", "-o", "signers"]).status == 0)
+        try sandbox.write("plain", Array("first".utf8))
+        #expect(try sandbox.run(["seal", "-R", "recipients", "-o", "first.sarc", "plain"]).status == 0)
+
+        let rotate = try sandbox.run(["keys", "rotate", "--keyring", "ring"])
+        #expect(rotate.status == 0, "\(rotate)")
+        #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "--force", "-o", "recipients"]).status == 0)
+        try sandbox.write("plain", Array("second".utf8))
+        #expect(try sandbox.run(["seal", "-R", "recipients", "-o", "second.sarc", "plain"]).status == 0)
+
+        // Both archives open through the keyring: the retired key is still held.
+        for (archive, text) in [("first.sarc", "first"), ("second.sarc", "second")] {
+            let opened = try sandbox.run(["open", "--keyring", "ring", archive])
+            #expect(opened.status == 0, "\(opened)")
+            #expect(opened.stdoutText == text)
+        }
+
+        let list = try sandbox.run(["keys", "list", "--keyring", "ring"])
+        #expect(list.stdoutLines.filter { $0.contains(" retired ") }.count == 1, "\(list)")
+        #expect(list.stdoutLines.filter { $0.contains(" active ") }.count == 2, "\(list)")
+
+        // Nothing is due right after a rotation; planning two years ahead
+        // shows rotations (exit 75) and logs nothing.
+        let review = try sandbox.run(["keys", "review", "--keyring", "ring", "--archives", "."])
+        #expect(review.status == 0, "\(review)")
+        let ahead = try sandbox.run(["keys", "review", "--keyring", "ring", "--at", "2030-01-01", "--json"])
+        #expect(ahead.status == 75, "\(ahead)")
+        let object = try JSONSerialization.jsonObject(with: Data(ahead.stdoutText.utf8)) as? [String: Any]
+        #expect(object?["schema"] as? Int == 1)
+        let logLines = try String(contentsOfFile: sandbox.path("ring/review.log"), encoding: .utf8).split(separator: "\n")
+        #expect(logLines.count == 1)
+    }
+
+    @Test func aLooseKeyringIsRefusedWithTheFix() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "30d"]).status == 0)
+        chmod(sandbox.path("ring"), 0o755)
+        let list = try sandbox.run(["keys", "list", "--keyring", "ring"])
+        #expect(list.status == 77, "\(list)")
+        #expect(list.stderrLines.contains { $0.contains("chmod") }, "\(list)")
+    }
+}
