@@ -153,10 +153,10 @@ public final class Keyring {
 
     /// Reads the identity of encryption key `keyID` from its secret file, to
     /// open an archive whose stanza names that key id.
-    public func identity(for keyID: KeyID) throws -> Identity {
+    public func identity(for keyID: KeyID, passphrase: KeyFiles.PassphraseProvider? = nil) throws -> Identity {
         let record = try heldRecord(keyID, purpose: .encryption)
         let path = files.secret(keyID)
-        let identities = try KeyFiles.readIdentities(path: path)
+        let identities = try KeyFiles.readIdentities(path: path, passphrase: passphrase)
         guard identities.count == 1, identities[0].recipient.keyID == keyID else {
             throw SealedArchiveError(.invalidKey, "the secret key file '\(path)' does not hold \(record): the keyring is damaged")
         }
@@ -164,10 +164,10 @@ public final class Keyring {
     }
 
     /// Reads the signing key `keyID` from its secret file.
-    public func signingKey(for keyID: KeyID) throws -> SigningKey {
+    public func signingKey(for keyID: KeyID, passphrase: KeyFiles.PassphraseProvider? = nil) throws -> SigningKey {
         let record = try heldRecord(keyID, purpose: .signing)
         let path = files.secret(keyID)
-        let key = try KeyFiles.readSigningKey(path: path)
+        let key = try KeyFiles.readSigningKey(path: path, passphrase: passphrase)
         guard key.signer.keyID == keyID else {
             throw SealedArchiveError(.invalidKey, "the secret key file '\(path)' does not hold \(record): the keyring is damaged")
         }
@@ -180,8 +180,9 @@ public final class Keyring {
     }
 
     /// The identities the keyring holds for an archive's stanzas, to unlock
-    /// it with. Throws `.noIdentity` when it holds none of them.
-    public func identities(opening header: ArchiveHeader) throws -> [Identity] {
+    /// it with; only those keys are read, so only a needed protected key
+    /// asks for its passphrase. Throws `.noIdentity` when it holds none.
+    public func identities(opening header: ArchiveHeader, passphrase: KeyFiles.PassphraseProvider? = nil) throws -> [Identity] {
         let held = header.stanzas.map(\.keyID).filter { id in key(id).map { $0.purpose == .encryption && $0.isHeld } ?? false }
         guard !held.isEmpty else {
             let wanted = header.stanzas.map { stanza in
@@ -190,7 +191,27 @@ public final class Keyring {
             }.joined(separator: ", ")
             throw SealedArchiveError(.noIdentity, "the keyring '\(path)' holds none of the keys this archive is sealed to: \(wanted)")
         }
-        return try held.map { try identity(for: $0) }
+        // The first held key is enough to open the archive: asking for more
+        // passphrases than that would be noise.
+        return [try identity(for: held[0], passphrase: passphrase)]
+    }
+
+    // MARK: Passphrases
+
+    /// Protects the secret file of `keyID` with `newPassphrase`, or removes
+    /// the protection when it is nil; the file is replaced atomically, 0600.
+    /// `current` answers for a file that is protected now.
+    public func setPassphrase(of keyID: KeyID, current: KeyFiles.PassphraseProvider?, new newPassphrase: SecureBytes?, now: Date) throws {
+        guard let record = key(keyID), record.isHeld else {
+            throw SealedArchiveError(.invalidArgument, "the keyring holds no key \(keyID)")
+        }
+        let path = files.secret(keyID)
+        switch record.purpose {
+        case .encryption:
+            try KeyFiles.write(try identity(for: keyID, passphrase: current), to: path, created: now, passphrase: newPassphrase, replacing: true)
+        case .signing:
+            try KeyFiles.write(try signingKey(for: keyID, passphrase: current), to: path, created: now, passphrase: newPassphrase, replacing: true)
+        }
     }
 
     // MARK: Rotation

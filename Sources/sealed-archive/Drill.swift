@@ -43,6 +43,7 @@ struct DrillCommand: ParsableCommand {
         var options = Drill.Options(identities: try identity.identities(),
                                     workDirectory: workDirectory ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
         options.requiredSigners = try signer.requiredSigners()
+        options.identityResolver = try identity.resolver()
         options.restore = contents.restoreOptions
         options.maxAge = try maxAge.map(Duration.parse)
         let path: String

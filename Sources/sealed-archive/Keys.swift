@@ -15,7 +15,7 @@ struct KeysCommand: ParsableCommand {
             export-signers write the files it and the verifiers use.
             """,
         subcommands: [KeysInit.self, KeysList.self, KeysRotate.self, KeysReview.self, KeysPrune.self,
-                      KeysExportRecipients.self, KeysExportSigners.self]
+                      KeysExportRecipients.self, KeysExportSigners.self, KeysPasswd.self]
     )
 }
 
@@ -181,6 +181,37 @@ struct KeysExportRecipients: ParsableCommand {
         let (sink, file) = try output.open(mode: 0o644)
         try Array((lines.joined(separator: "\n") + "\n").utf8).withUnsafeBytes { try sink.write($0) }
         try file?.commit()
+    }
+}
+
+struct KeysPasswd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "passwd",
+        abstract: "Protect the keyring's secret keys with a passphrase (Argon2id), change it, or remove it.",
+        discussion: """
+            The new passphrase is asked twice at the terminal (echo off) or read from             --new-passphrase-fd; the current one, for keys protected now, at the             terminal or from --passphrase-fd. Never from arguments.
+            """
+    )
+    @OptionGroup var keyring: KeyringOptions
+    @Option(name: .customLong("key"), help: ArgumentHelp("Only this key (default: every key the keyring holds). Repeatable.", valueName: "KEYID"))
+    var keys: [String] = []
+    @Flag(name: .customLong("remove"), help: "Remove the protection (store the keys in the clear, 0600).")
+    var remove = false
+    @OptionGroup var current: PassphraseOptions
+    @Option(name: .customLong("new-passphrase-fd"), help: ArgumentHelp("Read the new passphrase from this file descriptor.", valueName: "N"))
+    var newPassphraseFD: Int32?
+
+    func run() throws {
+        let now = Date()
+        let ring = try keyring.open()
+        let ids = keys.isEmpty ? ring.keys.filter(\.isHeld).map(\.keyID) : try keys.map { try KeyID(parsing: $0) }
+        let newPassphrase: SecureBytes? = remove ? nil
+            : try newPassphraseFD.map { try PassphraseInput.read(fd: $0) } ?? PassphraseOptions(passphraseFD: nil).newPassphrase()
+        let provider = current.provider()
+        for id in ids {
+            try ring.setPassphrase(of: id, current: provider, new: newPassphrase, now: now)
+            Terminal.note("\(id): \(remove ? "passphrase removed" : "protected")")
+        }
     }
 }
 

@@ -48,10 +48,9 @@ struct Open: ParsableCommand {
     }
 
     func run() throws {
-        let identities = try identity.identities()
         let requiredSigners = try signer.requiredSigners()
         let reader = try ArchiveReader(source: FileSource(path: archive), trustedSigners: requiredSigners)
-        try reader.unlock(with: identities)
+        try reader.unlock(with: try identity.identities(for: reader.header))
         if !reader.header.isSigned {
             Terminal.note("sealed-archive: warning: the archive is not signed: its origin cannot be checked")
         }

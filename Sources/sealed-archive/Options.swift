@@ -20,14 +20,41 @@ struct IdentityOptions: ParsableArguments {
     /// Whether any identity was asked for.
     var given: Bool { !identityFiles.isEmpty || keyring != nil }
 
+    /// The identities from `-i` files.
     func identities() throws -> [Identity] {
         let provider = passphrase.provider()
-        var identities = try identityFiles.flatMap { try KeyFiles.readIdentities(path: $0, passphrase: provider) }
-        if let keyring {
-            let ring = try Keyring(opening: keyring)
-            identities += try ring.keys.filter { $0.purpose == .encryption && $0.isHeld }.map { try ring.identity(for: $0.keyID) }
-        }
-        return identities
+        return try identityFiles.flatMap { try KeyFiles.readIdentities(path: $0, passphrase: provider) }
+    }
+
+    /// Finds the keyring's identity for an archive by its header, reading
+    /// (and asking the passphrase of) only the key it needs; nil without
+    /// `--keyring`.
+    func resolver() throws -> IdentityResolver? {
+        guard let keyring else { return nil }
+        let lookup = KeyringLookup(keyring: try Keyring(opening: keyring), passphrase: passphrase.provider())
+        return { header in try lookup.identities(opening: header) }
+    }
+
+    /// Every identity for one archive: the files', then the keyring's.
+    func identities(for header: ArchiveHeader) throws -> [Identity] {
+        try identities() + (try resolver()?(header) ?? [])
+    }
+}
+
+/// A keyring shared by parallel verifications: one lookup (and one
+/// passphrase prompt) at a time.
+private final class KeyringLookup: @unchecked Sendable {
+    private let keyring: Keyring
+    private let passphrase: KeyFiles.PassphraseProvider
+    private let lock = NSLock()
+
+    init(keyring: Keyring, passphrase: @escaping KeyFiles.PassphraseProvider) {
+        self.keyring = keyring
+        self.passphrase = passphrase
+    }
+
+    func identities(opening header: ArchiveHeader) throws -> [Identity] {
+        try lock.withLock { try keyring.identities(opening: header, passphrase: passphrase) }
     }
 }
 
@@ -37,6 +64,12 @@ struct PassphraseOptions: ParsableArguments {
     @Option(name: .customLong("passphrase-fd"),
             help: ArgumentHelp("Read the passphrase for protected key files from this file descriptor (one line) instead of asking at the terminal.", valueName: "N"))
     var passphraseFD: Int32?
+
+    init() {}
+
+    init(passphraseFD: Int32?) {
+        self.passphraseFD = passphraseFD
+    }
 
     /// Reads the descriptor once and reuses that passphrase; otherwise asks
     /// at the terminal for each protected file.

@@ -48,7 +48,7 @@ struct RewrapCommand: ParsableCommand {
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
         let signingKey = try KeyFiles.readSigningKey(path: signKey, passphrase: identity.passphrase.provider())
         let reader = try ArchiveReader(source: FileSource(path: archive), trustedSigners: try signer.requiredSigners())
-        try reader.unlock(with: try identity.identities())
+        try reader.unlock(with: try identity.identities(for: reader.header))
         let (sink, file) = try output.open(mode: 0o644)
         _ = try Rewrap.rewrap(reader, to: all, signingKey: signingKey, into: sink)
         try file?.commit()

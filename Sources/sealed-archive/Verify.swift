@@ -57,6 +57,7 @@ struct Verify: ParsableCommand {
         let now = Date()
         var options = VerifyOptions()
         options.identities = try identity.identities()
+        options.identityResolver = try identity.resolver()
         options.requiredSigners = try signer.requiredSigners()
         options.restore = contents.restoreOptions
         if let checksumFile {

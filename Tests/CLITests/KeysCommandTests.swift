@@ -54,3 +54,29 @@ import Testing
         #expect(list.stderrLines.contains { $0.contains("chmod") }, "\(list)")
     }
 }
+
+extension KeysCommandTests {
+    /// `keys passwd` protects every key; opening through the keyring then
+    /// needs the passphrase (from a descriptor here), and a wrong one is 77.
+    @Test func protectedKeyringKeysOpenWithThePassphraseOnly() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
+        #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
+        try sandbox.write("plain", Array("secret data".utf8))
+        #expect(try sandbox.run(["seal", "-R", "recipients", "-o", "a.sarc", "plain"]).status == 0)
+        try sandbox.write("pass", Array("ring pass\n".utf8))
+        try sandbox.write("wrong", Array("not it\n".utf8))
+
+        let passwd = try sandbox.shell("exec \"$SA\" keys passwd --keyring ring --new-passphrase-fd 3 3<pass")
+        #expect(passwd.status == 0, "\(passwd)")
+        for key in try FileManager.default.contentsOfDirectory(atPath: sandbox.path("ring/keys")) where key.hasSuffix(".key") {
+            #expect(try String(contentsOfFile: sandbox.path("ring/keys/\(key)"), encoding: .utf8).contains("SEALED-PROTECTED-KEY-1"))
+        }
+        let opened = try sandbox.shell("exec \"$SA\" open --keyring ring --passphrase-fd 3 a.sarc 3<pass")
+        #expect(opened.status == 0, "\(opened)")
+        #expect(opened.stdoutText == "secret data")
+        let wrong = try sandbox.shell("exec \"$SA\" open --keyring ring --passphrase-fd 3 a.sarc 3<wrong")
+        #expect(wrong.status == 77, "\(wrong)")
+        #expect(wrong.stdout.isEmpty)
+    }
+}

@@ -99,21 +99,23 @@ public enum KeyFiles {
 
     /// Writes an identity file as `age-keygen` does, 0600, never replacing an
     /// existing file. `path` nil writes to standard output.
-    public static func write(_ identity: Identity, to path: String?, created: Date, passphrase: SecureBytes? = nil) throws {
+    /// With `replacing`, an existing file is replaced atomically (changing
+    /// a key file's passphrase); otherwise it is never overwritten.
+    public static func write(_ identity: Identity, to path: String?, created: Date, passphrase: SecureBytes? = nil, replacing: Bool = false) throws {
         let line = try passphrase.map { try ProtectedKey.protect(identity.secret, kind: .identity, passphrase: $0) } ?? identity.encoded()
-        try writeSecret(line, publicLine: identity.recipient.description, to: path, created: created)
+        try writeSecret(line, publicLine: identity.recipient.description, to: path, created: created, replacing: replacing)
     }
 
     /// Writes a signing-key file, 0600, never replacing an existing file.
     /// `path` nil writes to standard output.
-    public static func write(_ key: SigningKey, to path: String?, created: Date, passphrase: SecureBytes? = nil) throws {
+    public static func write(_ key: SigningKey, to path: String?, created: Date, passphrase: SecureBytes? = nil, replacing: Bool = false) throws {
         let line = try passphrase.map { try ProtectedKey.protect(key.seed, kind: .signingKey, passphrase: $0) } ?? key.encoded()
-        try writeSecret(line, publicLine: key.signer.description, to: path, created: created)
+        try writeSecret(line, publicLine: key.signer.description, to: path, created: created, replacing: replacing)
     }
 
     // MARK: - Internals
 
-    private static func writeSecret(_ secret: SecureBytes, publicLine: String, to path: String?, created: Date) throws {
+    private static func writeSecret(_ secret: SecureBytes, publicLine: String, to path: String?, created: Date, replacing: Bool) throws {
         let timestamp = ISO8601DateFormatter().string(from: created)
         let preamble = Array("# created: \(timestamp)\n# public key: \(publicLine)\n".utf8)
         let text = try SecureBytes(count: preamble.count + secret.count + 1) { out in
@@ -122,7 +124,7 @@ public enum KeyFiles {
             out[out.count - 1] = UInt8(ascii: "\n")
         }
         if let path {
-            let sink = try AtomicFileSink(path: path, mode: 0o600, replaceExisting: false)
+            let sink = try AtomicFileSink(path: path, mode: 0o600, replaceExisting: replacing)
             try text.withUnsafeBytes { try sink.write($0) }
             try sink.commit()
         } else {

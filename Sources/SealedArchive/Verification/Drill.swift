@@ -7,6 +7,8 @@ public enum Drill {
     public struct Options: Sendable {
         public var identities: [Identity]
         public var requiredSigners: [TrustedSigner]?
+        /// Finds identities from the archive's header (a keyring).
+        public var identityResolver: IdentityResolver?
         public var restore = RestoreOptions()
         /// RPO: the archive may be at most this old.
         public var maxAge: TimeInterval?
@@ -79,6 +81,7 @@ public enum Drill {
     public static func run(path: String, options: Options, now: Date, clock: ContinuousClock = ContinuousClock()) -> Report {
         var verifyOptions = VerifyOptions()
         verifyOptions.identities = options.identities
+        verifyOptions.identityResolver = options.identityResolver
         verifyOptions.requiredSigners = options.requiredSigners
         verifyOptions.restore = options.restore
         let verification = Verifier.verify(path: path, options: verifyOptions)
@@ -107,7 +110,7 @@ public enum Drill {
                 defer { Restore.removeTree(scratch) }
                 let start = clock.now
                 let reader = try ArchiveReader(source: FileSource(path: path), trustedSigners: options.requiredSigners)
-                try reader.unlock(with: options.identities)
+                try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
                 if reader.header.payloadKind == .tar {
                     let summary = try Restore.extract(reader, to: scratch + "/restore", options: options.restore)
                     restoredBytes = summary.contentBytes

@@ -19,6 +19,10 @@ public struct VerifyOptions: Sendable {
     public var requiredSigners: [TrustedSigner]?
     /// Identities for a deep check; none: keyless or signed.
     public var identities: [Identity] = []
+    /// Finds identities for an archive from its header (a keyring reading
+    /// only the key the archive needs); called once per archive, possibly
+    /// from several threads.
+    public var identityResolver: IdentityResolver?
     public var restore = RestoreOptions()
     /// Expected SHA-256 digests of archive files, by file name (from a
     /// checksum file); nil: not checked.
@@ -27,7 +31,7 @@ public struct VerifyOptions: Sendable {
     public init() {}
 
     public var depth: VerificationDepth {
-        !identities.isEmpty ? .deep : requiredSigners != nil ? .signed : .keyless
+        !identities.isEmpty || identityResolver != nil ? .deep : requiredSigners != nil ? .signed : .keyless
     }
 }
 
@@ -56,6 +60,9 @@ public struct ArchiveVerification: Sendable {
     }
 }
 
+/// Finds the identities that open an archive, from its header.
+public typealias IdentityResolver = @Sendable (ArchiveHeader) throws -> [Identity]
+
 /// Verifies archives, several at once on every core.
 public enum Verifier {
     /// Verifies one archive (`-` for standard input). Every failure is in
@@ -67,10 +74,10 @@ public enum Verifier {
             let hashing = options.checksums == nil ? nil : try HashingSource(reading: file)
             let reader = try ArchiveReader(source: hashing ?? file, trustedSigners: options.requiredSigners)
             outcome.header = reader.header
-            if options.identities.isEmpty {
+            if outcome.depth != .deep {
                 outcome.result = try reader.verify()
             } else {
-                try reader.unlock(with: options.identities)
+                try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
                 if reader.header.payloadKind == .tar {
                     let contents = try Restore.check(reader, options: options.restore)
                     outcome.contents = contents
