@@ -15,7 +15,8 @@ struct KeysCommand: ParsableCommand {
             export-signers write the files it and the verifiers use.
             """,
         subcommands: [KeysInit.self, KeysList.self, KeysRotate.self, KeysReview.self, KeysPrune.self,
-                      KeysExportRecipients.self, KeysExportSigners.self, KeysPasswd.self]
+                      KeysExportRecipients.self, KeysExportSigners.self, KeysPasswd.self,
+                      KeysExportPaper.self, KeysImportPaper.self]
     )
 }
 
@@ -134,6 +135,11 @@ struct KeysReview: ParsableCommand {
     var at: String?
     @Flag(name: .customLong("json"), help: "Print the report as JSON (schema 1).")
     var json = false
+    @Flag(name: .customLong("prove"), help: "Also unlock every held key and prove it still opens (or signs) a fresh challenge.")
+    var prove = false
+    @Option(name: .customLong("recipients"), help: ArgumentHelp("The sealing host's recipients file: warn when it has a single recipient (no escrow key).", valueName: "FILE"))
+    var recipientsFile: String?
+    @OptionGroup var passphrase: PassphraseOptions
 
     func run() throws {
         let now = Date()
@@ -142,7 +148,19 @@ struct KeysReview: ParsableCommand {
         let report = ring.review(inventory: try inventory.inventory(), at: when)
         if at == nil { try ring.appendReviewLog(report, now: now) }
         try Terminal.output(json ? try report.json() : report.text)
-        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+        var status = report.exitStatus
+        if let recipientsFile, try KeyFiles.readRecipients(path: recipientsFile).count == 1 {
+            Terminal.note("sealed-archive: warning: \(recipientsFile) lists a single recipient: no escrow key, so losing that identity loses every archive")
+        }
+        if prove {
+            let proofs = ring.prove(passphrase: passphrase.provider(), now: now)
+            for proof in proofs {
+                try Terminal.output(proof.passed ? "proved \(proof.purpose) key \(proof.keyID): it still works"
+                                                 : "FAILED \(proof.purpose) key \(proof.keyID): \(proof.failure!)")
+            }
+            if proofs.contains(where: { !$0.passed }) { status = max(status, ExitStatus.noUsableKey.rawValue) }
+        }
+        if status != 0 { throw ExitCode(status) }
     }
 }
 
@@ -211,6 +229,54 @@ struct KeysPasswd: ParsableCommand {
         for id in ids {
             try ring.setPassphrase(of: id, current: provider, new: newPassphrase, now: now)
             Terminal.note("\(id): \(remove ? "passphrase removed" : "protected")")
+        }
+    }
+}
+
+struct KeysExportPaper: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-paper",
+        abstract: "Print a held secret key as text for a paper backup, each line with its own check code.",
+        discussion: "Prints the secret: to a printer or a file you control, never to a shared terminal log. 'keys import-paper' reads it back."
+    )
+    @OptionGroup var keyring: KeyringOptions
+    @Argument(help: ArgumentHelp("The key id to print.", valueName: "KEYID"))
+    var keyID: String
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws {
+        let ring = try keyring.open()
+        let id = try KeyID(parsing: keyID)
+        guard let record = ring.key(id) else { throw CommandFailure(.usage, "the keyring has no key \(keyID)") }
+        let line = record.purpose == .encryption
+            ? try ring.identity(for: id, passphrase: passphrase.provider()).encoded()
+            : try ring.signingKey(for: id, passphrase: passphrase.provider()).encoded()
+        let text = try PaperKey.export(line, title: ["\(record.purpose) key \(id)", "public key: \(record.publicKey)",
+                                                  "printed \(KeyringTime.format(Date()))"])
+        try text.withUnsafeBytes { try StandardOutputSink().write($0) }
+    }
+}
+
+struct KeysImportPaper: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-paper",
+        abstract: "Read a paper key typed back in and write it as a key file (0600).",
+        discussion: "Each line's check code is verified as it is read, so the first mistyped line is named."
+    )
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The key file to write (never over an existing file).", valueName: "FILE"))
+    var output: String
+    @Argument(help: ArgumentHelp("The typed text ('-' or absent: standard input).", valueName: "INPUT"))
+    var input: String = "-"
+
+    func run() throws {
+        let line = try PaperKey.import(from: FileSource(path: input))
+        switch try KeyFiles.parseSecretKeyLine(line) {
+        case .identities(let identities):
+            try KeyFiles.write(identities[0], to: output, created: Date())
+            Terminal.note("restored identity \(identities[0].recipient.keyID): \(identities[0].recipient)")
+        case .signingKey(let key):
+            try KeyFiles.write(key, to: output, created: Date())
+            Terminal.note("restored signing key \(key.signer.keyID): \(key.signer)")
         }
     }
 }

@@ -80,3 +80,45 @@ extension KeysCommandTests {
         #expect(wrong.stdout.isEmpty)
     }
 }
+
+extension KeysCommandTests {
+    @Test func reviewProvesEveryHeldKeyAndWarnsAboutASingleRecipient() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
+        #expect(try sandbox.run(["keys", "rotate", "--keyring", "ring"]).status == 0)
+        #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
+        let review = try sandbox.run(["keys", "review", "--keyring", "ring", "--prove", "--recipients", "recipients"])
+        #expect(review.status == 0, "\(review)")
+        #expect(review.stdoutLines.filter { $0.hasPrefix("proved ") }.count == 3, "\(review)")
+        #expect(review.stderrLines.contains { $0.contains("single recipient") }, "\(review)")
+
+        // A damaged secret file fails its proof (77).
+        let keyFile = try FileManager.default.contentsOfDirectory(atPath: sandbox.path("ring/keys")).first { $0.hasSuffix(".key") }!
+        let path = sandbox.path("ring/keys/\(keyFile)")
+        // Change the key line's last character: its checksum no longer matches.
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let keyLine = try #require(lines.firstIndex { $0.hasPrefix("AGE-SECRET-KEY-1") || $0.hasPrefix("SEALED-SIGNING-KEY-1") })
+        let last = lines[keyLine].removeLast()
+        lines[keyLine].append(last == "Q" ? "P" : "Q")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        chmod(path, 0o600)
+        let broken = try sandbox.run(["keys", "review", "--keyring", "ring", "--prove"])
+        #expect(broken.status == 77, "\(broken)")
+        #expect(broken.stdoutLines.contains { $0.hasPrefix("FAILED ") }, "\(broken)")
+    }
+
+    @Test func paperKeysRoundTripThroughTheCommandLine() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
+        let list = try sandbox.run(["keys", "list", "--keyring", "ring"])
+        let line = try #require(list.stdoutLines.first { $0.contains(" encryption ") })
+        let keyID = String(line.prefix(16))
+        let paper = try sandbox.run(["keys", "export-paper", "--keyring", "ring", keyID])
+        #expect(paper.status == 0, "\(paper)")
+        try sandbox.write("paper.txt", paper.stdout)
+        let restored = try sandbox.run(["keys", "import-paper", "-o", "restored.key", "paper.txt"])
+        #expect(restored.status == 0, "\(restored)")
+        let recipient = try sandbox.run(["recipient", "restored.key"])
+        #expect(line.hasSuffix(recipient.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)), "\(recipient)")
+    }
+}

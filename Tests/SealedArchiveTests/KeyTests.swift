@@ -226,3 +226,36 @@ import Testing
         #expect(asked == [path])
     }
 }
+
+@Suite struct PaperKeyTests {
+    @Test func aPaperKeyTypedBackInRestoresTheKey() throws {
+        let identity = try Identity.generate()
+        let paper = try PaperKey.export(try identity.encoded(), title: ["test"])
+        let text = paper.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        // Typed back in lower case and with extra spaces: still the same key.
+        let typed = Array(text.lowercased().replacingOccurrences(of: "sealed-archive paper key 1", with: "SEALED-ARCHIVE PAPER KEY 1")
+            .replacingOccurrences(of: "end", with: "END").utf8)
+        let line = try typed.withUnsafeBytes { try PaperKey.import($0) }
+        guard case .identities(let restored) = try KeyFiles.parseSecretKeyLine(line) else { Issue.record("not an identity"); return }
+        #expect(restored.map(\.recipient) == [identity.recipient])
+    }
+
+    @Test func theFirstMistypedLineIsNamed() throws {
+        let key = try SigningKey.generate()
+        let text = try PaperKey.export(try key.encoded(), title: []).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        var lines = text.split(separator: "\n").map(String.init)
+        let third = lines.firstIndex { $0.hasPrefix("03 ") }!
+        var characters = Array(lines[third])
+        characters[3] = characters[3] == "Q" ? "P" : "Q"
+        lines[third] = String(characters)
+        do {
+            _ = try Array(lines.joined(separator: "\n").utf8).withUnsafeBytes { try PaperKey.import($0) }
+            Issue.record("a mistyped line was accepted")
+        } catch let error as SealedArchiveError {
+            #expect(error.code == .invalidKey)
+            #expect(error.message.contains("line 3 is mistyped"))
+        }
+        let missingEnd = text.replacingOccurrences(of: "END\n", with: "")
+        #expect(errorCode { _ = try Array(missingEnd.utf8).withUnsafeBytes { try PaperKey.import($0) } } == .invalidKey)
+    }
+}

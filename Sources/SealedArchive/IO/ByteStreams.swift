@@ -14,7 +14,7 @@ public protocol ByteSink: AnyObject {
 
 extension ByteSource {
     /// Reads until `buffer` is full or the input ends; returns the count read.
-    func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var filled = 0
         while filled < buffer.count {
             let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
