@@ -145,9 +145,15 @@ struct KeysReview: ParsableCommand {
         let now = Date()
         let ring = try keyring.open()
         let when = try at.map(KeyringTime.parse) ?? now
-        let report = ring.review(inventory: try inventory.inventory(), at: when)
+        let archives = try inventory.inventory()
+        let report = ring.review(inventory: archives, at: when)
         if at == nil { try ring.appendReviewLog(report, now: now) }
         try Terminal.output(json ? try report.json() : report.text)
+        if let archives, !json {
+            for candidate in ring.rewrapCandidates(inventory: archives, at: when) {
+                try Terminal.output("To destroy retired key \(candidate.keyID) before its retain-until, re-wrap (sealed-archive rewrap) these archives onto the key in service: \(candidate.archives.joined(separator: ", "))")
+            }
+        }
         var status = report.exitStatus
         if let recipientsFile, try KeyFiles.readRecipients(path: recipientsFile).count == 1 {
             Terminal.note("sealed-archive: warning: \(recipientsFile) lists a single recipient: no escrow key, so losing that identity loses every archive")
