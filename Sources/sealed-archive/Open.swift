@@ -49,8 +49,10 @@ struct Open: ParsableCommand {
 
     func run() throws {
         let requiredSigners = try signer.requiredSigners()
-        let reader = try ArchiveReader(source: FileSource(path: archive), trustedSigners: requiredSigners)
-        try reader.unlock(with: try identity.identities(for: reader.header))
+        let (reader, identities) = try identity.identities {
+            try ArchiveReader(source: FileSource(path: archive), trustedSigners: requiredSigners)
+        }
+        try reader.unlock(with: identities)
         if !reader.header.isSigned {
             Terminal.note("sealed-archive: warning: the archive is not signed: its origin cannot be checked")
         }

@@ -35,9 +35,14 @@ struct IdentityOptions: ParsableArguments {
         return { header in try lookup.identities(opening: header) }
     }
 
-    /// Every identity for one archive: the files', then the keyring's.
-    func identities(for header: ArchiveHeader) throws -> [Identity] {
-        try identities() + (try resolver()?(header) ?? [])
+    /// Every identity for one archive: the files' (read first, so a bad
+    /// key file is reported before the archive is touched), then the
+    /// keyring's for the archive's header.
+    func identities(for reader: () throws -> ArchiveReader) throws -> (ArchiveReader, [Identity]) {
+        let files = try identities()
+        let resolver = try resolver()
+        let opened = try reader()
+        return (opened, files + (try resolver?(opened.header) ?? []))
     }
 }
 

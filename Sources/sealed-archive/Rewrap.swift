@@ -47,8 +47,11 @@ struct RewrapCommand: ParsableCommand {
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
         let signingKey = try KeyFiles.readSigningKey(path: signKey, passphrase: identity.passphrase.provider())
-        let reader = try ArchiveReader(source: FileSource(path: archive), trustedSigners: try signer.requiredSigners())
-        try reader.unlock(with: try identity.identities(for: reader.header))
+        let trusted = try signer.requiredSigners()
+        let (reader, identities) = try identity.identities {
+            try ArchiveReader(source: FileSource(path: archive), trustedSigners: trusted)
+        }
+        try reader.unlock(with: identities)
         let (sink, file) = try output.open(mode: 0o644)
         _ = try Rewrap.rewrap(reader, to: all, signingKey: signingKey, into: sink)
         try file?.commit()
