@@ -4,7 +4,7 @@ import Dispatch
 enum Parallel {
     /// How many records are processed per batch: enough to keep every core
     /// busy, few enough that memory stays a few chunks' worth.
-    static let batchSize = max(2, min(8, 2 * ProcessInfoCores.count))
+    static let batchSize = max(2, min(8, ProcessInfoCores.count))
 
     /// Calls `body` for `0..<count`, concurrently when there is more than one;
     /// rethrows the error of the lowest failing index, so the outcome is the
