@@ -48,7 +48,7 @@ struct DrillCommand: ParsableCommand {
         options.maxAge = try maxAge.map(Duration.parse)
         let path: String
         do {
-            path = archives.count == 1 && !FileManager.default.isDirectory(archives[0]) ? archives[0] : try Drill.newest(of: archives)
+            path = archives.count == 1 && !FileManager.default.isDirectory(archives[0]) ? archives[0] : try Drill.newest(of: archives, trustedSigners: options.requiredSigners)
         } catch let error as SealedArchiveError {
             // The report goes to standard output like every drill result.
             try Terminal.output(json
@@ -69,7 +69,7 @@ enum DrillText {
         var lines = ["restore drill of \(report.path): \(report.passed ? "PASSED" : "FAILED")"]
         if let header = verification.header {
             let age = report.ageSeconds.map(Duration.describe) ?? "?"
-            let target = report.maxAge.map { " (max \(Duration.describe($0)): \(report.ageSeconds! <= $0 ? "met" : "MISSED"))" } ?? ""
+            let target = report.maxAge.map { " (max \(Duration.describe($0)): \((report.ageSeconds ?? 0) <= $0 ? "met" : "MISSED"))" } ?? ""
             lines.append("  created:   \(ISO8601DateFormatter().string(from: header.createdDate)), \(age) old\(target)")
             let recipients = header.stanzas.map(\.keyID)
             let used = identities.map(\.recipient.keyID).first(where: recipients.contains)
@@ -98,8 +98,8 @@ enum DrillJSON {
             object["recipients"] = header.stanzas.map { $0.keyID.description }
             if let signer = header.signer { object["signer"] = signer.description; object["signer_key_id"] = signer.keyID.description }
         }
-        if let age = report.ageSeconds { object["age_seconds"] = Int(age.rounded()) }
-        if let maxAge = report.maxAge { object["max_age_seconds"] = Int(maxAge) }
+        if let age = report.ageSeconds { object["age_seconds"] = Int(exactly: age.rounded()) ?? (age < 0 ? Int.min : Int.max) }
+        if let maxAge = report.maxAge { object["max_age_seconds"] = Int(exactly: maxAge.rounded()) ?? Int.max }
         if let bytes = report.archiveBytes { object["archive_bytes"] = bytes }
         if let seconds = report.restoreSeconds { object["restore_seconds"] = (seconds * 1000).rounded() / 1000 }
         if let bytes = report.restoredBytes { object["restored_bytes"] = bytes }

@@ -30,6 +30,10 @@ struct RewrapCommand: ParsableCommand {
     @Option(name: .customLong("sign-key"), help: ArgumentHelp("The re-wrapper's signing-key file.", valueName: "FILE"))
     var signKey: String
 
+    @Flag(name: .customLong("allow-unsigned-source"),
+          help: "Re-sign an archive whose origin no trusted signer vouches for (it may have been forged by anyone with a recipient's public key).")
+    var allowUnsignedSource = false
+
     @OptionGroup var output: OutputOptions
 
     @Argument(help: ArgumentHelp("The archive to re-wrap ('-' or absent: standard input).", valueName: "ARCHIVE"))
@@ -47,7 +51,15 @@ struct RewrapCommand: ParsableCommand {
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
         let signingKey = try KeyFiles.readSigningKey(path: signKey, passphrase: identity.passphrase.provider())
+        // Re-wrapping signs the archive anew: without a trusted signer for
+        // the original, that would vouch for an archive anybody could forge.
         let trusted = try signer.requiredSigners()
+        if trusted == nil {
+            guard allowUnsignedSource else {
+                throw CommandFailure(.usage, "rewrap signs the archive with --sign-key: give the original sealing host's key with --signer or --signers, so only a genuine archive is re-signed (or --allow-unsigned-source)")
+            }
+            Terminal.note("sealed-archive: warning: re-signing an archive that no trusted signer vouches for (--allow-unsigned-source)")
+        }
         let (reader, identities) = try identity.identities {
             try ArchiveReader(source: FileSource(path: archive), trustedSigners: trusted)
         }

@@ -32,8 +32,26 @@ import Testing
         var damaged = a
         damaged[headerA + 70_000] ^= 1
         try sandbox.write("damaged.sarc", damaged)
-        let refused = try sandbox.run(["rewrap", "-i", "old", "-r", newRecipient, "--sign-key", "operator", "-o", "c.sarc", "damaged.sarc"])
+        let refused = try sandbox.run(["rewrap", "-i", "old", "--signer", host, "-r", newRecipient, "--sign-key", "operator", "-o", "c.sarc", "damaged.sarc"])
         #expect(refused.status == 65, "\(refused)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.path("c.sarc")))
+    }
+
+    /// Re-wrapping re-signs: an archive anybody could have made (unsigned)
+    /// is not laundered into one the operator's key vouches for.
+    @Test func rewrapRequiresATrustedOriginal() throws {
+        let sandbox = try Sandbox()
+        let oldRecipient = try sandbox.makeIdentity("old")
+        let newRecipient = try sandbox.makeIdentity("new")
+        _ = try sandbox.makeSigningKey("operator")
+        try sandbox.write("plain", Array("planted".utf8))
+        #expect(try sandbox.run(["seal", "-r", oldRecipient, "-o", "forged.sarc", "plain"]).status == 0)
+        let refused = try sandbox.run(["rewrap", "-i", "old", "-r", newRecipient, "--sign-key", "operator", "-o", "out.sarc", "forged.sarc"])
+        #expect(refused.status == 64, "\(refused)")
+        #expect(refused.stderrLines.contains { $0.contains("--signer") }, "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path("out.sarc")))
+        let allowed = try sandbox.run(["rewrap", "-i", "old", "-r", newRecipient, "--sign-key", "operator", "--allow-unsigned-source", "-o", "out.sarc", "forged.sarc"])
+        #expect(allowed.status == 0, "\(allowed)")
+        #expect(allowed.stderrLines.contains { $0.contains("warning") }, "\(allowed)")
     }
 }

@@ -313,3 +313,27 @@ import Testing
         #expect(errorCode { _ = try Rewrap.rewrap(reader, to: [try Identity.generate().recipient], signingKey: try SigningKey.generate(), into: MemorySink()) } == .damaged)
     }
 }
+
+@Suite struct ArchiveSetTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func facts(_ name: String, age: TimeInterval) -> ArchiveFacts {
+        ArchiveFacts(name: name, created: UInt64(max(0, now.timeIntervalSince1970 - age)), sequence: nil, previousDigest: nil, digest: [])
+    }
+
+    @Test func aFutureDatedArchiveDoesNotSatisfyTheRPO() {
+        #expect(ArchiveSet.freshnessProblem([facts("ok", age: 3600)], maxAge: 86400, now: now) == nil)
+        #expect(ArchiveSet.freshnessProblem([facts("old", age: 200_000)], maxAge: 86400, now: now)?.contains("RPO") == true)
+        #expect(ArchiveSet.freshnessProblem([facts("future", age: -10 * 86400)], maxAge: 86400, now: now)?.contains("future") == true)
+        // Far-future dates (a forged header) are described, never trapped on.
+        let forged = ArchiveFacts(name: "forged", created: .max, sequence: nil, previousDigest: nil, digest: [])
+        #expect(ArchiveSet.freshnessProblem([forged], maxAge: 86400, now: now) != nil)
+    }
+
+    @Test func durationsAreBoundedBothWays() throws {
+        #expect(errorCode { _ = try Duration.parse("1e300w") } == .invalidArgument)
+        #expect(try Duration.parse("26h") == 26 * 3600)
+        #expect(Duration.describe(.infinity) == "over 100 years")
+        #expect(Duration.describe(-1e30).contains("future"))
+    }
+}

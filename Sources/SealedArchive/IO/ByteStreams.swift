@@ -54,6 +54,11 @@ public final class FileSource: ByteSource {
         self.fd = fd; self.ownsDescriptor = false; self.name = name
     }
 
+    /// Reads an already opened descriptor, closing it when released.
+    init(owning fd: Int32, name: String) {
+        self.fd = fd; self.ownsDescriptor = true; self.name = name
+    }
+
     deinit { if ownsDescriptor { Glibc.close(fd) } }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

@@ -139,8 +139,10 @@ public enum KeyFiles {
         if path == "-" {
             source = .standardInput()
         } else {
+            // The descriptor that is checked is the one read: swapping the
+            // file between a check and a second open gains nothing.
             let fd = try POSIX.open(path, flags: O_RDONLY, what: "key file '\(path)'")
-            defer { close(fd) }
+            source = FileSource(owning: fd, name: "key file '\(path)'")
             let info = try POSIX.status(fd, what: "key file '\(path)'")
             guard info.st_mode & S_IFMT == S_IFREG else {
                 throw SealedArchiveError(.invalidKey, "key file '\(path)' is not a regular file")
@@ -151,7 +153,6 @@ public enum KeyFiles {
                 throw SealedArchiveError(.unsafeKeyFile,
                     "key file '\(path)' can be used by group or others (mode 0\(mode)); fix it with: chmod 600 '\(path)'")
             }
-            source = try FileSource(path: path)
         }
         let buffer = try SecureBytes(count: maximumSize + 1)
         let count = try buffer.withUnsafeMutableBytes { try source.readFully(into: $0) }

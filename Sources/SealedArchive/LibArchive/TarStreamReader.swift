@@ -18,7 +18,7 @@ struct TarEntry {
     /// libarchive's entry: valid until the next header is read.
     let handle: OpaquePointer
 
-    var shownPath: String { String(decoding: path, as: UTF8.self) }
+    var shownPath: String { shownName(path) }
 }
 
 /// Reads a tar stream (compressed with zstd or not, detected) through

@@ -34,7 +34,7 @@ struct EntryPolicy {
     private static let dotDot: [UInt8] = [UInt8(ascii: "."), UInt8(ascii: ".")]
 
     static func refuse(_ path: [UInt8], _ reason: String) -> SealedArchiveError {
-        SealedArchiveError(.unsafeEntry, "refusing entry '\(String(decoding: path, as: UTF8.self))': \(reason)")
+        SealedArchiveError(.unsafeEntry, "refusing entry '\(shownName(path))': \(reason)")
     }
 
     /// The path without `./` components and trailing slashes, or nil for the
@@ -67,10 +67,10 @@ struct EntryPolicy {
         while let slashIndex = index {
             let prefix = Array(path[..<slashIndex])
             if symlinks.contains(prefix) {
-                throw Self.refuse(path, "it would be written through the symbolic link '\(String(decoding: prefix, as: UTF8.self))'")
+                throw Self.refuse(path, "it would be written through the symbolic link '\(shownName(prefix))'")
             }
             if files.contains(prefix) || others.contains(prefix) {
-                throw Self.refuse(path, "its parent '\(String(decoding: prefix, as: UTF8.self))' is not a directory")
+                throw Self.refuse(path, "its parent '\(shownName(prefix))' is not a directory")
             }
             index = path[(slashIndex + 1)...].firstIndex(of: Self.slash)
         }
@@ -97,19 +97,19 @@ struct EntryPolicy {
             }
             if !allowEscapingSymlinks && Self.escapes(target, from: path) {
                 throw Self.refuse(path,
-                    "it is a symbolic link to '\(String(decoding: target, as: UTF8.self))', outside the destination (--allow-escaping-symlinks restores such links as stored)")
+                    "it is a symbolic link to '\(shownName(target))', outside the destination (--allow-escaping-symlinks restores such links as stored)")
             }
             symlinks.insert(path); others.insert(path)
         case .hardlink:
             let stored = entry.hardlinkTarget ?? []
             guard let target = try? Self.normalize(stored) else {
-                throw Self.refuse(path, "it is a hard link to '\(String(decoding: stored, as: UTF8.self))', outside the destination")
+                throw Self.refuse(path, "it is a hard link to '\(shownName(stored))', outside the destination")
             }
             guard entry.size == 0 else {
                 throw Self.refuse(path, "it is a hard link that carries \(entry.size) bytes of data")
             }
             guard files.contains(target) else {
-                throw Self.refuse(path, "it is a hard link to '\(String(decoding: entry.hardlinkTarget ?? [], as: UTF8.self))', which is not a file extracted before it")
+                throw Self.refuse(path, "it is a hard link to '\(shownName(entry.hardlinkTarget ?? []))', which is not a file extracted before it")
             }
             files.insert(path); others.insert(path)
         case .other:

@@ -25,7 +25,7 @@ struct Manifest {
             let digest = String(decoding: line[..<64], as: UTF8.self).lowercased()
             guard digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { throw bad("has a digest that is not hexadecimal") }
             guard let path = try? EntryPolicy.normalize(Array(line[66...])) else { throw bad("names an unsafe or empty path") }
-            guard digests.updateValue(digest, forKey: path) == nil else { throw bad("lists '\(String(decoding: path, as: UTF8.self))' twice") }
+            guard digests.updateValue(digest, forKey: path) == nil else { throw bad("lists '\(shownName(path))' twice") }
         }
         self.digests = digests
     }
@@ -33,7 +33,7 @@ struct Manifest {
     /// Compares with the digests of the files the archive held (hard links
     /// included, the manifest itself excluded). Names the first problem.
     func check(against found: [[UInt8]: String]) throws {
-        func shown(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+        func shown(_ path: [UInt8]) -> String { shownName(path) }
         for (path, digest) in digests.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
             guard let actual = found[path] else {
                 throw SealedArchiveError(.manifest, "MANIFEST.sha256 lists '\(shown(path))', which the archive does not hold")

@@ -158,7 +158,8 @@ public enum Restore {
         func countTowardsLimit(_ bytes: Int, name: String) throws {
             extracted += UInt64(bytes)
             guard options.maxExpansion > 0 else { return }
-            let limit = (1 << 30) + options.maxExpansion * plaintext.bytesRead
+            let (scaled, overflow) = options.maxExpansion.multipliedReportingOverflow(by: plaintext.bytesRead)
+            let limit = overflow ? UInt64.max : scaled.addingReportingOverflow(1 << 30).overflow ? UInt64.max : scaled + (1 << 30)
             guard extracted <= limit else {
                 throw SealedArchiveError(.unsafeEntry,
                     "refusing entry '\(name)': the contents expand to over \(options.maxExpansion) times the archive's size (a decompression bomb?); --max-expansion raises the limit")
@@ -167,9 +168,9 @@ public enum Restore {
 
         while let entry = try tar.next() {
             guard let path = try policy.admit(entry) else { continue }
-            let name = String(decoding: path, as: UTF8.self)
+            let name = shownName(path)
             try list?(ListedEntry(path: name, kind: Self.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
-                              modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map { String(decoding: $0, as: UTF8.self) }))
+                              modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map(shownName)))
             if let disk, let staging {
                 let target = try entry.hardlinkTarget.flatMap { try EntryPolicy.normalize($0) }
                 try disk.create(entry, at: staging + [UInt8(ascii: "/")] + path,
@@ -229,7 +230,7 @@ public enum Restore {
                 let applied = withCString(full) { path in
                     chmod(path, mode_t(directory.permissions)) == 0 && utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0
                 }
-                guard applied else { throw POSIX.error("cannot restore the mode of '\(String(decoding: directory.path, as: UTF8.self))'") }
+                guard applied else { throw POSIX.error("cannot restore the mode of '\(shownName(directory.path))'") }
             }
         }
 

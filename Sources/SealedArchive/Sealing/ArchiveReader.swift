@@ -135,6 +135,8 @@ public final class PlaintextSource: ByteSource {
     private let condition = NSCondition()
     private let buffers: [UnsafeMutableRawBufferPointer]
     private var lengths = [0, 0]
+    /// The most each buffer ever held, to wipe on release.
+    private var used = [0, 0]
     private var filled = [false, false]
     private var ended = false
     private var failure: (any Error)?
@@ -162,8 +164,8 @@ public final class PlaintextSource: ByteSource {
             condition.broadcast()
             while !producerDone { condition.wait() }
         }
-        for buffer in buffers {
-            secureZero(buffer)
+        for (buffer, used) in zip(buffers, used) {
+            secureZero(UnsafeMutableRawBufferPointer(rebasing: buffer[..<used]))
             buffer.deallocate()
         }
     }
@@ -193,6 +195,7 @@ public final class PlaintextSource: ByteSource {
                         UnsafeMutableRawBufferPointer(rebasing: target[..<batch.count]).copyMemory(from: batch)
                         condition.withLock {
                             source.lengths[slot] = batch.count
+                            source.used[slot] = max(source.used[slot], batch.count)
                             source.filled[slot] = true
                             condition.broadcast()
                         }
@@ -280,14 +283,20 @@ final class RecordStream {
         recordLength = header.recordLength
         trailerLength = header.trailerLength
         window = .allocate(byteCount: Parallel.batchSize * recordLength + trailerLength + 1, alignment: 64)
-        plaintext = .allocate(byteCount: Parallel.batchSize * header.chunkSize, alignment: 64)
+        // Keyless checks decrypt nothing: no plaintext buffer to commit.
+        plaintext = .allocate(byteCount: cipher == nil ? 1 : Parallel.batchSize * header.chunkSize, alignment: 64)
     }
 
     deinit {
-        secureZero(plaintext)
+        // Only what held plaintext is wiped (touching the rest would commit
+        // pages that were never used).
+        secureZero(UnsafeMutableRawBufferPointer(rebasing: plaintext[..<plaintextUsed]))
         plaintext.deallocate()
         window.deallocate()
     }
+
+    /// The largest prefix of `plaintext` ever written.
+    private var plaintextUsed = 0
 
     /// The plaintext of the next batch (valid until the next call; empty for
     /// an empty archive), or nil once the trailer has been checked.
@@ -402,6 +411,7 @@ final class RecordStream {
         }
         plaintextLength += UInt64(produced)
         index += UInt64(count)
+        if cipher != nil { plaintextUsed = max(plaintextUsed, produced) }
         return cipher == nil ? 0 : produced
     }
 }

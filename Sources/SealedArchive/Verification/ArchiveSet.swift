@@ -30,8 +30,19 @@ public enum ArchiveSet {
     public static func freshnessProblem(_ facts: [ArchiveFacts], maxAge: TimeInterval, now: Date) -> String? {
         guard let newest = newest(facts) else { return "no archive verified, so none is fresh" }
         let age = now.timeIntervalSince1970 - TimeInterval(newest.created)
+        if let future = futureProblem(name: newest.name, age: age) { return future }
         guard age > maxAge else { return nil }
         return "the newest archive, \(newest.name), is \(Duration.describe(age)) old: older than the allowed \(Duration.describe(maxAge)) (RPO missed)"
+    }
+
+    /// Clocks disagree a little; more than this in the future is suspect.
+    public static let allowedClockSkew: TimeInterval = 3600
+
+    /// A problem when an archive claims to be created in the future: its
+    /// age would otherwise satisfy any RPO.
+    public static func futureProblem(name: String, age: TimeInterval) -> String? {
+        guard age < -allowedClockSkew else { return nil }
+        return "\(name) claims to be created \(Duration.describe(age)): a wrong clock on the sealing host, or a forged header"
     }
 
     /// Gaps, duplicates, broken links and rollbacks in the chained archives
@@ -75,13 +86,20 @@ public enum ArchiveSet {
 public enum Duration {
     public static func parse(_ text: String) throws -> TimeInterval {
         let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
-        guard let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value >= 0, value.isFinite else {
-            throw SealedArchiveError(.invalidArgument, "'\(text)' is not a duration such as 90s, 45m, 24h, 7d or 2w")
+        guard let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value >= 0, value.isFinite,
+              value * scale <= maximum else {
+            throw SealedArchiveError(.invalidArgument, "'\(text)' is not a duration such as 90s, 45m, 24h, 7d or 2w (at most 100 years)")
         }
         return value * scale
     }
 
+    /// The most a duration can be (100 years): larger values are refused
+    /// when parsed and clamped when shown, so no conversion can trap.
+    public static let maximum: TimeInterval = 100 * 365 * 86400
+
     public static func describe(_ seconds: TimeInterval) -> String {
+        guard seconds.isFinite, abs(seconds) <= maximum else { return seconds < 0 ? "more than 100 years in the future" : "over 100 years" }
+        if seconds < 0 { return "\(describe(-seconds)) in the future" }
         let s = Int(seconds.rounded())
         if s >= 86400 { return "\(s / 86400)d \((s % 86400) / 3600)h" }
         if s >= 3600 { return "\(s / 3600)h \((s % 3600) / 60)m" }

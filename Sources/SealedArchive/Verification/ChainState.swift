@@ -66,7 +66,7 @@ public final class ChainState {
     /// The sequence number and previous digest for the next archive.
     public var next: (sequence: UInt64, previousDigest: [UInt8]?) {
         guard let last else { return (1, nil) }
-        return (last.sequence + 1, HexCoding.decode(last.digest))
+        return (last.sequence == .max ? .max : last.sequence + 1, HexCoding.decode(last.digest))
     }
 
     /// Records a sealed archive as the chain's last, atomically.

@@ -49,7 +49,10 @@ public enum Drill {
     /// The archive with the newest creation time among `paths` (a directory
     /// stands for the archives in it), read from headers only. A candidate
     /// whose header cannot be read fails the choice: it may be the newest.
-    public static func newest(of paths: [String]) throws -> String {
+    /// With `trustedSigners`, only archives whose header names a trusted
+    /// signer are candidates, so a planted archive with a later date is not
+    /// the one drilled (its signature is then checked by the drill itself).
+    public static func newest(of paths: [String], trustedSigners: [TrustedSigner]? = nil) throws -> String {
         var candidates: [String] = []
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -65,6 +68,11 @@ public enum Drill {
             let header: ArchiveHeader
             do {
                 header = try ArchiveReader(source: FileSource(path: path)).header
+                if let trustedSigners {
+                    guard let signer = header.signer, trustedSigners.contains(where: { $0.key == signer && $0.admits(created: header.created) }) else {
+                        continue
+                    }
+                }
             } catch let error as SealedArchiveError {
                 throw SealedArchiveError(error.code, "cannot tell which archive is newest: \(path): \(error.message)", cause: error)
             }
@@ -92,7 +100,10 @@ public enum Drill {
         var age: TimeInterval?
         if let header = verification.header {
             age = now.timeIntervalSince1970 - TimeInterval(header.created)
-            if let maxAge = options.maxAge, age! > maxAge {
+            if let future = ArchiveSet.futureProblem(name: path, age: age!) {
+                failures.append(future)
+                firstError = firstError ?? SealedArchiveError(.stale, future)
+            } else if let maxAge = options.maxAge, age! > maxAge {
                 let message = "the archive is \(Duration.describe(age!)) old, older than --max-age \(Duration.describe(maxAge)) (RPO missed)"
                 failures.append(message)
                 firstError = firstError ?? SealedArchiveError(.stale, message)
@@ -107,7 +118,11 @@ public enum Drill {
             do {
                 let scratch = try POSIX.makeTemporaryDirectory("\((options.workDirectory as NSString).standardizingPath)/sealed-archive-drill.XXXXXX",
                                                                what: "a drill directory in '\(options.workDirectory)'")
-                defer { Restore.removeTree(scratch) }
+                let registration = TemporaryFiles.register(scratch, isDirectory: true)
+                defer {
+                    Restore.removeTree(scratch)
+                    TemporaryFiles.unregister(registration)
+                }
                 let start = clock.now
                 let reader = try ArchiveReader(source: FileSource(path: path), trustedSigners: options.requiredSigners)
                 try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
