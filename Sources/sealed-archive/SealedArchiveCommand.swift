@@ -27,6 +27,7 @@ struct SealedArchiveCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as SealedArchiveError {
+            if TemporaryFiles.terminating { TemporaryFiles.awaitTermination() }
             Terminal.error(error.message)
             Foundation.exit(ExitStatus.for(error).rawValue)
         } catch let error as ExitCode {

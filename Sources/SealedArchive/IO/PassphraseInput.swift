@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// Reading a passphrase without it ever touching argv, the environment or a
@@ -5,6 +6,19 @@ import Glibc
 /// descriptor a script opened. Into secure memory.
 public enum PassphraseInput {
     static let maximumLength = 1024
+    private static let lock = NSLock()
+    /// The terminal settings to put back if a signal ends the process
+    /// while echo is off.
+    private nonisolated(unsafe) static var echoOff: (fd: Int32, saved: termios)?
+
+    /// Puts the terminal's echo back if a prompt had turned it off.
+    static func restoreTerminal() {
+        lock.withLock {
+            guard var state = echoOff else { return }
+            tcsetattr(state.fd, TCSAFLUSH, &state.saved)
+            echoOff = nil
+        }
+    }
 
     /// Asks on the controlling terminal (`/dev/tty`), echo off.
     ///
@@ -20,9 +34,13 @@ public enum PassphraseInput {
         var quiet = saved
         quiet.c_lflag &= ~tcflag_t(ECHO)
         try Array(prompt.utf8).withUnsafeBytes { try POSIX.writeAll(fd, $0, what: "the terminal") }
-        guard tcsetattr(fd, TCSAFLUSH, &quiet) == 0 else { throw POSIX.error("cannot turn off echo for the passphrase") }
+        lock.withLock { echoOff = (fd, saved) }
+        guard tcsetattr(fd, TCSAFLUSH, &quiet) == 0 else {
+            lock.withLock { echoOff = nil }
+            throw POSIX.error("cannot turn off echo for the passphrase")
+        }
         defer {
-            tcsetattr(fd, TCSAFLUSH, &saved)
+            restoreTerminal()
             _ = Glibc.write(fd, "\n", 1)
         }
         return try readLine(fd, what: "the terminal")

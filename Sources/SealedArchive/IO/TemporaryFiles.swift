@@ -15,6 +15,18 @@ public enum TemporaryFiles {
     private static let lock = NSLock()
     private nonisolated(unsafe) static var registered: [Int: (path: String, isDirectory: Bool)] = [:]
     private nonisolated(unsafe) static var nextToken = 0
+    private nonisolated(unsafe) static var terminatingFlag = false
+
+    /// Whether a termination signal arrived: long work (extraction) stops
+    /// instead of writing more into what is being removed.
+    public static var terminating: Bool { lock.withLock { terminatingFlag } }
+
+    /// Called by a program whose work stopped because ``terminating`` became
+    /// true: waits for the cleanup thread to finish and end the process with
+    /// the signal, so the exit status says what happened.
+    public static func awaitTermination() -> Never {
+        while true { sleep(1) }
+    }
     private static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
     /// Installs the cleanup. Call once, first thing in a program's entry
@@ -32,6 +44,12 @@ public enum TemporaryFiles {
             var set = watched
             var received: Int32 = 0
             while sigwait(&set, &received) != 0 {}
+            lock.withLock { terminatingFlag = true }
+            PassphraseInput.restoreTerminal()
+            removeAll()
+            // Work still running may have created files meanwhile: sweep
+            // again before dying.
+            usleep(50_000)
             removeAll()
             // Die of the same signal, as without this handler.
             signal(received, SIG_DFL)

@@ -167,6 +167,7 @@ public enum Restore {
         }
 
         while let entry = try tar.next() {
+            guard !TemporaryFiles.terminating else { throw SealedArchiveError(.io, "interrupted") }
             guard let path = try policy.admit(entry) else { continue }
             let name = shownName(path)
             try list?(ListedEntry(path: name, kind: Self.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
