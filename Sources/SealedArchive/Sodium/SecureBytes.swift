@@ -92,12 +92,6 @@ func secureZero(_ buffer: UnsafeMutableRawBufferPointer) {
     if let base = buffer.baseAddress, buffer.count > 0 { sodium_memzero(base, buffer.count) }
 }
 
-/// Wipes an array that held secret material (best effort: copies the
-/// array may have made earlier are not reached).
-func secureZero(_ bytes: inout [UInt8]) {
-    bytes.withUnsafeMutableBytes { secureZero($0) }
-}
-
 /// Fills a buffer with secure random bytes.
 ///
 /// The corresponding C function is `randombytes_buf`.
