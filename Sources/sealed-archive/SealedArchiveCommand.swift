@@ -11,8 +11,9 @@ struct SealedArchiveCommand: ParsableCommand {
             this host; verify archives pulled back from storage with or without a \
             key; open them with an identity (AGE-SECRET-KEY-1…).
 
-            Exit codes: 0 success, 1 internal error, 64 usage, 65 damaged or forged \
-            archive, 74 I/O error, 77 no usable key. See Spec/CLI.md.
+            Exit codes: 0 success, 1 internal error, 64 usage, 65 damaged, forged or \
+            hostile archive, 74 I/O error, 75 a target missed (RPO, chain, key action \
+            due), 77 no usable key. See Spec/CLI.md.
             """,
         version: "0.1.0",
         subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self, DrillCommand.self, RewrapCommand.self, KeysCommand.self]
