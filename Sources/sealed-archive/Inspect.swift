@@ -61,7 +61,7 @@ struct HeaderReport: Encodable {
         signer_key_id = header.signer?.keyID.description
         label = header.label
         sequence = header.sequence
-        previous_digest = header.previousDigest.map { $0.map { String(format: "%02x", $0) }.joined() }
+        previous_digest = header.previousDigestHex
     }
 
     var text: String {

@@ -89,7 +89,8 @@ struct Verify: ParsableCommand {
             let problems = ArchiveSet.chainProblems(facts, expectedLast: expectedLast)
             setProblems += problems
             if problems.isEmpty, let first = chained.map(\.sequence!).min(), let last = chained.map(\.sequence!).max() {
-                setNotes.append("chain complete: archives \(first)–\(last) follow each other")
+                setNotes.append(first == last ? "chain: archive \(first) only, nothing to compare it with"
+                                              : "chain complete: archives \(first)–\(last) follow each other")
             }
         }
         if maxAge != nil || !chained.isEmpty || expectedLast != nil {
@@ -155,7 +156,7 @@ enum VerificationJSON {
         if let result = outcome.result, outcome.passed {
             object["chunks"] = result.chunkCount
             object["archive_bytes"] = result.archiveLength
-            object["digest"] = result.digest.map { String(format: "%02x", $0) }.joined()
+            object["digest"] = result.digestHex
             object["signature_verified"] = result.signer != nil
             if result.decrypted { object["plaintext_bytes"] = result.plaintextLength }
         }

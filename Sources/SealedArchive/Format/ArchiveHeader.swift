@@ -29,6 +29,8 @@ public struct ArchiveHeader: Sendable {
     public var createdDate: Date { Date(timeIntervalSince1970: TimeInterval(created)) }
     public var length: Int { bytes.count }
     public var isSigned: Bool { signer != nil }
+    /// The previous archive's digest as lowercase hex, when chained.
+    public var previousDigestHex: String? { previousDigest.map(HexCoding.encode) }
     var trailerLength: Int { FormatV1.trailerLength(signed: isSigned) }
     /// A full record: chunk, tag, record hash.
     var recordLength: Int { chunkSize + FormatV1.recordOverhead }

@@ -428,4 +428,6 @@ public struct ReadResult: Sendable {
     public let decrypted: Bool
     /// The signer whose signature verified, if the archive is signed.
     public var signer: SignerKey? { header.signer }
+    /// The digest as lowercase hex, as reports and chain files show it.
+    public var digestHex: String { HexCoding.encode(digest) }
 }
