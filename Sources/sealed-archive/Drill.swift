@@ -48,23 +48,29 @@ struct DrillCommand: ParsableCommand {
         options.maxAge = try maxAge.map(Duration.parse)
         let path: String
         do {
-            path = archives.count == 1 && !FileManager.default.isDirectory(archives[0]) ? archives[0] : try Drill.newest(of: archives, trustedSigners: options.requiredSigners)
+            path = archives.count == 1 && !PathName.isDirectory(archives[0]) ? archives[0] : try Drill.newest(of: archives, trustedSigners: options.requiredSigners)
         } catch let error as SealedArchiveError {
             // The report goes to standard output like every drill result.
-            try Terminal.output(json
-                ? VerificationJSON.encode(["schema": 1, "kind": "drill", "ok": false, "failures": [error.message],
-                                           "error": ["code": error.code.rawValue, "message": error.message]])
-                : "restore drill: FAILED\n  FAILED:    \(error.message)")
+            if json {
+                try Terminal.output(VerificationJSON.encode(["schema": 1, "kind": "drill", "ok": false, "failures": [error.message],
+                                                             "error": ["code": error.code.rawValue, "message": error.message]]), asJSON: true)
+            } else {
+                try Terminal.output(lines: ["restore drill: FAILED", "  FAILED:    \(error.message)"])
+            }
             throw ExitCode(ExitStatus.for(error).rawValue)
         }
         let report = Drill.run(path: path, options: options, now: now)
-        try Terminal.output(json ? DrillJSON.encode(report, identities: options.identities) : DrillText.render(report, identities: options.identities))
+        if json {
+            try Terminal.output(DrillJSON.encode(report, identities: options.identities), asJSON: true)
+        } else {
+            try Terminal.output(lines: DrillText.render(report, identities: options.identities))
+        }
         if let error = report.error { throw ExitCode(ExitStatus.for(error).rawValue) }
     }
 }
 
 enum DrillText {
-    static func render(_ report: Drill.Report, identities: [Identity]) -> String {
+    static func render(_ report: Drill.Report, identities: [Identity]) -> [String] {
         let verification = report.verification
         var lines = ["restore drill of \(report.path): \(report.passed ? "PASSED" : "FAILED")"]
         if let header = verification.header {
@@ -85,7 +91,7 @@ enum DrillText {
             lines.append("  restored:  \(report.restoredFiles ?? 0) files, \(bytes) bytes in \(String(format: "%.2f", seconds)) s (\(rate)); \(manifest); removed")
         }
         for failure in report.failures { lines.append("  FAILED:    \(failure)") }
-        return lines.joined(separator: "\n")
+        return lines
     }
 }
 

@@ -24,9 +24,9 @@ struct Inspect: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try Terminal.output(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Terminal.output(String(decoding: try encoder.encode(report), as: UTF8.self), asJSON: true)
         } else {
-            try Terminal.output(report.text)
+            try Terminal.output(lines: report.lines)
         }
     }
 }
@@ -64,7 +64,7 @@ struct HeaderReport: Encodable {
         previous_digest = header.previousDigestHex
     }
 
-    var text: String {
+    var lines: [String] {
         var lines = [
             "format:      SealedArchive version \(format_version)",
             "created:     \(created)",
@@ -76,7 +76,7 @@ struct HeaderReport: Encodable {
         if let label { lines.append("label:       \(label)") }
         if let sequence { lines.append("sequence:    \(sequence)") }
         if let previous_digest { lines.append("previous:    \(previous_digest)") }
-        return lines.joined(separator: "\n")
+        return lines
     }
 
     enum CodingKeys: String, CodingKey {

@@ -92,7 +92,7 @@ struct KeysList: ParsableCommand {
         encoder.dateEncodingStrategy = .iso8601
         for key in ring.keys {
             if json {
-                try Terminal.output(String(decoding: try encoder.encode(key), as: UTF8.self))
+                try Terminal.output(String(decoding: try encoder.encode(key), as: UTF8.self), asJSON: true)
             } else {
                 let retired = key.retired.map { " retired \(KeyringTime.format($0))" } ?? ""
                 let until = key.retainUntil.map { " retain-until \(KeyringTime.format($0))" } ?? ""
@@ -148,7 +148,7 @@ struct KeysReview: ParsableCommand {
         let archives = try inventory.inventory()
         let report = ring.review(inventory: archives, at: when)
         if at == nil { try ring.appendReviewLog(report, now: now) }
-        try Terminal.output(json ? try report.json() : report.text)
+        try Terminal.output(json ? try report.json() : report.text, asJSON: json)
         if let archives, !json {
             for candidate in ring.rewrapCandidates(inventory: archives, at: when) {
                 try Terminal.output("To destroy retired key \(candidate.keyID) before its retain-until, re-wrap (sealed-archive rewrap) these archives onto the key in service: \(candidate.archives.joined(separator: ", "))")
@@ -183,7 +183,7 @@ struct KeysPrune: ParsableCommand {
         let now = Date()
         let ring = try keyring.open()
         let plan = try ring.prune(inventory: try inventory.inventory(), now: now, dryRun: dryRun)
-        try Terminal.output(json ? try plan.json() : plan.text)
+        try Terminal.output(json ? try plan.json() : plan.text, asJSON: json)
     }
 }
 

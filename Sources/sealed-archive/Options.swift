@@ -156,10 +156,7 @@ struct OutputOptions: ParsableArguments {
     /// The output as a sink: standard output, or a file written atomically
     /// with `mode` and committed by the caller.
     func open(mode: mode_t) throws -> (sink: ByteSink, file: AtomicFileSink?) {
-        guard let output, output != "-" else { return (StandardOutputSink(), nil) }
-        if let device = try DeviceSink(path: output) { return (device, nil) }
-        let file = try AtomicFileSink(path: output, mode: mode, replaceExisting: force)
-        return (file, file)
+        try OutputFile.open(output ?? "-", mode: mode, replaceExisting: force)
     }
 }
 

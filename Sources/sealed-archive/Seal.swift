@@ -58,6 +58,10 @@ struct Seal: ParsableCommand {
             help: ArgumentHelp("Chain state file on this host: stamp the archive with the next sequence number and the previous archive's digest, then record it.", valueName: "FILE"))
     var chainFile: String?
 
+    @Flag(name: .customLong("json"),
+          help: "Report what was sealed (recipients, signer, sizes, digest) as one JSON object (on standard error when the archive goes to standard output).")
+    var json = false
+
     @OptionGroup var output: OutputOptions
     @OptionGroup var passphrase: PassphraseOptions
 
@@ -104,7 +108,7 @@ struct Seal: ParsableCommand {
         options.chunkSizeLog2 = try ChunkSizeArgument.log2(chunkSize)
         options.label = label
 
-        let directory = input != "-" && FileManager.default.isDirectory(input)
+        let directory = input != "-" && PathName.isDirectory(input)
         var source: ByteSource?
         let tarCompression = try TarCompression(parsing: compression)
         if directory {
@@ -137,15 +141,87 @@ struct Seal: ParsableCommand {
             _ = try DirectoryPacker.pack(directory: input, into: writer, compression: tarCompression)
         }
         let result = try writer.finish()
-        try file?.commit()
+
+        // Every output of one seal appears together or none does: the
+        // archive, its checksum file, then the chain state that records it
+        // (last: it replaces the previous state). A failure before the end
+        // leaves the chain where it was, so the next run reuses the
+        // sequence number with nothing published under it.
+        var pending: [AtomicFileSink] = file.map { [$0] } ?? []
         if let checksumTarget, let hashing {
-            let sink = try AtomicFileSink(path: checksumTarget.path, mode: 0o644, replaceExisting: output.force)
-            try Array(ChecksumFile.line(digest: hashing.finalizeHex(), name: checksumTarget.archiveName).utf8).withUnsafeBytes { try sink.write($0) }
-            try sink.commit()
+            let (sink, checksumFile) = try OutputFile.open(checksumTarget.path, mode: 0o644, replaceExisting: output.force)
+            try ChecksumFile.line(digest: hashing.finalizeHex(), name: checksumTarget.archiveName).withUnsafeBytes { try sink.write($0) }
+            pending += checksumFile.map { [$0] } ?? []
         }
+        let archiveName = output.output.map(ChecksumFile.baseName)
         if let chain, let sequence = options.sequence {
-            try chain.record(sequence: sequence, digest: result.digest, archive: output.output.map(ChecksumFile.baseName), sealed: now)
+            pending.append(try chain.pendingRecord(sequence: sequence, digest: result.digest, archive: archiveName, sealed: now))
         }
+        try AtomicFileSink.commitTogether(pending)
+        if let chain, let sequence = options.sequence {
+            chain.didCommitRecord(sequence: sequence, digest: result.digest, archive: archiveName, sealed: now)
+        }
+
+        let report = SealReport(archive: output.isStandardOutput ? nil : output.output, recipients: all, signer: signingKey?.signer,
+                                result: result, checksumFile: checksumTarget?.path)
+        if json {
+            // The archive itself may be on standard output: the report goes
+            // to standard error then.
+            if output.isStandardOutput { Terminal.noteJSON(report.json) } else { try Terminal.output(report.json, asJSON: true) }
+        } else {
+            Terminal.note(report.text)
+        }
+    }
+}
+
+/// What `seal` tells the operator it did: above all how many recipients
+/// the archive was sealed to, so a recipients file that lost a line (the
+/// escrow key) shows at once.
+struct SealReport: Encodable {
+    let schema = 1
+    let kind = "seal"
+    let archive: String?
+    let recipients: [String]
+    let recipient_key_ids: [String]
+    let signer: String?
+    let signer_key_id: String?
+    let sequence: UInt64?
+    let archive_bytes: UInt64
+    let payload_bytes: UInt64
+    let chunks: UInt64
+    let digest: String
+    let checksum_file: String?
+
+    init(archive: String?, recipients: [Recipient], signer: SignerKey?, result: SealResult, checksumFile: String?) {
+        self.archive = archive
+        self.recipients = recipients.map(\.description)
+        recipient_key_ids = recipients.map(\.keyID.description)
+        self.signer = signer?.description
+        signer_key_id = signer?.keyID.description
+        sequence = result.header.sequence
+        archive_bytes = result.archiveLength
+        payload_bytes = result.plaintextLength
+        chunks = result.chunkCount
+        digest = result.digestHex
+        checksum_file = checksumFile
+    }
+
+    var text: String {
+        let count = recipients.count == 1 ? "1 recipient" : "\(recipients.count) recipients"
+        let signed = signer_key_id.map { ", signed by \($0)" } ?? ", unsigned"
+        let chained = sequence.map { ", sequence \($0)" } ?? ""
+        return "sealed \(archive.map { "'\($0)'" } ?? "to standard output") to \(count) (key ids \(recipient_key_ids.joined(separator: ", ")))\(signed)\(chained): \(archive_bytes) bytes"
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, kind, archive, recipients, recipient_key_ids, signer, signer_key_id, sequence,
+             archive_bytes, payload_bytes, chunks, digest, checksum_file
     }
 }
 
@@ -196,9 +272,3 @@ enum ChunkSizeArgument {
     }
 }
 
-extension FileManager {
-    func isDirectory(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-    }
-}

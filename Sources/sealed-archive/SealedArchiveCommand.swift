@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SealedArchive
 
 @main
@@ -19,24 +20,14 @@ struct SealedArchiveCommand: ParsableCommand {
         subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self, DrillCommand.self, RewrapCommand.self, KeysCommand.self]
     )
 
-    /// Runs the command; a SealedArchive error becomes one line on standard
-    /// error and its documented exit code, anything else goes to
-    /// ArgumentParser, which prints usage errors with help.
+    /// Parses, runs, and turns every outcome into one line on standard error
+    /// (at most) and its documented exit code. Whatever goes wrong, the
+    /// process never ends with a stack trace or a multi-line dump.
     static func main() {
-        TemporaryFiles.removeOnTerminationSignals()
+        TerminationSignals.install()
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let error as SealedArchiveError {
-            if TemporaryFiles.terminating { TemporaryFiles.awaitTermination() }
-            Terminal.error(error.message)
-            Foundation.exit(ExitStatus.for(error).rawValue)
-        } catch let error as ExitCode {
-            // The command already reported its results (verify, drill).
-            Foundation.exit(error.rawValue)
-        } catch let error as CommandFailure {
-            Terminal.error(error.message)
-            Foundation.exit(error.status.rawValue)
+            command = try parseAsRoot()
         } catch {
             // Help and --version exit cleanly through ArgumentParser; usage
             // errors become one line, like every other error.
@@ -46,7 +37,38 @@ struct SealedArchiveCommand: ParsableCommand {
             Terminal.error("\(message) (see 'sealed-archive help')")
             Foundation.exit(status.rawValue)
         }
+        do {
+            try command.run()
+            TerminationSignals.finishUnlessTerminating(succeeded: true)
+            Foundation.exit(0)
+        } catch {
+            TerminationSignals.finishUnlessTerminating(succeeded: false)
+            report(error)
+        }
+    }
+
+    /// The one place a failed command becomes an exit status.
+    private static func report(_ error: Error) -> Never {
+        switch error {
+        case let error as SealedArchiveError:
+            Terminal.error(error.message)
+            Foundation.exit(ExitStatus.for(error).rawValue)
+        case let error as ExitCode:
+            // The command already reported its results (verify, drill).
+            Foundation.exit(error.rawValue)
+        case let error as CommandFailure:
+            Terminal.error(error.message)
+            Foundation.exit(error.status.rawValue)
+        case is ValidationError, is CleanExit:
+            let status = exitCode(for: error)
+            guard status != .success else { exit(withError: error) }
+            Terminal.error(message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments")
+            Foundation.exit(status.rawValue)
+        default:
+            // Not foreseen: one line, never a Foundation dump.
+            let detail = String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown"
+            Terminal.error("internal error: \(detail)")
+            Foundation.exit(ExitStatus.internalError.rawValue)
+        }
     }
 }
-
-import Foundation

@@ -61,15 +61,14 @@ struct Verify: ParsableCommand {
         options.requiredSigners = try signer.requiredSigners()
         options.restore = contents.restoreOptions
         if let checksumFile {
-            let text = try String(contentsOfFile: checksumFile, encoding: .utf8)
-            options.checksums = try ChecksumFile.parse(text, path: checksumFile)
+            options.checksums = try ChecksumFile.read(path: checksumFile)
         }
         let expectedLast = try chainFile.map { try ChainState.read(path: $0)?.sequence ?? 0 }
 
         let outcomes = Verifier.verify(paths: archives, options: options)
         var statuses = outcomes.map { $0.error.map(ExitStatus.for) ?? .success }
         for outcome in outcomes {
-            try Terminal.output(json ? VerificationJSON.archive(outcome) : VerificationText.line(outcome))
+            if json { try Terminal.output(VerificationJSON.archive(outcome), asJSON: true) } else { try Terminal.output(VerificationText.line(outcome)) }
         }
 
         // Checks across the set.
@@ -95,9 +94,11 @@ struct Verify: ParsableCommand {
         }
         if maxAge != nil || !chained.isEmpty || expectedLast != nil {
             if !setProblems.isEmpty { statuses.append(.stale) }
-            try Terminal.output(json
-                ? VerificationJSON.set(problems: setProblems, notes: setNotes, archives: outcomes.count, passed: facts.count)
-                : VerificationText.set(problems: setProblems, notes: setNotes))
+            if json {
+                try Terminal.output(VerificationJSON.set(problems: setProblems, notes: setNotes, archives: outcomes.count, passed: facts.count), asJSON: true)
+            } else {
+                try Terminal.output(VerificationText.set(problems: setProblems, notes: setNotes))
+            }
         }
         let worst = ExitStatus.worst(statuses)
         if worst != .success { throw ExitCode(worst.rawValue) }

@@ -21,9 +21,10 @@ struct RunResult: CustomStringConvertible {
     var stdoutLines: [String] { Self.lines(stdoutText) }
     var stderrLines: [String] { Self.lines(stderr) }
 
-    /// Standard error without `sealed-archive: warning:` lines.
+    /// Standard error without `sealed-archive: warning:` lines and the
+    /// report `seal` gives of what it sealed (`sealed 'OUT' to N recipients…`).
     var stderrLinesWithoutWarnings: [String] {
-        stderrLines.filter { !$0.hasPrefix("sealed-archive: warning: ") }
+        stderrLines.filter { !$0.hasPrefix("sealed-archive: warning: ") && !$0.hasPrefix("sealed ") }
     }
 
     static func lines(_ text: String) -> [String] {

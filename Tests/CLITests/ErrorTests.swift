@@ -26,7 +26,7 @@ import Testing
                                        "-o", "archive", "plain"]))
         let unsigned = try sandbox.run(["seal", "-r", recipient, "-o", "unsigned", "plain"])
         #expect(unsigned.status == 0, "\(unsigned)")
-        #expect(unsigned.stderrLines.count == 1 && unsigned.stderrLines[0].hasPrefix("sealed-archive: warning: "),
+        #expect(unsigned.stderrLines.filter { $0.hasPrefix("sealed-archive: warning: ") }.count == 1,
                 "sealing without --sign-key warns: \(unsigned)")
         return Fixture(sandbox: sandbox, recipient: recipient, signer: signer, otherSigner: otherSigner)
     }

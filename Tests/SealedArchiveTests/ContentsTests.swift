@@ -79,9 +79,18 @@ import Testing
     }
 
     @Test(arguments: ["nonsense\n", "\(String(repeating: "g", count: 64))  x\n", "\(String(repeating: "a", count: 64)) x\n",
-                      "\(String(repeating: "a", count: 64))  ../x\n", "\\\(String(repeating: "a", count: 64))  x\n"])
+                      "\(String(repeating: "a", count: 64))  ../x\n", "\\\(String(repeating: "a", count: 64))  x\\q\n",
+                      "\\\(String(repeating: "a", count: 64))  x\\\n"])
     func rejectsMalformedLines(_ text: String) {
         #expect(errorCode { _ = try Manifest(parsing: Array(text.utf8)) } == .manifest)
+    }
+
+    /// sha256sum escapes a name holding a backslash or a newline: the line
+    /// starts with a backslash. Such manifests are read, not refused.
+    @Test func readsSha256sumEscapedNames() throws {
+        let manifest = try Manifest(parsing: Array("\\\(digestA)  dir/new\\nline\n\\\(digestB)  back\\\\slash\r\n".utf8))
+        #expect(manifest.digests == [Array("dir/new\nline".utf8): digestA, Array("back\\slash".utf8): digestB])
+        #expect(ChecksumLine.serialize(digest: digestA, name: Array("new\nline".utf8)) == Array("\\\(digestA)  new\\nline\n".utf8))
     }
 
     @Test func namesMismatchesMissingAndUnlistedFiles() throws {

@@ -73,4 +73,64 @@ enum POSIX {
         guard mkdtemp(&bytes) != nil else { throw error("cannot create \(what())") }
         return String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// Opens an existing file for reading without blocking on a FIFO with
+    /// no writer, and returns the descriptor with its status once it is
+    /// known to be a regular file (the descriptor checked is the one read).
+    /// Anything else (a directory, a FIFO, a device, a socket) is refused
+    /// with `code`: configuration and key files are never streams.
+    ///
+    /// The corresponding C functions are `open`, `fstat` and `fcntl`.
+    static func openRegularFile(_ path: String, what: String, code: SealedArchiveError.Code) throws -> (fd: Int32, status: stat) {
+        guard !path.isEmpty else { throw SealedArchiveError(.invalidArgument, "\(what): the file name is empty") }
+        let fd = try open(path, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY, what: what)
+        do {
+            let info = try status(fd, what: what)
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: break
+            case S_IFDIR: throw SealedArchiveError(code, "\(what) is a directory, not a file")
+            default: throw SealedArchiveError(code, "\(what) is not a regular file (a pipe, device or socket): give a file, or '-' for standard input where the command takes it")
+            }
+            // Back to blocking reads: O_NONBLOCK was only for the open.
+            let flags = fcntl(fd, F_GETFL)
+            guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 else { throw error("cannot read \(what)") }
+            return (fd, info)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+    }
+
+    /// The status of `path` itself (a symbolic link is not followed), or
+    /// nil when nothing is there.
+    ///
+    /// The corresponding C function is `lstat`.
+    static func linkStatus(_ path: String) throws -> stat? {
+        var info = stat()
+        if lstat(path, &info) == 0 { return info }
+        if errno == ENOENT { return nil }
+        throw error("cannot examine '\(shownPath(path))'")
+    }
+
+    /// Whether `path` is a directory (following symbolic links).
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// The names in a directory, `.` and `..` left out, in no order.
+    ///
+    /// The corresponding C functions are `opendir` and `readdir`.
+    static func directoryNames(_ path: String) throws -> [String] {
+        guard let directory = opendir(path) else { throw error("cannot read the directory '\(shownPath(path))'") }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
 }

@@ -12,7 +12,7 @@ public enum PassphraseInput {
     private nonisolated(unsafe) static var echoOff: (fd: Int32, saved: termios)?
 
     /// Puts the terminal's echo back if a prompt had turned it off.
-    static func restoreTerminal() {
+    public static func restoreTerminal() {
         lock.withLock {
             guard var state = echoOff else { return }
             tcsetattr(state.fd, TCSAFLUSH, &state.saved)

@@ -2,70 +2,85 @@ import Foundation
 import Glibc
 
 /// Temporary outputs (the `.partial` files of unfinished ``AtomicFileSink``s
-/// and the staging directories of extraction, which hold decrypted files),
-/// so that a run stopped by SIGINT, SIGTERM or SIGHUP removes them before it
-/// dies. SIGKILL cannot be caught: then a hidden temporary may remain, but
-/// never anything under the final name.
+/// and the staging directories of extraction, which hold decrypted files)
+/// and the commit points that move them under their final names.
 ///
-/// Cleanup needs more than an async-signal-safe handler can do (removing a
-/// directory tree), so the signals are blocked in every thread and one
-/// thread waits for them with `sigwait`, removes what is registered, and
-/// then lets the signal kill the process as it would have.
+/// This is what makes a termination signal safe, with the program's signal
+/// handling (which lives in the executable) calling ``beginTermination()``:
+///
+/// * a commit runs under this type's lock, so termination either happens
+///   before it (the commit then refuses to start and the run fails) or
+///   after it (the outputs are complete under their names); never half-way
+///   through a group of renames;
+/// * once termination began, no temporary can be registered and long work
+///   (extraction) stops at its next check of ``terminating``;
+/// * the program then removes what is registered with ``removeAll()`` and
+///   dies of the signal.
+///
+/// SIGKILL cannot be caught: then a hidden temporary may remain, but never
+/// anything partial under a final name.
 public enum TemporaryFiles {
-    private static let lock = NSLock()
+    /// Recursive: a commit's body unregisters the files it publishes.
+    private static let lock = NSRecursiveLock()
     private nonisolated(unsafe) static var registered: [Int: (path: String, isDirectory: Bool)] = [:]
     private nonisolated(unsafe) static var nextToken = 0
     private nonisolated(unsafe) static var terminatingFlag = false
+    private nonisolated(unsafe) static var commitCount = 0
 
-    /// Whether a termination signal arrived: long work (extraction) stops
-    /// instead of writing more into what is being removed.
+    /// The error of work stopped because termination began.
+    public static var interrupted: SealedArchiveError {
+        SealedArchiveError(.io, "interrupted by a termination signal; nothing was left under a final name")
+    }
+
+    /// Whether termination began: long work stops instead of writing more
+    /// into what is about to be removed.
     public static var terminating: Bool { lock.withLock { terminatingFlag } }
 
-    /// Called by a program whose work stopped because ``terminating`` became
-    /// true: waits for the cleanup thread to finish and end the process with
-    /// the signal, so the exit status says what happened.
-    public static func awaitTermination() -> Never {
-        while true { sleep(1) }
+    /// Throws ``interrupted`` once termination began.
+    public static func checkNotTerminating() throws {
+        if terminating { throw interrupted }
     }
-    private static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
-    /// Installs the cleanup. Call once, first thing in a program's entry
-    /// point, before any other thread starts (threads inherit the blocked
-    /// signals). SIGPIPE is ignored, so a closed pipe is an ordinary write
-    /// error (and its cleanup) rather than a silent death.
-    public static func removeOnTerminationSignals() {
-        signal(SIGPIPE, SIG_IGN)
-        var set = sigset_t()
-        sigemptyset(&set)
-        for number in signals { sigaddset(&set, number) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        let watched = set
-        Thread.detachNewThread {
-            var set = watched
-            var received: Int32 = 0
-            while sigwait(&set, &received) != 0 {}
-            lock.withLock { terminatingFlag = true }
-            PassphraseInput.restoreTerminal()
-            removeAll()
-            // Work still running may have created files meanwhile: sweep
-            // again before dying.
-            usleep(50_000)
-            removeAll()
-            // Die of the same signal, as without this handler.
-            signal(received, SIG_DFL)
-            var unblock = sigset_t()
-            sigemptyset(&unblock)
-            sigaddset(&unblock, received)
-            pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-            raise(received)
-            _exit(128 + received)
+    /// Runs `body`, the step that moves outputs under their final names,
+    /// unless termination began; termination waits for a running commit.
+    public static func commit<R>(_ body: () throws -> R) throws -> R {
+        try lock.withLock {
+            guard !terminatingFlag else { throw interrupted }
+            let result = try body()
+            commitCount += 1
+            return result
         }
     }
 
-    /// Registers a temporary file or directory; returns the token to
-    /// unregister it with once it is committed or removed.
-    static func register(_ path: String, isDirectory: Bool = false) -> Int {
+    /// What the program had done when termination began.
+    public struct TerminationState: Sendable {
+        /// Outputs were committed and no temporary is pending: the run's
+        /// work is complete and only its report remains.
+        public let completed: Bool
+    }
+
+    /// Marks the process as terminating (after any commit in progress) and
+    /// says whether its outputs were all committed already.
+    public static func beginTermination() -> TerminationState {
         lock.withLock {
+            terminatingFlag = true
+            return TerminationState(completed: commitCount > 0 && registered.isEmpty)
+        }
+    }
+
+    /// Whether the run committed outputs and left nothing pending; with
+    /// ``terminating``, lets a program tell a run that finished its work
+    /// before the signal from one that did not.
+    public static var completedBeforeTermination: Bool {
+        lock.withLock { commitCount > 0 && registered.isEmpty }
+    }
+
+    /// Registers a temporary file or directory; returns the token to
+    /// unregister it with once it is committed or removed. Refused once
+    /// termination began, so nothing new appears while it is cleaned up.
+    static func register(_ path: String, isDirectory: Bool = false) throws -> Int {
+        try lock.withLock {
+            guard !terminatingFlag else { throw interrupted }
             nextToken += 1
             registered[nextToken] = (path, isDirectory)
             return nextToken
@@ -76,7 +91,8 @@ public enum TemporaryFiles {
         lock.withLock { _ = registered.removeValue(forKey: token) }
     }
 
-    private static func removeAll() {
+    /// Removes every registered temporary (the program is terminating).
+    public static func removeAll() {
         let entries = lock.withLock { Array(registered.values) }
         for entry in entries {
             if entry.isDirectory { Restore.removeTree(entry.path) } else { unlink(entry.path) }

@@ -140,13 +140,10 @@ public enum KeyFiles {
             source = .standardInput()
         } else {
             // The descriptor that is checked is the one read: swapping the
-            // file between a check and a second open gains nothing.
-            let fd = try POSIX.open(path, flags: O_RDONLY, what: "key file '\(path)'")
-            source = FileSource(owning: fd, name: "key file '\(path)'")
-            let info = try POSIX.status(fd, what: "key file '\(path)'")
-            guard info.st_mode & S_IFMT == S_IFREG else {
-                throw SealedArchiveError(.invalidKey, "key file '\(path)' is not a regular file")
-            }
+            // file between a check and a second open gains nothing. A FIFO or
+            // device is refused without blocking on it.
+            let (fd, info) = try POSIX.openRegularFile(path, what: "key file '\(shownPath(path))'", code: .invalidKey)
+            source = FileSource(owning: fd, name: "key file '\(shownPath(path))'")
             let loose = info.st_mode & 0o077
             guard loose == 0 else {
                 let mode = String(info.st_mode & 0o777, radix: 8)
@@ -164,33 +161,20 @@ public enum KeyFiles {
     /// Calls `body` with each line that is not empty and not a comment,
     /// without its line ending.
     private static func forEachKeyLine(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var start = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            var lineEnd = end
-            if lineEnd > start && bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
-            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<lineEnd])
+        for line in TextLines.split(bytes) {
             // As age does: only empty lines and comments are skipped; a line
             // of spaces is an error, not silently ignored.
-            if !line.isEmpty && line[0] != UInt8(ascii: "#") {
-                try body(line)
+            if !line.isEmpty && line.first != UInt8(ascii: "#") {
+                try body(UnsafeRawBufferPointer(rebasing: line))
             }
-            start = end + 1
         }
     }
 
     /// The meaningful lines of a public key list, trimmed.
     private static func readPublicLines(path: String, what: String) throws -> [String] {
-        let source = try FileSource(path: path)
-        var data = [UInt8](repeating: 0, count: 1024 * 1024 + 1)
-        let count = try data.withUnsafeMutableBytes { try source.readFully(into: $0) }
-        guard count <= 1024 * 1024 else { throw SealedArchiveError(.invalidKey, "\(what) file '\(path)' is too large") }
-        guard let text = String(validating: data[..<count], as: UTF8.self) else {
-            throw SealedArchiveError(.invalidKey, "\(what) file '\(path)' is not UTF-8 text")
-        }
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r"))) }
+        let text = try TextFile.readText(path, what: "\(what) file", code: .invalidKey)
+        return TextLines.split(text)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 }

@@ -8,24 +8,26 @@ struct Manifest {
 
     let digests: [[UInt8]: String]
 
-    /// Parses `sha256sum` lines: 64 hex digits, a space, a space or `*`
-    /// (binary mode), the path (a `./` prefix is dropped).
+    /// Parses `sha256sum` lines (``ChecksumLine``; a `./` prefix is
+    /// dropped from paths), LF or CRLF.
     init(parsing text: [UInt8]) throws {
         var digests: [[UInt8]: String] = [:]
-        for (number, line) in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated() {
-            var line = Array(line)
-            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        for (number, line) in TextLines.split(text).enumerated() where !line.isEmpty {
             func bad(_ why: String) -> SealedArchiveError {
                 SealedArchiveError(.manifest, "MANIFEST.sha256 line \(number + 1) \(why)")
             }
-            guard line.first != UInt8(ascii: "\\") else { throw bad("uses sha256sum's escaped form, which is not supported") }
-            guard line.count > 66, line[64] == UInt8(ascii: " "), line[65] == UInt8(ascii: " ") || line[65] == UInt8(ascii: "*") else {
+            let parsed: ChecksumLine
+            do {
+                parsed = try ChecksumLine(parsing: line)
+            } catch .digest {
+                throw bad("has a digest that is not hexadecimal")
+            } catch .escape {
+                throw bad("has an escape sha256sum does not write (only \\\\, \\n and \\r)")
+            } catch {
                 throw bad("is not in sha256sum format ('<64 hex digits>  <file>')")
             }
-            let digest = String(decoding: line[..<64], as: UTF8.self).lowercased()
-            guard digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { throw bad("has a digest that is not hexadecimal") }
-            guard let path = try? EntryPolicy.normalize(Array(line[66...])) else { throw bad("names an unsafe or empty path") }
-            guard digests.updateValue(digest, forKey: path) == nil else { throw bad("lists '\(shownName(path))' twice") }
+            guard let path = try? EntryPolicy.normalize(parsed.name) else { throw bad("names an unsafe or empty path") }
+            guard digests.updateValue(parsed.digest, forKey: path) == nil else { throw bad("lists '\(shownName(path))' twice") }
         }
         self.digests = digests
     }

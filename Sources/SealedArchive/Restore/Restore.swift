@@ -51,32 +51,30 @@ public enum Restore {
     /// staging directory is removed and nothing appears at `destination`.
     public static func extract(_ reader: ArchiveReader, to destination: String, options: RestoreOptions) throws -> ContentsSummary {
         try requireTar(reader)
-        var path = destination
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        var info = stat()
-        let exists = lstat(path, &info) == 0
-        if exists {
-            guard info.st_mode & S_IFMT == S_IFDIR, (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty == true else {
-                throw SealedArchiveError(.io, "'\(destination)' already exists and is not an empty directory: choose a new destination")
-            }
+        let target = try ExtractionTarget(destination)
+        let staging = try POSIX.makeTemporaryDirectory(PathName.join(target.parent, ".\(PathName.shortenedName(target.name, limit: 200)).staging.XXXXXX"),
+                                                       what: "a staging directory in '\(shownPath(target.parent))'")
+        let registration: Int
+        do {
+            registration = try TemporaryFiles.register(staging, isDirectory: true)
+        } catch {
+            removeTree(staging)
+            throw error
         }
-        let parent = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        guard let realParent = realpath(parent, nil) else { throw POSIX.error("cannot use the directory '\(parent)'") }
-        let parentPath = String(cString: realParent)
-        free(realParent)
-        let staging = try POSIX.makeTemporaryDirectory("\(parentPath)/.\((path as NSString).lastPathComponent).staging.XXXXXX",
-                                                       what: "a staging directory in '\(parent)'")
-        let registration = TemporaryFiles.register(staging, isDirectory: true)
         defer { TemporaryFiles.unregister(registration) }
         do {
             let summary = try walk(reader, options: options, staging: Array(staging.utf8), list: nil)
             // Flush everything extracted before it appears under its name
             // (libarchive does not fsync the files it writes).
             sync()
-            if exists { rmdir(path) }
-            guard rename(staging, path) == 0 else { throw POSIX.error("cannot move the extracted tree to '\(destination)'") }
-            let parentFD = open(parentPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if parentFD >= 0 { fsync(parentFD); close(parentFD) }
+            // The commit point: a termination signal either comes before it
+            // (nothing appears at the destination) or after it (the tree is
+            // complete there), never in between.
+            try TemporaryFiles.commit {
+                if target.existedEmpty { rmdir(target.path) }
+                guard rename(staging, target.path) == 0 else { throw POSIX.error("cannot move the extracted tree to '\(shownPath(destination))'") }
+            }
+            AtomicFileSink.syncDirectory(target.parent)
             return summary
         } catch {
             removeTree(staging)
@@ -167,7 +165,7 @@ public enum Restore {
         }
 
         while let entry = try tar.next() {
-            guard !TemporaryFiles.terminating else { throw SealedArchiveError(.io, "interrupted") }
+            try TemporaryFiles.checkNotTerminating()
             guard let path = try policy.admit(entry) else { continue }
             let name = shownName(path)
             try list?(ListedEntry(path: name, kind: Self.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
@@ -192,6 +190,7 @@ public enum Restore {
                     }
                 }
                 while let block = try tar.nextBlock() {
+                    try TemporaryFiles.checkNotTerminating()
                     try feedZeros(upTo: block.offset)   // a hole in a sparse file reads as zeros
                     hasher.update(block.bytes)
                     hashed += Int64(block.bytes.count)

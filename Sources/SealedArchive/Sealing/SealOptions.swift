@@ -49,4 +49,6 @@ public struct SealResult: Sendable {
     public let archiveLength: UInt64
     /// The trailer digest: identifies this archive (and chains the next one).
     public let digest: [UInt8]
+    /// ``digest`` as lowercase hex.
+    public var digestHex: String { HexCoding.encode(digest) }
 }

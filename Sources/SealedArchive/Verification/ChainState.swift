@@ -32,20 +32,18 @@ public final class ChainState {
     /// reads its state. A missing file starts a new chain.
     public init(lockingAt path: String) throws {
         self.path = path
-        lockDescriptor = try POSIX.open(path + ".lock", flags: O_RDWR | O_CREAT, mode: 0o600, what: "chain lock '\(path).lock'")
+        guard !path.isEmpty else { throw SealedArchiveError(.invalidArgument, "the chain state file name is empty") }
+        lockDescriptor = try POSIX.open(path + ".lock", flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600, what: "chain lock '\(shownPath(path)).lock'")
         while flock(lockDescriptor, LOCK_EX) != 0 {
             if errno == EINTR { continue }
             close(lockDescriptor)
             throw POSIX.error("cannot lock the chain '\(path)'")
         }
-        if FileManager.default.fileExists(atPath: path) {
-            guard let data = FileManager.default.contents(atPath: path),
-                  let file = try? JSONDecoder().decode(File.self, from: data), file.schema == 1,
-                  HexCoding.decode(file.last.digest)?.count == 32 else {
-                close(lockDescriptor)
-                throw SealedArchiveError(.invalidArgument, "chain state '\(path)' is not a sealed-archive chain file; move it away to start a new chain")
-            }
-            last = file.last
+        do {
+            last = try Self.read(path: path, missingIsNew: true)
+        } catch {
+            close(lockDescriptor)
+            throw error
         }
     }
 
@@ -53,12 +51,16 @@ public final class ChainState {
 
     /// Reads a chain state file without locking it (a verifier's copy).
     public static func read(path: String) throws -> Link? {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw SealedArchiveError(.io, "chain state '\(path)' does not exist")
-        }
-        guard let data = FileManager.default.contents(atPath: path),
-              let file = try? JSONDecoder().decode(File.self, from: data), file.schema == 1 else {
-            throw SealedArchiveError(.invalidArgument, "chain state '\(path)' is not a sealed-archive chain file")
+        try read(path: path, missingIsNew: false)
+    }
+
+    private static func read(path: String, missingIsNew: Bool) throws -> Link? {
+        let shown = shownPath(path)
+        if missingIsNew, try POSIX.linkStatus(path) == nil { return nil }
+        let bytes = try TextFile.read(path, what: "chain state", limit: 64 * 1024, allowStandardInput: false)
+        guard let file = try? JSONDecoder().decode(File.self, from: Data(bytes)), file.schema == 1,
+              HexCoding.decode(file.last.digest)?.count == 32 else {
+            throw SealedArchiveError(.invalidArgument, "chain state '\(shown)' is not a sealed-archive chain file\(missingIsNew ? "; move it away to start a new chain" : "")")
         }
         return file.last
     }
@@ -71,14 +73,28 @@ public final class ChainState {
 
     /// Records a sealed archive as the chain's last, atomically.
     public func record(sequence: UInt64, digest: [UInt8], archive: String?, sealed: Date) throws {
-        let link = Link(sequence: sequence, digest: HexCoding.encode(digest), archive: archive,
-                        sealed: ISO8601DateFormatter().string(from: sealed))
+        try AtomicFileSink.commitTogether([try pendingRecord(sequence: sequence, digest: digest, archive: archive, sealed: sealed)])
+        didCommitRecord(sequence: sequence, digest: digest, archive: archive, sealed: sealed)
+    }
+
+    /// The new state written but not committed, for a caller that commits
+    /// it together with the archive it records (and last: it replaces the
+    /// previous state); then call ``didCommitRecord(sequence:digest:archive:sealed:)``.
+    public func pendingRecord(sequence: UInt64, digest: [UInt8], archive: String?, sealed: Date) throws -> AtomicFileSink {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let data = try encoder.encode(File(schema: 1, last: link))
+        let data = try encoder.encode(File(schema: 1, last: Self.link(sequence: sequence, digest: digest, archive: archive, sealed: sealed)))
         let sink = try AtomicFileSink(path: path, mode: 0o600, replaceExisting: true)
         try data.withUnsafeBytes { try sink.write($0) }
-        try sink.commit()
-        last = link
+        return sink
+    }
+
+    public func didCommitRecord(sequence: UInt64, digest: [UInt8], archive: String?, sealed: Date) {
+        last = Self.link(sequence: sequence, digest: digest, archive: archive, sealed: sealed)
+    }
+
+    private static func link(sequence: UInt64, digest: [UInt8], archive: String?, sealed: Date) -> Link {
+        Link(sequence: sequence, digest: HexCoding.encode(digest), archive: archive,
+             sealed: ISO8601DateFormatter().string(from: sealed))
     }
 }

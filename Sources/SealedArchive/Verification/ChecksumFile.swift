@@ -4,9 +4,10 @@ public enum ChecksumFile {
     /// The default checksum file name for an archive: `ARCHIVE.sha256`.
     public static func defaultPath(for archive: String) -> String { archive + ".sha256" }
 
-    /// One line for `name` (a file name, as `sha256sum -c` will open it).
-    public static func line(digest: String, name: String) -> String {
-        "\(digest)  \(name)\n"
+    /// One line for `name` (a file name, as `sha256sum -c` will open it),
+    /// escaped as `sha256sum` escapes a name with a backslash or newline.
+    public static func line(digest: String, name: String) -> [UInt8] {
+        ChecksumLine.serialize(digest: digest, name: Array(name.utf8))
     }
 
     /// The digests a checksum file lists, by file name: `sha256sum dir/a`
@@ -14,24 +15,25 @@ public enum ChecksumFile {
     /// are refused as ambiguous.
     public static func parse(_ text: String, path: String) throws -> [String: String] {
         var digests: [String: String] = [:]
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            let bytes = Array(line.utf8)
-            guard bytes.count > 66, bytes[64] == UInt8(ascii: " "), bytes[65] == UInt8(ascii: " ") || bytes[65] == UInt8(ascii: "*"),
-                  let digest = String(validating: bytes[..<64], as: UTF8.self)?.lowercased(),
-                  digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-                throw SealedArchiveError(.invalidArgument, "checksum file '\(path)' line \(number + 1) is not in sha256sum format")
+        for (number, line) in TextLines.split(Array(text.utf8)).enumerated() where !line.isEmpty {
+            guard let parsed = try? ChecksumLine(parsing: line) else {
+                throw SealedArchiveError(.invalidArgument, "checksum file '\(shownPath(path))' line \(number + 1) is not in sha256sum format")
             }
-            let name = baseName(String(decoding: bytes[66...], as: UTF8.self))
-            if let other = digests.updateValue(digest, forKey: name), other != digest {
-                throw SealedArchiveError(.invalidArgument, "checksum file '\(path)' lists two different files named '\(name)'")
+            let name = baseName(String(decoding: parsed.name, as: UTF8.self))
+            if let other = digests.updateValue(parsed.digest, forKey: name), other != parsed.digest {
+                throw SealedArchiveError(.invalidArgument, "checksum file '\(shownPath(path))' lists two different files named '\(shownPath(name))'")
             }
         }
         return digests
     }
 
+    /// Reads and parses a checksum file (a regular file, or `-`).
+    public static func read(path: String) throws -> [String: String] {
+        try parse(TextFile.readText(path, what: "checksum file"), path: path)
+    }
+
     /// The last path component, as the checksum line names an archive.
     public static func baseName(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
+        PathName.split(path).name
     }
 }

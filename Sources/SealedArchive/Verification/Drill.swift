@@ -55,10 +55,9 @@ public enum Drill {
     public static func newest(of paths: [String], trustedSigners: [TrustedSigner]? = nil) throws -> String {
         var candidates: [String] = []
         for path in paths {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".sha256") }
-                candidates += names.sorted().map { (path as NSString).appendingPathComponent($0) }
+            if POSIX.isDirectory(path) {
+                let names = try POSIX.directoryNames(path).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".sha256") }
+                candidates += names.sorted().map { PathName.join(path, $0) }
             } else {
                 candidates.append(path)
             }
@@ -74,7 +73,7 @@ public enum Drill {
                     }
                 }
             } catch let error as SealedArchiveError {
-                throw SealedArchiveError(error.code, "cannot tell which archive is newest: \(path): \(error.message)", cause: error)
+                throw SealedArchiveError(error.code, "cannot tell which archive is newest: \(shownPath(path)): \(error.message)", cause: error)
             }
             if newest == nil || (header.created, path) > (newest!.created, newest!.path) { newest = (header.created, path) }
         }
@@ -116,9 +115,16 @@ public enum Drill {
         var manifest: Int?
         if verification.passed {
             do {
-                let scratch = try POSIX.makeTemporaryDirectory("\((options.workDirectory as NSString).standardizingPath)/sealed-archive-drill.XXXXXX",
-                                                               what: "a drill directory in '\(options.workDirectory)'")
-                let registration = TemporaryFiles.register(scratch, isDirectory: true)
+                guard !options.workDirectory.isEmpty else { throw SealedArchiveError(.invalidArgument, "the drill's work directory name is empty") }
+                let scratch = try POSIX.makeTemporaryDirectory(PathName.join(options.workDirectory, "sealed-archive-drill.XXXXXX"),
+                                                               what: "a drill directory in '\(shownPath(options.workDirectory))'")
+                let registration: Int
+                do {
+                    registration = try TemporaryFiles.register(scratch, isDirectory: true)
+                } catch {
+                    Restore.removeTree(scratch)
+                    throw error
+                }
                 defer {
                     Restore.removeTree(scratch)
                     TemporaryFiles.unregister(registration)

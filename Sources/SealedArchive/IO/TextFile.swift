@@ -1,0 +1,69 @@
+import Glibc
+
+/// The small text files the tool is given to read (recipients and signers
+/// lists, checksum files, chain state): read whole, bounded, from a regular
+/// file or standard input, never blocking on a FIFO or reading a device
+/// forever.
+public enum TextFile {
+    /// Reads `path` (`-`: standard input, when `allowStandardInput`).
+    ///
+    /// - Parameters:
+    ///   - what: how the file is named in messages, e.g. "recipients file".
+    ///   - limit: larger files are refused rather than held in memory.
+    ///   - code: the error code for a file that is not a regular file or
+    ///     is too large (a key-like file: `.invalidKey`, exit 77).
+    public static func read(_ path: String, what: String, limit: Int = 1 << 20,
+                            code: SealedArchiveError.Code = .io, allowStandardInput: Bool = true) throws -> [UInt8] {
+        let name = path == "-" ? "\(what) (standard input)" : "\(what) '\(shownPath(path))'"
+        let source: FileSource
+        if path == "-" {
+            guard allowStandardInput else { throw SealedArchiveError(.invalidArgument, "\(what) cannot be standard input ('-') here: give a file") }
+            source = .standardInput()
+        } else {
+            let (fd, _) = try POSIX.openRegularFile(path, what: name, code: code)
+            source = FileSource(owning: fd, name: name)
+        }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        let count = try bytes.withUnsafeMutableBytes { try source.readFully(into: $0) }
+        guard count <= limit else { throw SealedArchiveError(code, "\(name) is larger than \(limit) bytes: it is not a \(what)") }
+        bytes.removeLast(bytes.count - count)
+        return bytes
+    }
+
+    /// As ``read(_:what:limit:code:allowStandardInput:)``, as UTF-8 text.
+    public static func readText(_ path: String, what: String, limit: Int = 1 << 20,
+                                code: SealedArchiveError.Code = .io, allowStandardInput: Bool = true) throws -> String {
+        let bytes = try read(path, what: what, limit: limit, code: code, allowStandardInput: allowStandardInput)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw SealedArchiveError(code, "\(what) '\(shownPath(path))' is not UTF-8 text")
+        }
+        return text
+    }
+}
+
+/// The lines of a text file: a line ends at LF or CRLF alike, and a last
+/// line without a newline counts. Every parser of a line-based file uses
+/// this, so a file edited on Windows reads the same as one from Unix.
+public enum TextLines {
+    /// The lines of `bytes`, without their endings. A lone CR inside a line
+    /// is kept (the line's parser then refuses it).
+    public static func split<C: BidirectionalCollection>(_ bytes: C) -> [C.SubSequence] where C.Element == UInt8 {
+        var lines: [C.SubSequence] = []
+        var start = bytes.startIndex
+        while start != bytes.endIndex {
+            let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n"))
+            var end = newline ?? bytes.endIndex
+            if end != start, bytes[bytes.index(before: end)] == UInt8(ascii: "\r") { end = bytes.index(before: end) }
+            lines.append(bytes[start..<end])
+            guard let newline else { break }
+            start = bytes.index(after: newline)
+        }
+        return lines
+    }
+
+    /// The lines of `text` (split by bytes, not by `Character`: in Swift
+    /// "\r\n" is one character, which a split on "\n" never finds).
+    public static func split(_ text: String) -> [String] {
+        split(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
