@@ -41,15 +41,19 @@ public enum TextFile {
     }
 }
 
-/// The lines of a text file: a line ends at LF or CRLF alike, and a last
-/// line without a newline counts. Every parser of a line-based file uses
+/// The lines of a text file: a line ends at LF or CRLF alike, a last line
+/// without a newline counts, and a leading UTF-8 byte-order mark is skipped. Every parser of a line-based file uses
 /// this, so a file edited on Windows reads the same as one from Unix.
 public enum TextLines {
+    private static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
     /// The lines of `bytes`, without their endings. A lone CR inside a line
     /// is kept (the line's parser then refuses it).
     public static func split<C: BidirectionalCollection>(_ bytes: C) -> [C.SubSequence] where C.Element == UInt8 {
         var lines: [C.SubSequence] = []
         var start = bytes.startIndex
+        // A byte-order mark, as some Windows editors write, is not text.
+        if bytes.starts(with: byteOrderMark) { start = bytes.index(start, offsetBy: byteOrderMark.count) }
         while start != bytes.endIndex {
             let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n"))
             var end = newline ?? bytes.endIndex

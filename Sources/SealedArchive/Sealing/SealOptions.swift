@@ -26,8 +26,10 @@ public struct SealOptions: Sendable {
         }
         if let label {
             let bytes = Array(label.utf8)
-            guard (1...255).contains(bytes.count), !bytes.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
-                throw SealedArchiveError(.invalidArgument, "the label must be 1–255 bytes of text without control characters")
+            // Stricter than readers (Spec/FORMAT.md): no C1 or bidirectional
+            // controls either, which a terminal would act on.
+            guard (1...255).contains(bytes.count), !label.unicodeScalars.contains(where: TerminalText.isUnsafe) else {
+                throw SealedArchiveError(.invalidArgument, "the label must be 1–255 bytes of text without control characters (C0, C1 or bidirectional)")
             }
         }
         if let previousDigest, previousDigest.count != 32 {
