@@ -17,7 +17,13 @@ enum LibArchive {
     static func error(_ handle: OpaquePointer, _ what: String, code: SealedArchiveError.Code = .io) -> SealedArchiveError {
         let detail = archive_error_string(handle).map { shownName(Array(UnsafeRawBufferPointer(start: $0, count: strlen($0)))) }
             ?? "libarchive reported no detail"
-        return SealedArchiveError(code, "\(what): \(detail)")
+        return SealedArchiveError(code, "\(what): \(detail)", cause: Detail(text: detail))
+    }
+
+    /// libarchive's own words (escaped), kept as the error's cause for a
+    /// caller that words the error its own way.
+    struct Detail: Error, Sendable {
+        let text: String
     }
 }
 

@@ -55,6 +55,12 @@ final class TarStreamReader {
         retained.release()
     }
 
+    /// Whether libarchive found the stream zstd-compressed (the filter
+    /// next to the format is zstd).
+    ///
+    /// The corresponding C function is `archive_filter_code`.
+    var isZstdCompressed: Bool { archive_filter_code(handle, 0) == ARCHIVE_FILTER_ZSTD }
+
     /// The next entry, or nil at the end of the tar stream.
     ///
     /// The corresponding C function is `archive_read_next_header`.
