@@ -120,9 +120,11 @@ struct Seal: ParsableCommand {
             case .bytes:
                 source = file
             case .auto, .tar:
-                let detected = try PayloadDetection.detect(file)
-                if payload == .tar && detected.kind != .tar {
-                    throw CommandFailure(.usage, "\(file.name) is not a tar or tar.zst stream; leave out --payload tar to seal it as bytes")
+                let detected: (kind: PayloadKind, compression: Compression, source: ByteSource)
+                do {
+                    detected = try PayloadDetection.detect(file, requireTar: payload == .tar)
+                } catch let error as SealedArchiveError where error.code == .invalidArgument {
+                    throw CommandFailure(.usage, "\(file.name) is \(error.message); leave out --payload tar to seal it as bytes")
                 }
                 (options.payloadKind, options.compression, source) = (detected.kind, detected.compression, detected.source)
             }

@@ -31,9 +31,15 @@ import Darwin
         "parent_is_file", "implicit_dir_then_symlink", "implicit_dir_then_file", "implicit_dir_then_hardlink",
         "directory_after_contents",
         "manifest_wrong_digest", "manifest_missing_file", "manifest_unlisted_file", "manifest_unlisted_hardlink",
+        "name_component_too_long", "path_too_long", "symlink_target_too_long",
+        "sparse_map_past_size", "sparse_map_backwards", "sparse_map_overlapping", "mtime_out_of_range",
         "benign",
     ]
-    static let unprivilegedCases = ["readonly_dir_then_refusal", "readonly_dir_manifest_mismatch"]
+    static let unprivilegedCases = [
+        "readonly_dir_then_refusal", "readonly_dir_manifest_mismatch",
+        "dir_0000_holding_dir", "dir_0600_holding_dir", "dir_0500_listed_after_contents", "file_0000_and_hardlink",
+        "dir_0000_then_refusal",
+    ]
     static let bombCase = "zstd_bomb"
 
     /// Every case the fixture script knows is exercised here.
@@ -59,11 +65,12 @@ import Darwin
         }
     }
 
-    /// Cleaning up after a failure when the archive holds a read-only
-    /// directory: only an unprivileged user sees the problem (root ignores
-    /// directory modes), so when the tests run as root the commands run as
-    /// `nobody` through setpriv.
-    @Test(.enabled(if: HostileRun.canRunUnprivileged, "needs a non-root user, or setpriv when root"),
+    /// Read-only and unsearchable directories and unreadable files: they
+    /// must be restored (directories created writable, modes applied last)
+    /// and cleaned up after a failure. Only an unprivileged user sees the
+    /// problem (root ignores modes), so when the tests run as root the
+    /// commands run as `nobody` through setpriv.
+    @Test(.enabled(if: HostileRun.canRunUnprivileged, "needs a non-root user, or setpriv or runuser (util-linux) when root"),
           arguments: HostileArchiveTests.unprivilegedCases)
     func staysCleanForUnprivilegedUser(_ name: String) throws {
         let run = try HostileRun(name, unprivileged: true)
@@ -211,7 +218,9 @@ private final class HostileRun {
 
     static let nobody: uid_t = 65534
     static let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    static var canRunUnprivileged: Bool { getuid() != 0 || setpriv != nil }
+    /// The fallback when setpriv is missing (util-linux has both).
+    static let runuser = ["/usr/sbin/runuser", "/sbin/runuser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var canRunUnprivileged: Bool { getuid() != 0 || setpriv != nil || runuser != nil }
 
     init(_ name: String, unprivileged: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) throws {
         sandbox = try Sandbox()
@@ -250,9 +259,14 @@ private final class HostileRun {
 
     /// Runs sealed-archive (as `nobody` for the unprivileged cases).
     func tool(_ arguments: [String]) throws -> RunResult {
-        guard unprivileged, let setpriv = Self.setpriv else { return try sandbox.run(arguments) }
-        return try sandbox.execute(setpriv, ["--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups",
-                                             try CLI.binary().path] + arguments,
+        guard unprivileged else { return try sandbox.run(arguments) }
+        if let setpriv = Self.setpriv {
+            return try sandbox.execute(setpriv, ["--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups",
+                                                 try CLI.binary().path] + arguments,
+                                       display: ["(as nobody) sealed-archive"] + arguments)
+        }
+        let runuser = try #require(Self.runuser, "neither setpriv nor runuser to run as nobody")
+        return try sandbox.execute(runuser, ["-u", "nobody", "--", try CLI.binary().path] + arguments,
                                    display: ["(as nobody) sealed-archive"] + arguments)
     }
 

@@ -114,6 +114,23 @@ class Tar:
             self.tar.addfile(entry, io.BytesIO(data))
         return self
 
+    def sparse(self, name, data, size, blocks, mode=0o644):
+        """A GNU sparse file (pax format 0.1): `blocks` is the sparse map,
+        (offset, length) pairs in the order stored, `data` their bytes one
+        after the other, `size` the file's real size. The map is whatever
+        is given, consistent or not."""
+        sparse_map = ",".join(f"{offset},{length}" for offset, length in blocks)
+        entry = info(name, mode=mode, size=len(data), pax={
+            "GNU.sparse.size": str(size), "GNU.sparse.numblocks": str(len(blocks)),
+            "GNU.sparse.map": sparse_map})
+        self.tar.addfile(entry, io.BytesIO(data))
+        return self
+
+    def entry(self, entry, data=b""):
+        """An entry made with info(), as given."""
+        self.tar.addfile(entry, io.BytesIO(data))
+        return self
+
     def device(self, name, kind, major=1, minor=3):
         entry = info(name, kind, mode=0o666)
         entry.devmajor, entry.devminor = major, minor
@@ -345,6 +362,76 @@ def cases(outside, absolute_escape):
          lambda: Tar().file("MANIFEST.sha256", manifest({"ro/f": "what was backed up\n"}))
                       .dir("ro", mode=0o555).file("ro/f", "something else\n").bytes(),
          expect="refused", entry="ro/f", reason="MANIFEST.sha256", unprivileged=True)
+
+    # -- what extraction cannot create --------------------------------------
+    # An archive that cannot be restored must be refused by `verify -i` and
+    # `open --list` too, not found out on the day of the restore (exit 74).
+    long_component = "c" * 256                      # NAME_MAX is 255
+    case("name_component_too_long",
+         lambda: Tar().dir("ok").file("ok/" + long_component, "too long\n").bytes(),
+         expect="refused", entry="ok/" + long_component, reason="NAME_MAX")
+    deep_path = "/".join(["p" * 250] * 13)           # 3262 bytes, every name valid
+    case("path_too_long",
+         lambda: Tar().file(deep_path, "deep\n").bytes(),
+         expect="refused", entry=deep_path, reason="over the 3072 bytes")
+    case("symlink_target_too_long",
+         lambda: Tar().symlink("link", "a/" * 2100).bytes(),
+         expect="refused", entry="link", reason="over the 4095 bytes")
+    case("sparse_map_past_size",
+         lambda: Tar().sparse("sparse", b"AAAAABBBBB", 10, [(0, 5), (100000, 5)]).bytes(),
+         expect="refused", entry="sparse", reason="past its size")
+    # A map that goes back over written bytes would put one content on disk
+    # and another through SHA-256 (the manifest would vouch for it).
+    case("sparse_map_backwards",
+         lambda: Tar().file("MANIFEST.sha256", manifest({"sparse": "\0" * 100 + "AAAAABBBBB" + "\0" * 90}))
+                      .sparse("sparse", b"AAAAABBBBB", 200, [(100, 5), (0, 5)]).bytes(),
+         expect="refused", entry="sparse", reason="sparse map")
+    case("sparse_map_overlapping",
+         lambda: Tar().sparse("sparse", b"AAAAAAAABB", 200, [(0, 8), (4, 2)]).bytes(),
+         expect="refused", entry="sparse", reason="sparse map")
+
+    def out_of_range_times():
+        tar = Tar()
+        for name, mtime in [("future", "99999999999999999999"), ("past", "-99999999999")]:
+            entry = info(name, size=5, pax={"mtime": mtime})
+            tar.entry(entry, b"time\n")
+        tar.entry(info("far-dir", tarfile.DIRTYPE, mode=0o755, pax={"mtime": "9999999999999"}))
+        return tar.bytes()
+
+    # Not refused: the kernel clamps a time the file system cannot store.
+    case("mtime_out_of_range", out_of_range_times,
+         expect="ok", files={"future": "time\n", "past": "time\n"}, modes={"far-dir": 0o755})
+
+    # -- modes that would lock the extracting user out -------------------------
+    # Directories are created writable and get their stored modes last,
+    # deepest first; files get their data, then their mode. Only an
+    # unprivileged user sees the difference (root ignores modes).
+    case("dir_0000_holding_dir",
+         lambda: Tar().dir("locked", mode=0o000).dir("locked/sub", mode=0o755)
+                      .file("locked/sub/f", "inside\n").dir("locked/sub/deeper", mode=0o000).bytes(),
+         expect="ok", files={"locked/sub/f": "inside\n"},
+         modes={"locked": 0o000, "locked/sub": 0o755, "locked/sub/deeper": 0o000}, unprivileged=True)
+    case("dir_0600_holding_dir",
+         lambda: Tar().dir("nosearch", mode=0o600).dir("nosearch/sub", mode=0o700)
+                      .file("nosearch/sub/f", "inside\n", mode=0o600).bytes(),
+         expect="ok", files={"nosearch/sub/f": "inside\n"}, modes={"nosearch": 0o600, "nosearch/sub": 0o700},
+         unprivileged=True)
+    # The directory entry after its contents (`find -depth`), 0500.
+    case("dir_0500_listed_after_contents",
+         lambda: Tar().file("ro/a", "a\n").file("ro/sub/b", "b\n").dir("ro/sub", mode=0o500)
+                      .dir("ro", mode=0o500).bytes(),
+         expect="ok", files={"ro/a": "a\n", "ro/sub/b": "b\n"}, modes={"ro": 0o500, "ro/sub": 0o500},
+         unprivileged=True)
+    case("file_0000_and_hardlink",
+         lambda: Tar().file("none", "no access\n", mode=0o000).hardlink("none-link", "none")
+                      .file("readonly", "read only\n", mode=0o400).bytes(),
+         expect="ok", files={"none": "no access\n", "readonly": "read only\n"},
+         hardlinks=[["none", "none-link"]], modes={"none": 0o000, "none-link": 0o000, "readonly": 0o400},
+         unprivileged=True)
+    case("dir_0000_then_refusal",
+         lambda: Tar().dir("locked", mode=0o000).dir("locked/sub", mode=0o000).file("locked/sub/f", "inside\n")
+                      .device("zfifo", tarfile.FIFOTYPE).bytes(),
+         expect="refused", entry="zfifo", reason="FIFO", unprivileged=True)
 
     # -- benign -------------------------------------------------------------
     long_dir = "répertoire-" + "ü" * 60            # > 100 bytes: needs pax

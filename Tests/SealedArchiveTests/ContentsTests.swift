@@ -67,6 +67,100 @@ import Testing
         #expect(admitted([entry("a"), entry("a", .directory)]) == .unsafeEntry)
         #expect(admitted([entry("a"), entry("a/b")]) == .unsafeEntry)
     }
+
+    /// What no file system creates is refused before extraction (and by
+    /// verify), at the documented limits.
+    @Test func namesPathsAndLinkTargetsExtractionCannotCreateAreRefused() {
+        let component = String(repeating: "n", count: EntryPolicy.maximumComponentLength)
+        #expect(admitted([entry("d/" + component)]) == nil)
+        #expect(admitted([entry("d/" + component + "n")]) == .unsafeEntry)
+        #expect(admitted([entry(component + "n", .directory)]) == .unsafeEntry)
+        // "./" components are dropped before the length is measured.
+        #expect(admitted([entry("./" + component)]) == nil)
+
+        let path = (0..<12).map { _ in String(repeating: "p", count: 254) }.joined(separator: "/")   // 3059 bytes
+        #expect(admitted([entry(path + "/" + String(repeating: "q", count: 12))]) == nil)            // 3072
+        #expect(admitted([entry(path + "/" + String(repeating: "q", count: 13))]) == .unsafeEntry)
+
+        let target = String(repeating: "t/", count: EntryPolicy.maximumLinkTargetLength / 2) + "t"   // 4095 bytes
+        #expect(admitted([entry("l", .symlink, symlink: target)]) == nil)
+        #expect(admitted([entry("l", .symlink, symlink: target + "t")]) == .unsafeEntry)
+    }
+
+    @Test func aNegativeSizeIsRefused() {
+        var policy = EntryPolicy(allowEscapingSymlinks: false)
+        let negative = TarEntry(path: Array("f".utf8), kind: .file, size: -1, permissions: 0o644, modified: 0,
+                                symlinkTarget: nil, hardlinkTarget: nil, handle: OpaquePointer(bitPattern: 1)!)
+        #expect(errorCode { _ = try policy.admit(negative) } == .unsafeEntry)
+    }
+
+    @Test func refusalsShowTheNameEscaped() throws {
+        var policy = EntryPolicy(allowEscapingSymlinks: false)
+        let name = "\u{1b}[2J\u{9b}31m\u{202e}" + String(repeating: "x", count: 300)
+        do {
+            _ = try policy.admit(entry(name))
+            Issue.record("a 300-byte name was admitted")
+        } catch let error as SealedArchiveError {
+            #expect(error.code == .unsafeEntry)
+            #expect(error.message.hasPrefix("refusing entry '\\u{1b}[2J\\u{9b}31m\\u{202e}xxx"), "\(error.message)")
+            #expect(!error.message.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) || $0.value == 0x202e })
+        }
+    }
+}
+
+@Suite struct ShownNameTests {
+    @Test func controlsAndBidiOverridesAreEscaped() {
+        #expect(shownName(Array("plain é 日本".utf8)) == "plain é 日本")
+        #expect(shownName(Array("a\u{1b}[31mb\u{7}\u{7f}\u{85}\u{9b}".utf8)) == "a\\u{1b}[31mb\\u{7}\\u{7f}\\u{85}\\u{9b}")
+        for scalar: UInt32 in [0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x2028, 0x2029] {
+            let text = "x" + String(Character(Unicode.Scalar(scalar)!)) + "y"
+            #expect(shownName(Array(text.utf8)) == "x\\u{\(String(scalar, radix: 16))}y")
+        }
+        // Neighbours that are not controls stay as they are.
+        #expect(shownName(Array("\u{200d}\u{2030}\u{2065}\u{206a}".utf8)) == "\u{200d}\u{2030}\u{2065}\u{206a}")
+        // Invalid UTF-8 is replaced, never passed through.
+        #expect(shownName([0x61, 0xff, 0x62]) == "a\u{fffd}b")
+    }
+
+    /// libarchive puts the path it could not create into its error string;
+    /// the path comes from the archive, so the detail is escaped too.
+    @Test func libarchiveErrorDetailsAreEscaped() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("detail-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data("a file, not a directory".utf8).write(to: URL(fileURLWithPath: directory + "/file"))
+
+        let name = "e\u{1b}[2Jx\u{9b}1m"
+        let reader = try TarStreamReader(source: MemorySource(ustarFile(name)))
+        let entry = try #require(try reader.next())
+        let disk = try DiskWriter()
+        do {
+            try disk.create(entry, at: Array((directory + "/file/" + name).utf8), hardlinkTo: nil)
+            Issue.record("libarchive created an entry below a regular file")
+        } catch let error as SealedArchiveError {
+            #expect(error.code == .io)
+            #expect(error.message.contains("e\\u{1b}[2Jx\\u{9b}1m"), "\(error.message)")
+            #expect(!error.message.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }, "\(error.message)")
+        }
+    }
+
+    /// A one-entry ustar stream: an empty file named `name`.
+    func ustarFile(_ name: String) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: 512)
+        func put(_ text: String, at offset: Int) { for (i, byte) in text.utf8.enumerated() { header[offset + i] = byte } }
+        put(name, at: 0)
+        put("0000644", at: 100); put("0000000", at: 108); put("0000000", at: 116)
+        put("00000000000", at: 124); put("14530000000", at: 136)
+        put("0", at: 156); put("ustar", at: 257); put("00", at: 263)
+        put("        ", at: 148)
+        let sum = header.reduce(0) { $0 + Int($1) }
+        put(String(sum, radix: 8).leftPadded(6) + "\0 ", at: 148)
+        return header + [UInt8](repeating: 0, count: 1024)
+    }
+}
+
+private extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 @Suite struct ManifestTests {
@@ -135,6 +229,28 @@ import Testing
             }
             #expect(replayed.bytes == stream)
         }
+    }
+
+    /// pzstd and others start with a skippable frame and write several
+    /// frames: still a zstd-compressed tar.
+    @Test func skippableFramesAndSeveralFramesAreRecognised() throws {
+        let plain = try tarStream(compression: .none)
+        let compressed = try tarStream(compression: .zstd(level: 1))
+        let skippable: [UInt8] = [0x5A, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]
+        let detected = try PayloadDetection.detect(MemorySource(skippable + compressed + skippable + compressed))
+        #expect(detected.kind == .tar && detected.compression == .zstd)
+        // Without ustar magic (a V7 header): not a tar unless --payload tar.
+        var v7 = plain
+        for i in 257..<265 { v7[i] = 0 }
+        for i in 148..<156 { v7[i] = 0x20 }
+        let sum = v7[0..<512].reduce(0) { $0 + Int($1) }
+        for (i, byte) in Array((String(repeating: "0", count: 6 - String(sum, radix: 8).count) + String(sum, radix: 8) + "\0 ").utf8).enumerated() {
+            v7[148 + i] = byte
+        }
+        #expect(try PayloadDetection.detect(MemorySource(v7)).kind == .bytes)
+        let required = try PayloadDetection.detect(MemorySource(v7), requireTar: true)
+        #expect(required.kind == .tar && required.compression == .none)
+        #expect(errorCode { _ = try PayloadDetection.detect(MemorySource(randomPlaintext(5000)), requireTar: true) } == .invalidArgument)
     }
 
     @Test func otherBytesAreBytes() throws {

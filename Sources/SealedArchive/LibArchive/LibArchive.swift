@@ -1,4 +1,5 @@
 internal import CArchive
+import Glibc
 
 /// The one place that turns libarchive return codes into errors. Every
 /// libarchive call goes through ``check(_:_:_:code:)``: ARCHIVE_WARN and
@@ -10,9 +11,19 @@ enum LibArchive {
         guard result == CARCHIVE_OK else { throw error(handle, what(), code: code) }
     }
 
+    /// The detail is escaped with ``shownName(_:)``: libarchive puts entry
+    /// names and paths from a hostile archive into its messages as they are
+    /// (`Can't create '…'`), and they could hold terminal escapes.
     static func error(_ handle: OpaquePointer, _ what: String, code: SealedArchiveError.Code = .io) -> SealedArchiveError {
-        let detail = archive_error_string(handle).map { String(cString: $0) } ?? "libarchive reported no detail"
-        return SealedArchiveError(code, "\(what): \(detail)")
+        let detail = archive_error_string(handle).map { shownName(Array(UnsafeRawBufferPointer(start: $0, count: strlen($0)))) }
+            ?? "libarchive reported no detail"
+        return SealedArchiveError(code, "\(what): \(detail)", cause: Detail(text: detail))
+    }
+
+    /// libarchive's own words (escaped), kept as the error's cause for a
+    /// caller that words the error its own way.
+    struct Detail: Error, Sendable {
+        let text: String
     }
 }
 

@@ -55,6 +55,12 @@ final class TarStreamReader {
         retained.release()
     }
 
+    /// Whether libarchive found the stream zstd-compressed (the filter
+    /// next to the format is zstd).
+    ///
+    /// The corresponding C function is `archive_filter_code`.
+    var isZstdCompressed: Bool { archive_filter_code(handle, 0) == ARCHIVE_FILTER_ZSTD }
+
     /// The next entry, or nil at the end of the tar stream.
     ///
     /// The corresponding C function is `archive_read_next_header`.
@@ -116,10 +122,16 @@ final class TarStreamReader {
 }
 
 /// Writes entries to disk through libarchive, refusing to follow symbolic
-/// links or `..` in paths, never overwriting, and restoring permissions
-/// (which the caller has already stripped of setuid, setgid and sticky
-/// bits) and modification times. Directory permissions are applied when it
-/// closes, so read-only directories still receive their contents.
+/// links or `..` in paths, never overwriting, and restoring the permissions
+/// of files and links (stripped of setuid, setgid and sticky bits) and
+/// modification times. Directories are created 0700, whatever the entry
+/// says: libarchive would apply a stored 0000 or 0600 when it closes, and a
+/// directory its owner cannot search or write would then keep the caller
+/// from giving the directories inside it their modes (as a user other than
+/// root). The caller applies directory modes and times itself, deepest
+/// first, after ``close()``. Parents that no entry names are created by
+/// libarchive writable by their owner too (mode 0777 less the umask, at
+/// least 0700 while extracting).
 final class DiskWriter {
     private let handle: OpaquePointer
     private var closed = false
@@ -143,8 +155,9 @@ final class DiskWriter {
         let handle = entry.handle
         withCString(path) { archive_entry_copy_pathname(handle, $0) }
         if let target { withCString(target) { archive_entry_copy_hardlink(handle, $0) } }
-        // Setuid, setgid and sticky bits are never restored.
-        archive_entry_set_perm(handle, mode_t(entry.permissions & 0o777))
+        // Setuid, setgid and sticky bits are never restored; a directory's
+        // own mode comes last (see above).
+        archive_entry_set_perm(handle, entry.kind == .directory ? 0o700 : mode_t(entry.permissions & 0o777))
         try LibArchive.check(archive_write_header(self.handle, handle), self.handle, "cannot extract '\(entry.shownPath)'")
     }
 

@@ -13,10 +13,39 @@
 /// * a hard link must name a file extracted before it and carry no data
 ///   (libarchive would otherwise truncate and rewrite the file it names);
 /// * a name that an earlier entry already implied as a directory (`d/f`
-///   then `d`) may only be that directory.
+///   then `d`) may only be that directory;
+/// * everything extraction would fail to create because of what the archive
+///   says (rather than the disk it goes to) is refused here, so that
+///   `verify -i` and `open --list`, which share these checks, know an
+///   archive cannot be restored before the day of the restore: a name
+///   component over ``maximumComponentLength`` bytes, a path over
+///   ``maximumPathLength`` bytes, a symbolic link target over
+///   ``maximumLinkTargetLength`` bytes, a negative size. (The walk adds
+///   the data checks: sparse blocks in order, inside the entry's size.)
+///
+/// Names cannot hold NUL: libarchive hands them over as C strings (a pax
+/// name with a NUL is cut there, and the cut name is what is checked and
+/// created). Modification times are not refused: the kernel clamps a time
+/// outside what the file system stores. Directory modes never block
+/// extraction: directories are created 0700 and get their stored modes at
+/// the end (``Restore``), so a 0000 directory can still receive entries.
 ///
 /// Setuid, setgid and sticky bits are stripped when writing (``DiskWriter``).
 struct EntryPolicy {
+    /// NAME_MAX: no Linux file system creates a longer name component.
+    static let maximumComponentLength = 255
+    /// The longest relative path extracted. A path is created inside the
+    /// staging directory beside DEST, as one absolute path that the kernel
+    /// takes only up to PATH_MAX (4096 bytes with its NUL); 1024 bytes of
+    /// that are left for the staging directory's own path. (libarchive
+    /// would otherwise change the process's working directory to reach
+    /// deeper paths, which the walk's own chmod and utimensat by path could
+    /// not follow.)
+    static let maximumPathLength = 3072
+    /// The longest symbolic link target: `symlink(2)` takes at most
+    /// PATH_MAX bytes with the NUL.
+    static let maximumLinkTargetLength = 4095
+
     let allowEscapingSymlinks: Bool
     private var directories = Set<[UInt8]>()
     /// Parents created implicitly for entries below them.
@@ -62,6 +91,7 @@ struct EntryPolicy {
         if case .other(let what) = entry.kind {
             throw Self.refuse(path, "it is \(what); only files, directories and links are extracted")
         }
+        try Self.checkCreatable(path, entry)
         // Through a symlink: any proper prefix that is a link we created.
         var index = path.firstIndex(of: Self.slash)
         while let slashIndex = index {
@@ -116,6 +146,20 @@ struct EntryPolicy {
             break
         }
         return path
+    }
+
+    /// Refuses what no file system would let extraction create as stored.
+    private static func checkCreatable(_ path: [UInt8], _ entry: TarEntry) throws {
+        if let long = path.split(separator: slash).first(where: { $0.count > maximumComponentLength }) {
+            throw refuse(path, "a component of its name is \(long.count) bytes long, over the \(maximumComponentLength) bytes a file system allows (NAME_MAX)")
+        }
+        guard path.count <= maximumPathLength else {
+            throw refuse(path, "its path is \(path.count) bytes long, over the \(maximumPathLength) bytes extraction creates")
+        }
+        if let target = entry.symlinkTarget, target.count > maximumLinkTargetLength {
+            throw refuse(path, "it is a symbolic link whose target is \(target.count) bytes long, over the \(maximumLinkTargetLength) bytes a link can hold")
+        }
+        guard entry.size >= 0 else { throw refuse(path, "it has a negative size") }
     }
 
     /// Whether `target`, read relative to the directory holding `path`,

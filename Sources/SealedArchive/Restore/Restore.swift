@@ -147,9 +147,13 @@ public enum Restore {
         var digests: [[UInt8]: String] = [:]
         var manifestText: [UInt8]?
         var extracted: UInt64 = 0
-        // libarchive leaves an existing directory's mode and time alone, so a
-        // directory entry that comes after its contents (as `find -depth`
-        // lists them) is applied here, deepest first, once all is written.
+        // Every directory is created 0700 (DiskWriter), so that a stored 0000
+        // or 0500 cannot keep entries out of it, and libarchive leaves an
+        // existing directory's mode and time alone (a directory entry after
+        // its contents, as `find -depth` lists them). Stored modes and times
+        // are applied here, deepest first, once all is written: a directory
+        // is changed only after everything below it, while it and its
+        // parents can still be searched.
         var directoryMetadata: [(path: [UInt8], permissions: UInt32, modified: Int64)] = []
         let zeros = [UInt8](repeating: 0, count: 1 << 16)
 
@@ -171,6 +175,12 @@ public enum Restore {
             try list?(ListedEntry(path: name, kind: Self.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
                               modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map(shownName)))
             if let disk, let staging {
+                // The archive's paths fit EntryPolicy.maximumPathLength; only
+                // a destination with a very long path of its own leaves no
+                // room for them (not the archive's fault: 74, not 65).
+                guard staging.count + 1 + path.count < Int(PATH_MAX) else {
+                    throw SealedArchiveError(.io, "cannot extract '\(name)': with the staging directory's path it is longer than PATH_MAX (\(PATH_MAX) bytes): choose a destination with a shorter path")
+                }
                 let target = try entry.hardlinkTarget.flatMap { try EntryPolicy.normalize($0) }
                 try disk.create(entry, at: staging + [UInt8(ascii: "/")] + path,
                                 hardlinkTo: target.map { staging + [UInt8(ascii: "/")] + $0 })
@@ -191,6 +201,21 @@ public enum Restore {
                 }
                 while let block = try tar.nextBlock() {
                     try TemporaryFiles.checkNotTerminating()
+                    // Blocks come at increasing offsets (a sparse map
+                    // jumps over holes) and end within the entry's size.
+                    // A map going backwards or overlapping would write one
+                    // thing to disk and hash another (the manifest check
+                    // would vouch for bytes that are not there); one past
+                    // the size makes libarchive's write fail at restore
+                    // only. Both are refused here, where `verify -i` sees
+                    // them too.
+                    guard block.offset >= hashed else {
+                        throw EntryPolicy.refuse(path, "its sparse map goes back to byte \(block.offset) after data up to byte \(hashed)")
+                    }
+                    let (end, overflow) = block.offset.addingReportingOverflow(Int64(block.bytes.count))
+                    guard !overflow, end <= entry.size else {
+                        throw EntryPolicy.refuse(path, "its data reaches past its size of \(entry.size) bytes (a sparse block at byte \(block.offset))")
+                    }
                     try feedZeros(upTo: block.offset)   // a hole in a sparse file reads as zeros
                     hasher.update(block.bytes)
                     hashed += Int64(block.bytes.count)
@@ -224,7 +249,11 @@ public enum Restore {
         summary.archive = try drain(plaintext)
         try disk?.close()
         if let staging {
-            for directory in directoryMetadata.sorted(by: { $0.path.count > $1.path.count }) {
+            // Deepest first; a directory listed twice gets its last entry's mode.
+            let ordered = directoryMetadata.enumerated().sorted {
+                $0.element.path.count != $1.element.path.count ? $0.element.path.count > $1.element.path.count : $0.offset < $1.offset
+            }.map(\.element)
+            for directory in ordered {
                 let full = staging + [UInt8(ascii: "/")] + directory.path
                 var times = [timespec(tv_sec: Int(directory.modified), tv_nsec: 0), timespec(tv_sec: Int(directory.modified), tv_nsec: 0)]
                 let applied = withCString(full) { path in
