@@ -11,7 +11,7 @@ import Testing
 /// The runs here are short (a 50-file tree), so random moments over the
 /// measured run time cover its last moments, the commit included.
 @Suite(.serialized) struct SignalTests {
-    static let rounds = 24
+    static let rounds = 40
     static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
 
     /// A 50-file tree (and a MANIFEST.sha256), small enough that the whole
@@ -33,8 +33,10 @@ import Testing
         var description: String { self == .completed ? "completed" : "killed" }
     }
 
-    /// Starts `arguments`, sends a signal after a random delay in
-    /// [0, `runTime` × 1.3), and classifies the end: exit 0 (then `complete`
+    /// Starts `arguments`, sends a signal after a random delay (half of
+    /// the rounds anywhere in [0, 1.3 × `runTime`), half in the last
+    /// moments, [0.7, 1.1) × `runTime`, where the commit is), and
+    /// classifies the end: exit 0 (then `complete`
     /// must hold) or death by that signal (then `absent` must hold).
     /// Anything else fails the test.
     static func signalAtRandom(_ sandbox: Sandbox, seed: UInt64, runTime: Double, arguments: [String],
@@ -44,7 +46,8 @@ import Testing
         var outcomes: [Outcome] = []
         for round in 0..<rounds {
             let signal = signals[round % signals.count]
-            let delay = Double.random(in: 0..<(runTime * 1.3), using: &rng)
+            let delay = round % 2 == 0 ? Double.random(in: 0..<(runTime * 1.3), using: &rng)
+                                       : Double.random(in: (runTime * 0.7)..<(runTime * 1.1), using: &rng)
             let command = try sandbox.startBackground(arguments)
             sleepSeconds(delay)
             command.send(signal)
