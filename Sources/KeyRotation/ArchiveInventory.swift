@@ -85,13 +85,9 @@ public struct ArchiveInventory: Sendable, Equatable {
     /// The archives described in a file of JSON lines as
     /// `sealed-archive inspect --json` (or `verify --json`) prints them.
     public init(inspectLines path: String) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw SealedArchiveError(.io, "cannot read the inventory file '\(path)': \(error.localizedDescription)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        // A FIFO or device here would block or never end: refused at once.
+        let bytes = try RegularFile.read(path, what: "the inventory file '\(path)'")
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw SealedArchiveError(.invalidArgument, "the inventory file '\(path)' is not UTF-8 text")
         }
         try self.init(parsingInspectLines: text, source: "file '\(path)'")
@@ -105,9 +101,11 @@ public struct ArchiveInventory: Sendable, Equatable {
     public init(parsingInspectLines text: String, source: String) throws {
         var entries: [Entry] = []
         let decoder = JSONDecoder()
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        // By bytes, not Characters: Swift makes "\r\n" one Character, so a
+        // CRLF file would not split at "\n".
+        for line in RegularFile.lines(Array(text.utf8)) {
+            let lineNumber = line.number
+            let trimmed = String(decoding: line.bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             func bad(_ why: String) -> SealedArchiveError {
                 SealedArchiveError(.invalidArgument, "line \(lineNumber) of the inventory \(source) \(why)")

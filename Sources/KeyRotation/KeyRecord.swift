@@ -1,7 +1,7 @@
 import Foundation
 import SealedArchive
 
-/// The metadata of one key in a keyring: `keys/<keyid>.json`, schema 1
+/// The record of one key in a keyring, in `keyring.json`, schema 1
 /// (Spec/KEYRING.md section 3). Public facts only; the secret is in
 /// `keys/<keyid>.key` until the key is destroyed, after which this record
 /// stays as a tombstone.

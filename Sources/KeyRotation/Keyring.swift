@@ -3,7 +3,7 @@ import Glibc
 import SealedArchive
 
 /// A keyring: a directory holding the encryption identities and signing keys
-/// of a backup setup across rotations, with per-key metadata, a policy and
+/// of a backup setup across rotations, with their records, a policy and
 /// an append-only review log (Spec/KEYRING.md).
 ///
 /// After every operation the keyring has exactly one active encryption key
@@ -12,8 +12,14 @@ import SealedArchive
 /// read only through SealedArchive's ``KeyFiles`` and stay in ``Identity``
 /// and ``SigningKey``.
 ///
-/// A `Keyring` is not safe to use from two threads at once, and two
-/// processes changing one keyring at once are not coordinated.
+/// Every change takes the keyring's lock (`.lock`, flock) and re-reads the
+/// keyring under it, so two processes changing one keyring take turns and
+/// each works from the other's result; a second writer waits up to 30 s.
+/// Every change to the key records is one rename of `keyring.json`, written
+/// after any new secret file, so a crash leaves the old records or the new
+/// ones, and at most a secret file without a record (``check(at:)``,
+/// ``repair(at:now:dryRun:)``). A `Keyring` object is not safe to use from
+/// two threads at once.
 public final class Keyring {
     /// The keyring directory.
     public let path: String
@@ -34,58 +40,51 @@ public final class Keyring {
 
     /// Creates a keyring at `path`: the directory (0700; an existing one must
     /// be empty), `keys/`, `policy.json`, and one active encryption identity
-    /// and one active signing key with their metadata, activated at `now`.
-    /// On failure, whatever it wrote is removed again.
+    /// and one active signing key with their records in `keyring.json`,
+    /// activated at `now`. On failure, whatever it wrote is removed again.
     public static func create(at path: String, policy: KeyringPolicy, now: Date) throws -> Keyring {
         guard !path.isEmpty else { throw SealedArchiveError(.invalidArgument, "the keyring path is empty") }
         let now = KeyringTime.wholeSeconds(now)
-        let files = KeyringFiles(root: path)
         var info = stat()
-        let madeRoot: Bool
         if stat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFDIR else {
                 throw SealedArchiveError(.io, "'\(path)' already exists and is not a directory; choose another path for the keyring")
             }
-            let contents: [String]
-            do {
-                contents = try FileManager.default.contentsOfDirectory(atPath: path)
-            } catch {
-                throw SealedArchiveError(.io, "cannot list '\(path)': \(error.localizedDescription)")
-            }
-            guard contents.isEmpty else {
+            guard KeyringFiles.names(in: path).isEmpty else {
                 throw SealedArchiveError(.io, "'\(path)' already exists and is not empty; a keyring is created in a new or empty directory")
             }
-            guard chmod(path, 0o700) == 0 else { throw KeyringFiles.error("cannot set the mode of '\(path)'") }
-            madeRoot = false
         } else {
             guard errno == ENOENT else { throw KeyringFiles.error("cannot examine '\(path)'") }
-            try KeyringFiles.makeDirectory(path)
-            madeRoot = true
         }
+        // The keyring is built in a hidden directory beside its final place
+        // and renamed there (over an empty directory, if one was given) as
+        // the last step: an interrupted init leaves nothing at `path`, and
+        // of two inits at once exactly one succeeds.
+        let staging = try KeyringFiles.makeStagingDirectory(beside: path)
         var done = false
-        defer {
-            if !done {
-                // Nothing here was ever used: remove it, so a retry starts clean.
-                if madeRoot {
-                    try? FileManager.default.removeItem(atPath: path)
-                } else {
-                    try? FileManager.default.removeItem(atPath: files.keys)
-                    unlink(files.policy)
-                }
-            }
-        }
+        defer { if !done { KeyringFiles.removeTree(staging) } }
+        let files = KeyringFiles(root: staging)
+        let lock = try files.lock(exclusive: true)
+        defer { lock?.release() }
         try KeyringFiles.makeDirectory(files.keys)
         try files.write(policy, path: files.policy, replace: false)
         var records: [KeyRecord] = []
         for purpose in KeyPurpose.allCases {
             records.append(try Self.addKey(purpose, files: files, avoiding: Set(records.map(\.keyID)), now: now, comment: nil))
         }
+        try files.write(KeyringIndex(keys: Self.ordered(records)), path: files.index, replace: false)
         KeyringFiles.syncDirectory(files.keys)
-        KeyringFiles.syncDirectory(path)
-        // Read back what was written: the keyring on disk is the truth.
-        let keyring = try Keyring(opening: path)
+        KeyringFiles.syncDirectory(staging)
+        guard rename(staging, path) == 0 else {
+            if errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR {
+                throw SealedArchiveError(.io, "'\(path)' already exists and is not empty; a keyring is created in a new or empty directory")
+            }
+            throw KeyringFiles.error("cannot move the new keyring into place at '\(path)'")
+        }
         done = true
-        return keyring
+        KeyringFiles.syncDirectory(KeyringFiles.parent(of: path))
+        // Read back what was written: the keyring on disk is the truth.
+        return try Keyring(opening: path)
     }
 
     /// Opens the keyring at `path`.
@@ -95,31 +94,21 @@ public final class Keyring {
     /// files, metadata that does not parse or contradicts itself, a held key
     /// whose secret file is missing, and anything but exactly one active key
     /// per purpose.
+    ///
+    /// Takes no lock: a reader never blocks a writer. What it reads is
+    /// consistent because every change is one rename; only a reader that
+    /// finds a problem waits (shared lock) for a writer that may be between
+    /// two steps, and looks again before refusing.
     public convenience init(opening path: String) throws {
-        let (policy, records) = try Self.load(path)
-        try Self.checkOneActivePerPurpose(records, path: path)
-        self.init(path: path, policy: policy, keys: records)
-    }
-
-    /// Finishes a rotation that was interrupted after the new key's metadata
-    /// was written but before the old key was marked retired, which leaves
-    /// two active keys of one purpose. For each such purpose the most
-    /// recently activated key stays active and the others are retired at its
-    /// activation time. Then opens the keyring.
-    public static func finishInterruptedRotation(at path: String) throws -> Keyring {
-        let (policy, records) = try load(path)
-        let files = KeyringFiles(root: path)
-        for purpose in KeyPurpose.allCases {
-            let active = records.filter { $0.purpose == purpose && $0.isActive }
-            guard active.count > 1, let newest = active.max(by: { ($0.activated, $0.keyID) < ($1.activated, $1.keyID) }) else { continue }
-            for var record in active where record.keyID != newest.keyID {
-                record.retired = max(newest.activated, record.activated)
-                record.retainUntil = record.retired?.addingTimeInterval(policy.keyRetention)
-                try files.write(record, path: files.metadata(record.keyID), replace: true)
-            }
+        let (policy, records): (KeyringPolicy, [KeyRecord])
+        do {
+            (policy, records) = try Self.load(path)
+        } catch let first as SealedArchiveError where first.code == .invalidKey {
+            guard let lock = try? KeyringFiles(root: path).lock(exclusive: false) else { throw first }
+            defer { lock.release() }
+            (policy, records) = try Self.load(path)
         }
-        KeyringFiles.syncDirectory(files.keys)
-        return try Keyring(opening: path)
+        self.init(path: path, policy: policy, keys: records)
     }
 
     // MARK: Keys
@@ -202,6 +191,8 @@ public final class Keyring {
     /// the protection when it is nil; the file is replaced atomically, 0600.
     /// `current` answers for a file that is protected now.
     public func setPassphrase(of keyID: KeyID, current: KeyFiles.PassphraseProvider?, new newPassphrase: SecureBytes?, now: Date) throws {
+        let lock = try reloadLocked()
+        defer { lock?.release() }
         guard let record = key(keyID), record.isHeld else {
             throw SealedArchiveError(.invalidArgument, "the keyring holds no key \(keyID)")
         }
@@ -220,13 +211,17 @@ public final class Keyring {
     /// `now`, with retain-until `now + retention + grace`. Returns the new
     /// key's record.
     ///
-    /// Writes, in order: the new secret file, the new metadata (active), the
-    /// old metadata (retired). If the last write fails, the new key (never
-    /// used) is removed again; if the process dies just before it,
-    /// ``finishInterruptedRotation(at:)`` completes the rotation.
+    /// Under the keyring's lock, from the keyring as it is on disk then:
+    /// writes the new secret file, then `keyring.json` with the new key
+    /// active and the old one retired (the commit point). If that write
+    /// fails the new secret file is removed again; if the process dies
+    /// before it, only the secret file remains, with no record
+    /// (``KeyringProblem/orphanSecretFile(path:)``).
     @discardableResult
     public func rotate(_ purpose: KeyPurpose, now: Date, comment: String? = nil) throws -> KeyRecord {
         let now = KeyringTime.wholeSeconds(now)
+        let lock = try reloadLocked()
+        defer { lock?.release() }
         let old = activeKey(purpose)
         guard now >= old.activated else {
             throw SealedArchiveError(.invalidArgument,
@@ -236,17 +231,16 @@ public final class Keyring {
         var retired = old
         retired.retired = now
         retired.retainUntil = now.addingTimeInterval(policy.keyRetention)
+        let updated = keys.map { $0.keyID == old.keyID ? retired : $0 } + [new]
         do {
-            try files.write(retired, path: files.metadata(old.keyID), replace: true)
+            try writeIndex(updated)
         } catch {
-            let metadataRemoved = (try? files.remove(files.metadata(new.keyID))) != nil
             try? files.remove(files.secret(new.keyID))
             KeyringFiles.syncDirectory(files.keys)
-            guard metadataRemoved, let failure = error as? SealedArchiveError else { throw error }
+            guard let failure = error as? SealedArchiveError else { throw error }
             throw SealedArchiveError(failure.code, "the rotation was undone: \(failure.message)", cause: failure)
         }
-        KeyringFiles.syncDirectory(files.keys)
-        keys = Self.ordered(keys.map { $0.keyID == old.keyID ? retired : $0 } + [new])
+        keys = Self.ordered(updated)
         return new
     }
 
@@ -261,24 +255,23 @@ public final class Keyring {
 
     /// Appends a dated entry for `report` to `review.log` (O_APPEND, 0600).
     public func appendReviewLog(_ report: ReviewReport, now: Date) throws {
+        let lock = try files.lock(exclusive: true)
+        defer { lock?.release() }
         try files.appendToReviewLog(try KeyringJSON.line(ReviewLogEntry(report, logged: now)))
     }
 
     /// The entries of `review.log`, oldest first; none if there is no log.
     public func reviewLog() throws -> [ReviewLogEntry] {
         guard KeyringFiles.exists(files.reviewLog) else { return [] }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: files.reviewLog))
-        } catch {
-            throw SealedArchiveError(.io, "cannot read the review log '\(files.reviewLog)': \(error.localizedDescription)")
-        }
+        let bytes = try RegularFile.read(files.reviewLog, what: "the review log '\(files.reviewLog)'", followLinks: false)
         let decoder = JSONDecoder()
-        return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
+        // LF or CRLF (a log copied through another system), blank lines
+        // skipped, a last line without its newline read as a line.
+        return try RegularFile.lines(bytes).filter { !$0.bytes.isEmpty }.map { line in
             do {
-                return try decoder.decode(ReviewLogEntry.self, from: Data(line))
+                return try decoder.decode(ReviewLogEntry.self, from: Data(line.bytes))
             } catch {
-                throw SealedArchiveError(.invalidKey, "line \(index + 1) of the review log '\(files.reviewLog)' is not a review entry: \(KeyringFiles.describe(error))")
+                throw SealedArchiveError(.invalidKey, "line \(line.number) of the review log '\(files.reviewLog)' is not a review entry: \(KeyringFiles.describe(error)); run 'sealed-archive keys check'")
             }
         }
     }
@@ -288,25 +281,31 @@ public final class Keyring {
     /// `inventory`. Without an inventory the plan states what it assumes.
     /// With `dryRun` nothing changes.
     ///
-    /// For each key: its metadata is rewritten with `destroyed` (atomically),
-    /// then its secret file is removed; the metadata stays as a tombstone.
-    /// Secret files left behind by an interrupted prune are removed too.
+    /// Under the keyring's lock, from the keyring as it is on disk then:
+    /// `keyring.json` is rewritten with every doomed key `destroyed` (the
+    /// commit point), then their secret files are removed; the records stay
+    /// as tombstones. Secret files left behind by an interrupted prune are
+    /// removed too.
     @discardableResult
     public func prune(inventory: ArchiveInventory?, now: Date, dryRun: Bool) throws -> PrunePlan {
         let now = KeyringTime.wholeSeconds(now)
+        let lock = dryRun ? nil : try reloadLocked()
+        defer { lock?.release() }
         let report = review(inventory: inventory, at: now)
         let doomed = report.actions(.destroy).compactMap { action in action.keyID.flatMap(key) }
         let plan = PrunePlan(at: now, dryRun: dryRun, destroy: doomed, keep: report.actions(.keep),
                              inventory: report.inventory, assumption: report.assumption)
         guard !dryRun else { return plan }
-        for record in doomed {
-            precondition(!record.isActive, "review never says to destroy an active key")
+        let ids = Set(doomed.map(\.keyID))
+        precondition(!doomed.contains(where: \.isActive), "review never says to destroy an active key")
+        let updated = keys.map { record in
+            guard ids.contains(record.keyID) else { return record }
             var destroyed = record
             destroyed.destroyed = now
-            try files.write(destroyed, path: files.metadata(record.keyID), replace: true)
-            keys = keys.map { $0.keyID == record.keyID ? destroyed : $0 }
-            try files.remove(files.secret(record.keyID))
+            return destroyed
         }
+        if !ids.isEmpty { try writeIndex(updated) }
+        keys = Self.ordered(updated)
         for record in keys where !record.isHeld && KeyringFiles.exists(files.secret(record.keyID)) {
             try files.remove(files.secret(record.keyID))
         }
@@ -315,6 +314,27 @@ public final class Keyring {
     }
 
     // MARK: Internals
+
+    /// Takes the keyring's lock for a change and re-reads the keyring under
+    /// it, so the change starts from what another process may just have
+    /// written. The caller releases the lock when its change is complete.
+    private func reloadLocked() throws -> FileLock? {
+        let lock = try files.lock(exclusive: true)
+        do {
+            let (_, records) = try Self.load(path)
+            keys = Self.ordered(records)
+        } catch {
+            lock?.release()
+            throw error
+        }
+        return lock
+    }
+
+    /// Replaces `keyring.json` with `records`: the single commit point of
+    /// every change to the records.
+    func writeIndex(_ records: [KeyRecord]) throws {
+        try files.write(KeyringIndex(keys: Self.ordered(records)), path: files.index, replace: true)
+    }
 
     private func heldRecord(_ keyID: KeyID, purpose: KeyPurpose) throws -> KeyRecord {
         guard let record = key(keyID) else {
@@ -328,10 +348,10 @@ public final class Keyring {
             "\(record) was destroyed on \(KeyringTime.format(destroyed)) (retain-until \(record.retainUntil.map(KeyringTime.format) ?? "?")); the keyring no longer holds it")
     }
 
-    /// Generates a key of `purpose`, writes its secret file and then its
-    /// metadata (active from `now`), and returns the metadata. A key id
-    /// already used in the keyring (64-bit ids: in practice never) is
-    /// regenerated.
+    /// Generates a key of `purpose`, writes its secret file, and returns its
+    /// record (active from `now`) for the caller to commit to
+    /// `keyring.json`. A key id already used in the keyring (64-bit ids: in
+    /// practice never) is regenerated.
     private static func addKey(_ purpose: KeyPurpose, files: KeyringFiles, avoiding used: Set<KeyID>, now: Date, comment: String?) throws -> KeyRecord {
         if let comment, comment.contains(where: \.isNewline) {
             throw SealedArchiveError(.invalidArgument, "a key comment is one line of text")
@@ -344,72 +364,35 @@ public final class Keyring {
                 let identity = try Identity.generate()
                 keyID = identity.recipient.keyID
                 publicKey = identity.recipient.description
-                guard !used.contains(keyID), !KeyringFiles.exists(files.metadata(keyID)), !KeyringFiles.exists(files.secret(keyID)) else { continue }
+                guard !used.contains(keyID), !KeyringFiles.exists(files.secret(keyID)) else { continue }
                 try KeyFiles.write(identity, to: files.secret(keyID), created: now)
             case .signing:
                 let key = try SigningKey.generate()
                 keyID = key.signer.keyID
                 publicKey = key.signer.description
-                guard !used.contains(keyID), !KeyringFiles.exists(files.metadata(keyID)), !KeyringFiles.exists(files.secret(keyID)) else { continue }
+                guard !used.contains(keyID), !KeyringFiles.exists(files.secret(keyID)) else { continue }
                 try KeyFiles.write(key, to: files.secret(keyID), created: now)
             }
-            let record = KeyRecord(keyID: keyID, purpose: purpose, publicKey: publicKey, created: now, activated: now, comment: comment)
-            do {
-                try files.write(record, path: files.metadata(keyID), replace: false)
-            } catch {
-                try? files.remove(files.secret(keyID))
-                throw error
-            }
-            return record
+            return KeyRecord(keyID: keyID, purpose: purpose, publicKey: publicKey, created: now, activated: now, comment: comment)
         }
         throw SealedArchiveError(.crypto, "could not generate a \(purpose) key with an unused key id")
     }
 
-    /// Reads and checks everything but the number of active keys.
-    private static func load(_ path: String) throws -> (KeyringPolicy, [KeyRecord]) {
+    /// Reads the keyring and refuses it if it has any problem that stops
+    /// it from being used (``KeyringProblem/preventsUse``); leftovers of
+    /// interrupted writes are ignored.
+    static func load(_ path: String) throws -> (KeyringPolicy, [KeyRecord]) {
         let files = KeyringFiles(root: path)
         try files.checkModes()
-        let policy = try files.read(KeyringPolicy.self, path: files.policy, what: "keyring policy")
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: files.keys).sorted()
-        } catch {
-            throw SealedArchiveError(.io, "cannot list '\(files.keys)': \(error.localizedDescription)")
-        }
-        var records: [KeyRecord] = []
-        for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
-            let metadataPath = KeyringFiles.join(files.keys, name)
-            let record = try files.read(KeyRecord.self, path: metadataPath, what: "key metadata file")
-            guard name == "\(record.keyID).json" else {
-                throw SealedArchiveError(.invalidKey, "'\(metadataPath)' describes key \(record.keyID): the file name and key_id disagree")
-            }
-            if let problem = record.inconsistency() {
-                throw SealedArchiveError(.invalidKey, "'\(metadataPath)' is inconsistent: \(problem)")
-            }
-            if record.isHeld && !KeyringFiles.exists(files.secret(record.keyID)) {
-                throw SealedArchiveError(.invalidKey,
-                    "the secret key file '\(files.secret(record.keyID))' of \(record) is missing, but its metadata says the keyring holds it: restore the file from a copy of the keyring")
-            }
-            records.append(record)
+        let inspection = try KeyringInspection(files, reviewLog: false)
+        if let problem = inspection.problems.first(where: \.preventsUse) { throw problem.error }
+        guard let policy = inspection.policy, let records = inspection.records else {
+            throw SealedArchiveError(.invalidKey, "the keyring '\(path)' cannot be read")
         }
         return (policy, records)
     }
 
-    private static func checkOneActivePerPurpose(_ records: [KeyRecord], path: String) throws {
-        for purpose in KeyPurpose.allCases {
-            let active = records.filter { $0.purpose == purpose && $0.isActive }
-            if active.isEmpty {
-                throw SealedArchiveError(.invalidKey, "the keyring '\(path)' has no active \(purpose) key: it is damaged or not a keyring")
-            }
-            if active.count > 1 {
-                let ids = active.map(\.keyID.description).joined(separator: ", ")
-                throw SealedArchiveError(.invalidKey,
-                    "the keyring '\(path)' has \(active.count) active \(purpose) keys (\(ids)): a rotation was interrupted; finish it (Keyring.finishInterruptedRotation) to keep the newest active and retire the others")
-            }
-        }
-    }
-
-    private static func ordered(_ records: [KeyRecord]) -> [KeyRecord] {
+    static func ordered(_ records: [KeyRecord]) -> [KeyRecord] {
         records.sorted {
             ($0.purpose == .encryption ? 0 : 1, $0.activated, $0.keyID) < ($1.purpose == .encryption ? 0 : 1, $1.activated, $1.keyID)
         }

@@ -9,6 +9,10 @@ struct KeyringFiles {
     static let policyName = "policy.json"
     static let keysName = "keys"
     static let reviewLogName = "review.log"
+    static let indexName = "keyring.json"
+    static let lockName = ".lock"
+    /// How long a writer waits for another to finish before giving up.
+    static let lockTimeout: Double = 30
 
     /// The keyring directory.
     let root: String
@@ -16,7 +20,8 @@ struct KeyringFiles {
     var policy: String { Self.join(root, Self.policyName) }
     var keys: String { Self.join(root, Self.keysName) }
     var reviewLog: String { Self.join(root, Self.reviewLogName) }
-    func metadata(_ id: KeyID) -> String { Self.join(keys, "\(id).json") }
+    var index: String { Self.join(root, Self.indexName) }
+    var lockFile: String { Self.join(root, Self.lockName) }
     func secret(_ id: KeyID) -> String { Self.join(keys, "\(id).key") }
 
     static func join(_ directory: String, _ name: String) -> String {
@@ -30,6 +35,27 @@ struct KeyringFiles {
     /// (or, in the top directory, `keys/`) that only its owner can use.
     /// Names the first offender and the `chmod` that fixes it.
     func checkModes() throws {
+        let entries = try unsafeEntries()
+        if let odd = entries.first(where: { !$0.isLoose }) { throw SealedArchiveError(.unsafeKeyFile, odd.fix) }
+        guard let first = entries.first else { return }
+        var message = first.fix
+        if entries.count > 1 {
+            message += " (and \(entries.count - 1) more; fix them all with: chmod -R go= '\(root)')"
+        }
+        throw SealedArchiveError(.unsafeKeyFile, message)
+    }
+
+    /// An entry of the keyring that makes it unsafe to use: too loose a
+    /// mode, or not a regular file.
+    struct UnsafeEntry {
+        let path: String
+        let isLoose: Bool
+        let fix: String
+    }
+
+    /// Every unsafe entry of the keyring, in listing order. Throws only when
+    /// the keyring directory or `keys/` cannot be listed.
+    func unsafeEntries() throws -> [UnsafeEntry] {
         var info = stat()
         guard stat(root, &info) == 0 else {
             if errno == ENOENT {
@@ -40,8 +66,14 @@ struct KeyringFiles {
         guard info.st_mode & S_IFMT == S_IFDIR else {
             throw SealedArchiveError(.io, "the keyring '\(root)' is not a directory")
         }
-        var loose: [(path: String, mode: mode_t, isDirectory: Bool)] = []
-        if info.st_mode & 0o077 != 0 { loose.append((root, info.st_mode, true)) }
+        var odd: [UnsafeEntry] = []
+        var loose: [UnsafeEntry] = []
+        func looseFix(_ path: String, _ mode: mode_t, isDirectory: Bool) -> UnsafeEntry {
+            UnsafeEntry(path: path, isLoose: true,
+                        fix: "keyring \(isDirectory ? "directory" : "file") '\(path)' can be used by group or others (mode 0\(String(mode & 0o777, radix: 8))); "
+                            + "fix it with: chmod \(isDirectory ? "700" : "600") '\(path)'")
+        }
+        if info.st_mode & 0o077 != 0 { loose.append(looseFix(root, info.st_mode, isDirectory: true)) }
         for (directory, allowsKeysDirectory) in [(root, true), (keys, false)] {
             let names: [String]
             do {
@@ -55,40 +87,56 @@ struct KeyringFiles {
             for name in names {
                 let path = Self.join(directory, name)
                 var entry = stat()
-                guard lstat(path, &entry) == 0 else { throw Self.error("cannot examine '\(path)'") }
+                guard lstat(path, &entry) == 0 else {
+                    // A temporary file renamed or removed by a writer since
+                    // the listing: it is no longer there to be unsafe.
+                    if errno == ENOENT { continue }
+                    throw Self.error("cannot examine '\(path)'")
+                }
                 let type = entry.st_mode & S_IFMT
                 let isKeysDirectory = allowsKeysDirectory && name == Self.keysName
                 guard type == S_IFREG || (type == S_IFDIR && isKeysDirectory) else {
-                    throw SealedArchiveError(.unsafeKeyFile,
-                        "'\(path)' is \(type == S_IFLNK ? "a symbolic link" : type == S_IFDIR ? "a directory" : "not a regular file"): "
-                            + "a keyring holds only regular files and its keys directory; move it out of the keyring")
+                    odd.append(UnsafeEntry(path: path, isLoose: false,
+                        fix: "'\(path)' is \(type == S_IFLNK ? "a symbolic link" : type == S_IFDIR ? "a directory" : "not a regular file"): "
+                            + "a keyring holds only regular files and its keys directory; move it out of the keyring"))
+                    continue
                 }
-                if entry.st_mode & 0o077 != 0 { loose.append((path, entry.st_mode, type == S_IFDIR)) }
+                if entry.st_mode & 0o077 != 0 { loose.append(looseFix(path, entry.st_mode, isDirectory: type == S_IFDIR)) }
             }
         }
-        guard let first = loose.first else { return }
-        let mode = String(first.mode & 0o777, radix: 8)
-        var message = "keyring \(first.isDirectory ? "directory" : "file") '\(first.path)' can be used by group or others (mode 0\(mode)); "
-            + "fix it with: chmod \(first.isDirectory ? "700" : "600") '\(first.path)'"
-        if loose.count > 1 {
-            message += " (and \(loose.count - 1) more; fix them all with: chmod -R go= '\(root)')"
-        }
-        throw SealedArchiveError(.unsafeKeyFile, message)
+        return odd + loose
+    }
+
+    /// The names in `directory`, sorted; none if it cannot be listed.
+    static func names(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    /// Whether `name` is the hidden temporary file of an unfinished atomic
+    /// write (`.<name>.<random>.partial`).
+    static func isTemporary(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.hasSuffix(".partial")
+    }
+
+    // MARK: Lock
+
+    /// Takes the keyring's lock (Spec/KEYRING.md section 2.1): exclusive for
+    /// writers, which create the lock file when it is missing; shared for a
+    /// reader that waits out a writer, which gets nil when there is no lock
+    /// file (no writer ever ran, so none is running).
+    func lock(exclusive: Bool) throws -> FileLock? {
+        try FileLock.acquire(lockFile, exclusive: exclusive, create: exclusive, timeout: Self.lockTimeout,
+                             what: "the keyring '\(root)'")
     }
 
     // MARK: JSON files
 
     /// Reads and decodes a keyring JSON file.
     func read<T: Decodable>(_ type: T.Type, path: String, what: String) throws -> T {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            if !Self.exists(path) {
-                throw SealedArchiveError(.invalidKey, "the keyring '\(root)' has no \(what) '\(path)': it is not a keyring or is damaged")
-            }
-            throw SealedArchiveError(.io, "cannot read '\(path)': \(error.localizedDescription)")
+        if !Self.exists(path) {
+            throw SealedArchiveError(.invalidKey, "the keyring '\(root)' has no \(what) '\(path)': it is not a keyring or is damaged")
         }
+        let data = Data(try RegularFile.read(path, what: "the \(what) '\(path)'", followLinks: false))
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
@@ -115,7 +163,7 @@ struct KeyringFiles {
     func appendToReviewLog(_ line: String) throws {
         let path = reviewLog
         let created = !Self.exists(path)
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
         guard fd >= 0 else { throw Self.error("cannot open the review log '\(path)'") }
         defer { close(fd) }
         var info = stat()
@@ -127,9 +175,14 @@ struct KeyringFiles {
             throw SealedArchiveError(.unsafeKeyFile,
                 "keyring file '\(path)' can be used by group or others (mode 0\(String(info.st_mode & 0o777, radix: 8))); fix it with: chmod 600 '\(path)'")
         }
+        // A previous append cut short (disk full, crash) left a line without
+        // its newline: start on a new line so this entry stays whole and only
+        // the damaged one is rejected by check.
+        var last: UInt8 = UInt8(ascii: "\n")
+        if info.st_size > 0 && pread(fd, &last, 1, off_t(info.st_size - 1)) != 1 { last = UInt8(ascii: "\n") }
         // One write() of the whole line: O_APPEND places it at the end in one
         // piece, so concurrent reviews cannot interleave within a line.
-        let bytes = Array((line + "\n").utf8)
+        let bytes = Array(((last == UInt8(ascii: "\n") ? "" : "\n") + line + "\n").utf8)
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
@@ -153,6 +206,31 @@ struct KeyringFiles {
     static func makeDirectory(_ path: String) throws {
         guard mkdir(path, 0o700) == 0 else { throw error("cannot create the directory '\(path)'") }
         guard chmod(path, 0o700) == 0 else { throw error("cannot set the mode of '\(path)'") }
+    }
+
+    /// Creates a hidden directory (0700) beside `path`, in its parent, to
+    /// build something that is then renamed to `path`.
+    static func makeStagingDirectory(beside path: String) throws -> String {
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let parent = parent(of: trimmed)
+        let base = trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+        var template = Array(join(parent, ".\(base).init.XXXXXX").utf8CString)
+        guard mkdtemp(&template) != nil else { throw error("cannot create a directory beside '\(path)'") }
+        let staging = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard chmod(staging, 0o700) == 0 else { throw error("cannot set the mode of '\(staging)'") }
+        return staging
+    }
+
+    /// The directory `path` is in.
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Removes a directory tree this process made; best effort.
+    static func removeTree(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// Whether anything (even a dangling link) is at `path`.
@@ -186,5 +264,43 @@ struct KeyringFiles {
         case DecodingError.dataCorrupted(let context): return "\(path(context))\(context.debugDescription)"
         default: return "it is not JSON"
         }
+    }
+}
+
+extension KeyringFiles {
+    /// Moves the review log's lines that are not entries to
+    /// `review.log.rejected` (appended, 0600) and replaces the log with the
+    /// others, atomically. Called under the keyring's lock.
+    func rejectDamagedReviewLogLines() throws {
+        let decoder = JSONDecoder()
+        var kept: [UInt8] = []
+        var rejected: [UInt8] = []
+        for line in RegularFile.lines(try RegularFile.read(reviewLog, what: "the review log '\(reviewLog)'", followLinks: false)) {
+            if line.bytes.isEmpty { continue }
+            let good = (try? decoder.decode(ReviewLogEntry.self, from: Data(line.bytes))) != nil
+            if good { kept += line.bytes + [UInt8(ascii: "\n")] } else { rejected += line.bytes + [UInt8(ascii: "\n")] }
+        }
+        // The rejected lines are kept first, so nothing is lost if the
+        // process dies between the two writes (they would be moved twice,
+        // never dropped).
+        let path = reviewLog + ".rejected"
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
+        guard fd >= 0 else { throw Self.error("cannot open '\(path)'") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw SealedArchiveError(.unsafeKeyFile, "'\(path)' is not a regular file")
+        }
+        var offset = 0
+        while offset < rejected.count {
+            let n = rejected.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n > 0 { offset += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            throw Self.error("cannot write '\(path)'")
+        }
+        guard fsync(fd) == 0 else { throw Self.error("cannot flush '\(path)' to disk") }
+        let sink = try AtomicFileSink(path: reviewLog, mode: 0o600, replaceExisting: true)
+        try kept.withUnsafeBytes { try sink.write($0) }
+        try sink.commit()
     }
 }

@@ -16,7 +16,7 @@ struct KeysCommand: ParsableCommand {
             """,
         subcommands: [KeysInit.self, KeysList.self, KeysRotate.self, KeysReview.self, KeysPrune.self,
                       KeysExportRecipients.self, KeysExportSigners.self, KeysPasswd.self,
-                      KeysExportPaper.self, KeysImportPaper.self]
+                      KeysExportPaper.self, KeysImportPaper.self, KeysCheck.self, KeysRepair.self]
     )
 }
 
@@ -34,7 +34,7 @@ struct KeyringOptions: ParsableArguments {
         return data + "/sealed-archive/keyring"
     }
 
-    func open() throws -> Keyring { try Keyring(opening: path) }
+    func open() throws -> Keyring { try Keyring.openForCommand(path) }
 }
 
 /// Where an archive inventory comes from, for review and prune.

@@ -31,7 +31,7 @@ struct IdentityOptions: ParsableArguments {
     /// `--keyring`.
     func resolver() throws -> IdentityResolver? {
         guard let keyring else { return nil }
-        let lookup = KeyringLookup(keyring: try Keyring(opening: keyring), passphrase: passphrase.provider())
+        let lookup = KeyringLookup(keyring: try Keyring.openForCommand(keyring), passphrase: passphrase.provider())
         return { header in try lookup.identities(opening: header) }
     }
 

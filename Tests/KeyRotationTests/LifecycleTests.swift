@@ -14,12 +14,13 @@ import SealedArchive
             #expect(active.purpose == purpose)
             #expect(active.activated == days(0, hours: 10.5))
             #expect(active.status(at: days(1000)) == .active)
-            #expect(mode(path + "/keys/\(active.keyID).json") == 0o600)
             #expect(mode(path + "/keys/\(active.keyID).key") == 0o600)
         }
         #expect(mode(path) == 0o700)
         #expect(mode(path + "/keys") == 0o700)
         #expect(mode(path + "/policy.json") == 0o600)
+        #expect(mode(path + "/keyring.json") == 0o600)
+        #expect(mode(path + "/.lock") == 0o600)
         #expect(keyring.activeRecipients.map(\.keyID) == [keyring.activeKey(.encryption).keyID])
         #expect(try keyring.identity(for: keyring.activeKey(.encryption).keyID).recipient == keyring.activeRecipients[0])
         #expect(try keyring.activeSigningKey().signer.keyID == keyring.activeKey(.signing).keyID)
@@ -33,8 +34,12 @@ import SealedArchive
         let dir = try TemporaryDirectory()
         let keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(0))
         let id = keyring.activeKey(.encryption).keyID
-        let data = try Data(contentsOf: URL(fileURLWithPath: dir.file("k/keys/\(id).json")))
-        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir.file("k/keyring.json")))
+        let index = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(index["schema"] as? Int == 1)
+        let records = try #require(index["keys"] as? [[String: Any]])
+        #expect(records.count == 2)
+        let object = try #require(records.first { $0["key_id"] as? String == id.description })
         #expect(Set(object.keys) == ["schema", "key_id", "purpose", "public_key", "created", "activated", "retired", "retain_until", "destroyed", "comment"])
         #expect(object["schema"] as? Int == 1)
         #expect(object["key_id"] as? String == id.description)
@@ -122,7 +127,7 @@ import SealedArchive
         let plan = try keyring.prune(inventory: nil, now: days(210), dryRun: false)
         #expect(Set(plan.destroy.map(\.keyID)) == [old.keyID, oldSigner.keyID])
         #expect(!FileManager.default.fileExists(atPath: path + "/keys/\(old.keyID).key"))
-        #expect(FileManager.default.fileExists(atPath: path + "/keys/\(old.keyID).json"))
+        #expect(try Keyring.check(at: path).isClean)
         let tombstone = try #require(keyring.key(old.keyID))
         #expect(tombstone.destroyed == days(210))
         #expect(tombstone.status(at: days(210)) == .destroyed)
@@ -174,26 +179,34 @@ import SealedArchive
         #expect(report.exitStatus == ReviewReport.exitArchivesAtRisk)
     }
 
-    @Test func anInterruptedRotationIsRefusedAndCanBeFinished() throws {
+    @Test func twoActiveKeysAreRefusedAndRepaired() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("k")
         let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
         let old = keyring.activeKey(.encryption)
         let new = try keyring.rotate(.encryption, now: days(30))
-        // Put back the old key's metadata as it was before the rotation: the
-        // state a crash between the second and third write leaves.
-        let metadata = path + "/keys/\(old.keyID).json"
-        let text = try String(contentsOfFile: metadata, encoding: .utf8)
-            .replacingOccurrences(of: "\"retired\" : \"2026-01-31T00:00:00Z\"", with: "\"retired\" : null")
+        // Make the old key active again by hand: the state two unlocked
+        // rotations of an older version could leave.
+        let index = path + "/keyring.json"
+        let text = try String(contentsOfFile: index, encoding: .utf8)
             .replacingOccurrences(of: "\"retain_until\" : \"2026-05-31T00:00:00Z\"", with: "\"retain_until\" : null")
-        try FileManager.default.removeItem(atPath: metadata)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: metadata))
-        try setMode(metadata, 0o600)
+            .replacingOccurrences(of: "\"retired\" : \"2026-01-31T00:00:00Z\"", with: "\"retired\" : null")
+        try FileManager.default.removeItem(atPath: index)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: index))
+        try setMode(index, 0o600)
 
         let error = sealedArchiveError { _ = try Keyring(opening: path) }
         #expect(error?.code == .invalidKey)
         #expect(error?.message.contains("2 active encryption keys") == true)
-        let repaired = try Keyring.finishInterruptedRotation(at: path)
+        let check = try Keyring.check(at: path)
+        #expect(check.problems == [.activeKeys(.encryption, [old.keyID, new.keyID])])
+        #expect(check.preventsUse)
+        let plan = try Keyring.repair(at: path, now: days(40), dryRun: true)
+        #expect(plan.actions == [.retire(old.keyID, .encryption, at: days(30), keeping: new.keyID)])
+        #expect(try Keyring.check(at: path).problems.count == 1)
+        let done = try Keyring.repair(at: path, now: days(40), dryRun: false)
+        #expect(done.isClean)
+        let repaired = try Keyring(opening: path)
         #expect(repaired.activeKey(.encryption).keyID == new.keyID)
         #expect(repaired.key(old.keyID)?.retired == days(30))
         #expect(repaired.key(old.keyID)?.retainUntil == days(150))
@@ -205,11 +218,13 @@ import SealedArchive
         let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
         let encryption = keyring.activeKey(.encryption)
         let signing = keyring.activeKey(.signing)
-        // Metadata under another key's name.
-        let wrong = path + "/keys/\(encryption.keyID).json"
+        // A record whose public key is another key's.
+        let wrong = path + "/keyring.json"
         let saved = try Data(contentsOf: URL(fileURLWithPath: wrong))
         try FileManager.default.removeItem(atPath: wrong)
-        try FileManager.default.copyItem(atPath: path + "/keys/\(signing.keyID).json", toPath: wrong)
+        let swapped = String(decoding: saved, as: UTF8.self).replacingOccurrences(of: encryption.keyID.description, with: signing.keyID.description)
+        try Data(swapped.utf8).write(to: URL(fileURLWithPath: wrong))
+        try setMode(wrong, 0o600)
         #expect(errorCode { _ = try Keyring(opening: path) } == .invalidKey)
         try FileManager.default.removeItem(atPath: wrong)
         try saved.write(to: URL(fileURLWithPath: wrong))

@@ -40,7 +40,7 @@ import SealedArchive
         let id = keyring.activeKey(.encryption).keyID
         let file = switch which {
         case "secret": path + "/keys/\(id).key"
-        case "metadata": path + "/keys/\(id).json"
+        case "metadata": path + "/keyring.json"
         case "policy": path + "/policy.json"
         default: path + "/review.log"
         }

@@ -62,6 +62,28 @@ enum POSIX {
         }
     }
 
+    /// Takes a `flock` lock on `fd`, polling every 20 ms for up to `timeout`
+    /// seconds (flock itself cannot wait with a deadline).
+    ///
+    /// The corresponding C function is `flock`.
+    static func lock(_ fd: Int32, exclusive: Bool, timeout: Double, what: @autoclosure () -> String) throws {
+        let operation = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        while true {
+            if flock(fd, operation) == 0 { return }
+            guard errno == EWOULDBLOCK || errno == EINTR else { throw error("cannot lock \(what())") }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let waited = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
+            if waited >= timeout {
+                throw SealedArchiveError(.io,
+                    "\(what()) is still in use by another process after \(Int(timeout.rounded())) s; try again when it has finished")
+            }
+            usleep(20_000)
+        }
+    }
+
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
     /// Creates a new directory, mode 0700, from a template ending in
