@@ -86,7 +86,7 @@ public struct ArchiveInventory: Sendable, Equatable {
     /// `sealed-archive inspect --json` (or `verify --json`) prints them.
     public init(inspectLines path: String) throws {
         // A FIFO or device here would block or never end: refused at once.
-        let bytes = try RegularFile.read(path, what: "the inventory file '\(path)'")
+        let bytes = try TextFile.read(path, what: "inventory file", limit: 64 << 20, allowStandardInput: false)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw SealedArchiveError(.invalidArgument, "the inventory file '\(path)' is not UTF-8 text")
         }
@@ -103,7 +103,7 @@ public struct ArchiveInventory: Sendable, Equatable {
         let decoder = JSONDecoder()
         // By bytes, not Characters: Swift makes "\r\n" one Character, so a
         // CRLF file would not split at "\n".
-        for line in RegularFile.lines(Array(text.utf8)) {
+        for line in TextLines.numbered(Array(text.utf8)) {
             let lineNumber = line.number
             let trimmed = String(decoding: line.bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }

@@ -263,11 +263,11 @@ public final class Keyring {
     /// The entries of `review.log`, oldest first; none if there is no log.
     public func reviewLog() throws -> [ReviewLogEntry] {
         guard KeyringFiles.exists(files.reviewLog) else { return [] }
-        let bytes = try RegularFile.read(files.reviewLog, what: "the review log '\(files.reviewLog)'", followLinks: false)
+        let bytes = try TextFile.read(files.reviewLog, what: "review log", limit: 64 << 20, allowStandardInput: false, followLinks: false)
         let decoder = JSONDecoder()
         // LF or CRLF (a log copied through another system), blank lines
         // skipped, a last line without its newline read as a line.
-        return try RegularFile.lines(bytes).filter { !$0.bytes.isEmpty }.map { line in
+        return try TextLines.numbered(bytes).filter { !$0.bytes.isEmpty }.map { line in
             do {
                 return try decoder.decode(ReviewLogEntry.self, from: Data(line.bytes))
             } catch {

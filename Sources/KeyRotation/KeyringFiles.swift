@@ -136,7 +136,7 @@ struct KeyringFiles {
         if !Self.exists(path) {
             throw SealedArchiveError(.invalidKey, "the keyring '\(root)' has no \(what) '\(path)': it is not a keyring or is damaged")
         }
-        let data = Data(try RegularFile.read(path, what: "the \(what) '\(path)'", followLinks: false))
+        let data = Data(try TextFile.read(path, what: what, limit: 64 << 20, allowStandardInput: false, followLinks: false))
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
@@ -275,7 +275,7 @@ extension KeyringFiles {
         let decoder = JSONDecoder()
         var kept: [UInt8] = []
         var rejected: [UInt8] = []
-        for line in RegularFile.lines(try RegularFile.read(reviewLog, what: "the review log '\(reviewLog)'", followLinks: false)) {
+        for line in TextLines.numbered(try TextFile.read(reviewLog, what: "review log", limit: 64 << 20, allowStandardInput: false, followLinks: false)) {
             if line.bytes.isEmpty { continue }
             let good = (try? decoder.decode(ReviewLogEntry.self, from: Data(line.bytes))) != nil
             if good { kept += line.bytes + [UInt8(ascii: "\n")] } else { rejected += line.bytes + [UInt8(ascii: "\n")] }

@@ -102,7 +102,7 @@ struct KeyringInspection {
     /// The numbers of the review log's lines that are not review entries.
     static func badReviewLogLines(_ path: String) throws -> [Int] {
         let decoder = JSONDecoder()
-        return RegularFile.lines(try RegularFile.read(path, what: "the review log '\(path)'", followLinks: false)).compactMap { line in
+        return TextLines.numbered(try TextFile.read(path, what: "review log", limit: 64 << 20, allowStandardInput: false, followLinks: false)).compactMap { line in
             if line.bytes.isEmpty { return nil }
             return (try? decoder.decode(ReviewLogEntry.self, from: Data(line.bytes))) == nil ? line.number : nil
         }

@@ -103,9 +103,10 @@ enum POSIX {
     /// with `code`: configuration and key files are never streams.
     ///
     /// The corresponding C functions are `open`, `fstat` and `fcntl`.
-    static func openRegularFile(_ path: String, what: String, code: SealedArchiveError.Code) throws -> (fd: Int32, status: stat) {
+    static func openRegularFile(_ path: String, what: String, code: SealedArchiveError.Code,
+                                followLinks: Bool = true) throws -> (fd: Int32, status: stat) {
         guard !path.isEmpty else { throw SealedArchiveError(.invalidArgument, "\(what): the file name is empty") }
-        let fd = try open(path, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY, what: what)
+        let fd = try open(path, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY | (followLinks ? 0 : O_NOFOLLOW), what: what)
         do {
             let info = try status(fd, what: what)
             switch info.st_mode & S_IFMT {

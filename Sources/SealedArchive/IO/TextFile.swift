@@ -1,9 +1,9 @@
 import Glibc
 
-/// The small text files the tool is given to read (recipients and signers
-/// lists, checksum files, chain state): read whole, bounded, from a regular
-/// file or standard input, never blocking on a FIFO or reading a device
-/// forever.
+/// The small files the tool is given to read (recipients and signers
+/// lists, checksum files, chain state, the keyring's records and logs,
+/// inventories): read whole, bounded, from a regular file or standard
+/// input, never blocking on a FIFO or reading a device forever.
 public enum TextFile {
     /// Reads `path` (`-`: standard input, when `allowStandardInput`).
     ///
@@ -12,15 +12,17 @@ public enum TextFile {
     ///   - limit: larger files are refused rather than held in memory.
     ///   - code: the error code for a file that is not a regular file or
     ///     is too large (a key-like file: `.invalidKey`, exit 77).
-    public static func read(_ path: String, what: String, limit: Int = 1 << 20,
-                            code: SealedArchiveError.Code = .io, allowStandardInput: Bool = true) throws -> [UInt8] {
+    ///   - followLinks: false refuses a symbolic link (files inside a
+    ///     directory the tool owns, such as the keyring).
+    public static func read(_ path: String, what: String, limit: Int = 1 << 20, code: SealedArchiveError.Code = .io,
+                            allowStandardInput: Bool = true, followLinks: Bool = true) throws -> [UInt8] {
         let name = path == "-" ? "\(what) (standard input)" : "\(what) '\(shownPath(path))'"
         let source: FileSource
         if path == "-" {
             guard allowStandardInput else { throw SealedArchiveError(.invalidArgument, "\(what) cannot be standard input ('-') here: give a file") }
             source = .standardInput()
         } else {
-            let (fd, _) = try POSIX.openRegularFile(path, what: name, code: code)
+            let (fd, _) = try POSIX.openRegularFile(path, what: name, code: code, followLinks: followLinks)
             source = FileSource(owning: fd, name: name)
         }
         var bytes = [UInt8](repeating: 0, count: limit + 1)
@@ -63,6 +65,12 @@ public enum TextLines {
             start = bytes.index(after: newline)
         }
         return lines
+    }
+
+    /// The lines of `bytes` with their 1-based numbers, for messages that
+    /// name a line.
+    public static func numbered(_ bytes: [UInt8]) -> [(number: Int, bytes: ArraySlice<UInt8>)] {
+        split(bytes).enumerated().map { ($0.offset + 1, $0.element) }
     }
 
     /// The lines of `text` (split by bytes, not by `Character`: in Swift

@@ -13,7 +13,11 @@ public final class ChainState {
     public let path: String
     /// The last archive sealed: nil before the first.
     public private(set) var last: Link?
-    private let lockDescriptor: Int32
+    /// Held from reading the state to committing the next one.
+    private let lock: FileLock
+    /// A second sealing run waits this long for the first (a stuck run
+    /// must not hold the next day's backup for ever).
+    static let lockTimeout: Double = 3600
 
     public struct Link: Codable, Sendable, Equatable {
         public let sequence: UInt64
@@ -33,21 +37,14 @@ public final class ChainState {
     public init(lockingAt path: String) throws {
         self.path = path
         guard !path.isEmpty else { throw SealedArchiveError(.invalidArgument, "the chain state file name is empty") }
-        lockDescriptor = try POSIX.open(path + ".lock", flags: O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600, what: "chain lock '\(shownPath(path)).lock'")
-        while flock(lockDescriptor, LOCK_EX) != 0 {
-            if errno == EINTR { continue }
-            close(lockDescriptor)
-            throw POSIX.error("cannot lock the chain '\(path)'")
+        guard let lock = try FileLock.acquire(path + ".lock", exclusive: true, create: true, timeout: Self.lockTimeout,
+                                              what: "the chain '\(shownPath(path))'") else {
+            throw SealedArchiveError(.io, "cannot create the chain lock '\(shownPath(path)).lock'")
         }
-        do {
-            last = try Self.read(path: path, missingIsNew: true)
-        } catch {
-            close(lockDescriptor)
-            throw error
-        }
+        self.lock = lock
+        last = try Self.read(path: path, missingIsNew: true)
     }
 
-    deinit { close(lockDescriptor) }
 
     /// Reads a chain state file without locking it (a verifier's copy).
     public static func read(path: String) throws -> Link? {
