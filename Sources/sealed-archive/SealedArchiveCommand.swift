@@ -59,13 +59,16 @@ struct SealedArchiveCommand: ParsableCommand {
         case let error as CommandFailure:
             Terminal.error(error.message)
             Foundation.exit(error.status.rawValue)
-        case is ValidationError, is CleanExit:
-            let status = exitCode(for: error)
-            guard status != .success else { exit(withError: error) }
-            Terminal.error(message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments")
-            Foundation.exit(status.rawValue)
         default:
-            // Not foreseen: one line, never a Foundation dump.
+            // ArgumentParser's own outcomes (help, a validation error) keep
+            // its exit codes; anything else was not foreseen: one line,
+            // never a Foundation dump.
+            let status = exitCode(for: error)
+            if status == .success { exit(withError: error) }
+            if status == .validationFailure {
+                Terminal.error(message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments")
+                Foundation.exit(status.rawValue)
+            }
             let detail = String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown"
             Terminal.error("internal error: \(detail)")
             Foundation.exit(ExitStatus.internalError.rawValue)

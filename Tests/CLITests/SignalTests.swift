@@ -199,4 +199,46 @@ import Testing
             })
         #expect(outcomes.contains { $0.description == "killed" }, "no run was killed: \(outcomes)")
     }
+
+    /// `keys rotate`: completed (a new identity in service, the keyring
+    /// consistent) or killed with the keyring as it was or holding only
+    /// what `keys check` calls leftovers; never two keys in service.
+    @Test func keysRotate() throws {
+        let sandbox = try Sandbox()
+        let made = try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"])
+        try #require(made.status == 0, "\(made)")
+        func activeIdentities() throws -> [String] {
+            let list = try sandbox.run(["keys", "list", "--keyring", "ring", "--json"])
+            try #require(list.status == 0, "\(list)")
+            return try list.stdoutLines.compactMap { line in
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                let active = object?["retired"] == nil || object?["retired"] is NSNull
+                return object?["purpose"] as? String == "encryption" && active ? object?["key_id"] as? String : nil
+            }
+        }
+        let arguments = ["keys", "rotate", "--keyring", "ring"]
+        var before = try activeIdentities()
+        let runTime = try Self.measure { expectCompleted(try sandbox.run(arguments)) }
+        before = try activeIdentities()
+        let outcomes = try Self.signalAtRandom(
+            sandbox, seed: 0x4E7, runTime: runTime, arguments: arguments,
+            complete: { result, context in
+                let now = try activeIdentities()
+                #expect(now.count == 1 && now != before, "\(context): \(now) after \(before): \(result)")
+                let check = try sandbox.run(["keys", "check", "--keyring", "ring"])
+                #expect(check.status == 0, "\(context): \(check)")
+            },
+            absent: { context in
+                let now = try activeIdentities()
+                #expect(now.count == 1, "\(context): \(now)")
+                let check = try sandbox.run(["keys", "check", "--keyring", "ring"])
+                #expect(check.status == 0 || check.status == 75, "\(context): \(check)")
+                if check.status == 75 {
+                    let repair = try sandbox.run(["keys", "repair", "--keyring", "ring"])
+                    #expect(repair.status == 0, "\(context): \(repair)")
+                }
+            },
+            reset: { before = try activeIdentities() })
+        #expect(outcomes.contains { $0.description == "killed" }, "no run was killed: \(outcomes)")
+    }
 }
