@@ -219,14 +219,20 @@ public final class Keyring {
     /// (``KeyringProblem/orphanSecretFile(path:)``).
     @discardableResult
     public func rotate(_ purpose: KeyPurpose, now: Date, comment: String? = nil) throws -> KeyRecord {
-        let now = KeyringTime.wholeSeconds(now)
+        let requested = KeyringTime.wholeSeconds(now)
         let lock = try reloadLocked()
         defer { lock?.release() }
         let old = activeKey(purpose)
-        guard now >= old.activated else {
+        // A rotation that waited for the lock can find one made meanwhile,
+        // activated a moment after the time this one was given: it then
+        // happens at that activation, right after it. A larger gap is a
+        // clock problem.
+        let waited = old.activated.timeIntervalSince(requested)
+        guard waited <= KeyringFiles.lockTimeout + 1 else {
             throw SealedArchiveError(.invalidArgument,
-                "cannot rotate at \(KeyringTime.format(now)): the active \(purpose) key \(old.keyID) was activated later, at \(KeyringTime.format(old.activated)); check the clock")
+                "cannot rotate at \(KeyringTime.format(requested)): the active \(purpose) key \(old.keyID) was activated later, at \(KeyringTime.format(old.activated)); check the clock")
         }
+        let now = max(requested, old.activated)
         let new = try Self.addKey(purpose, files: files, avoiding: Set(keys.map(\.keyID)), now: now, comment: comment)
         var retired = old
         retired.retired = now

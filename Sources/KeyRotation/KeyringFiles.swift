@@ -183,17 +183,8 @@ struct KeyringFiles {
         // One write() of the whole line: O_APPEND places it at the end in one
         // piece, so concurrent reviews cannot interleave within a line.
         let bytes = Array(((last == UInt8(ascii: "\n") ? "" : "\n") + line + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n > 0 { offset += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            throw Self.error("cannot write the review log '\(path)'")
-        }
-        while fsync(fd) != 0 {
-            if errno == EINTR { continue }
-            throw Self.error("cannot flush the review log '\(path)' to disk")
-        }
+        try bytes.withUnsafeBytes { try POSIX.writeAll(fd, $0, what: "the review log '\(path)'") }
+        try POSIX.sync(fd, what: "the review log '\(path)'")
         if created { Self.syncDirectory(root) }
     }
 
@@ -291,14 +282,8 @@ extension KeyringFiles {
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw SealedArchiveError(.unsafeKeyFile, "'\(path)' is not a regular file")
         }
-        var offset = 0
-        while offset < rejected.count {
-            let n = rejected.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n > 0 { offset += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            throw Self.error("cannot write '\(path)'")
-        }
-        guard fsync(fd) == 0 else { throw Self.error("cannot flush '\(path)' to disk") }
+        try rejected.withUnsafeBytes { try POSIX.writeAll(fd, $0, what: "'\(path)'") }
+        try POSIX.sync(fd, what: "'\(path)'")
         let sink = try AtomicFileSink(path: reviewLog, mode: 0o600, replaceExisting: true)
         try kept.withUnsafeBytes { try sink.write($0) }
         try sink.commit()

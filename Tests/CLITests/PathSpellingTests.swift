@@ -41,14 +41,21 @@ import Testing
         }
     }
 
-    @Test(arguments: newNames)
-    func newOutputNamesWork(_ name: String) throws {
+    /// A sandbox with an identity `id`, a signing key `sig` and a
+    /// directory `data` holding `file`; returns it and the recipient.
+    static func makeFixture() throws -> (Sandbox, String) {
         let sandbox = try Sandbox()
-        defer { makeTreeRemovable(sandbox.root.path) }
         let recipient = try sandbox.makeIdentity("id")
         try sandbox.makeSigningKey("sig")
         try FileManager.default.createDirectory(atPath: sandbox.path("data"), withIntermediateDirectories: false)
         try sandbox.write("data/file", Array("contents\n".utf8))
+        return (sandbox, recipient)
+    }
+
+    @Test(arguments: newNames)
+    func newOutputNamesWork(_ name: String) throws {
+        let (sandbox, recipient) = try Self.makeFixture()
+        defer { makeTreeRemovable(sandbox.root.path) }
 
         // seal -o NAME, --checksum-file, --chain with the same odd name in
         // a directory of its own.
@@ -90,12 +97,8 @@ import Testing
     /// Every path-taking option, given each bad spelling: handled, with the
     /// error naming the problem, nothing left behind.
     @Test func badSpellingsOfEveryPathOptionAreRefused() throws {
-        let sandbox = try Sandbox()
+        let (sandbox, recipient) = try Self.makeFixture()
         defer { makeTreeRemovable(sandbox.root.path) }
-        let recipient = try sandbox.makeIdentity("id")
-        try sandbox.makeSigningKey("sig")
-        try FileManager.default.createDirectory(atPath: sandbox.path("data"), withIntermediateDirectories: false)
-        try sandbox.write("data/file", Array("contents\n".utf8))
         expectSuccess(try sandbox.run(["seal", "-r", recipient, "--sign-key", "sig", "-o", "a.sarc", "data"]))
         let before = try sandbox.listing()
 

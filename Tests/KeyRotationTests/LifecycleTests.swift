@@ -104,6 +104,20 @@ import SealedArchive
         #expect(try Keyring(opening: dir.file("k")).keys.count == 2)
     }
 
+    /// Two rotations at once: the second waited for the lock while the
+    /// first activated its key a moment after the second's `now`. The
+    /// second then rotates at that activation, not refused as a clock
+    /// problem (seen as a rare exit 64 of concurrent `keys rotate`).
+    @Test func rotationThatWaitedForTheLockHappensAfterTheOneBeforeIt() throws {
+        let dir = try TemporaryDirectory()
+        let keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(10))
+        let first = try keyring.rotate(.encryption, now: days(11))
+        let second = try keyring.rotate(.encryption, now: days(11).addingTimeInterval(-1))
+        #expect(second.activated == first.activated)
+        #expect(keyring.keys.filter { $0.purpose == .encryption && $0.retired == nil }.map(\.keyID) == [second.keyID])
+        #expect(keyring.key(first.keyID)?.retired == first.activated)
+    }
+
     @Test func pruneDestroysOnlyExpiredKeysAndLeavesATombstone() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("k")

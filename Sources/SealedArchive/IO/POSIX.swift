@@ -1,8 +1,8 @@
 import Glibc
 
 /// The one place that makes POSIX file calls and turns `errno` into errors.
-enum POSIX {
-    static func error(_ what: String, errno code: Int32 = errno) -> SealedArchiveError {
+package enum POSIX {
+    package static func error(_ what: String, errno code: Int32 = errno) -> SealedArchiveError {
         SealedArchiveError(.io, "\(what): \(String(cString: strerror(code)))", cause: SystemError(errno: code))
     }
 
@@ -21,7 +21,7 @@ enum POSIX {
     /// Writes all of `bytes`, retrying short writes and EINTR.
     ///
     /// The corresponding C function is `write`.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String) throws {
+    package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String) throws {
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -55,7 +55,7 @@ enum POSIX {
     /// Flushes a descriptor to stable storage.
     ///
     /// The corresponding C function is `fsync`.
-    static func sync(_ fd: Int32, what: @autoclosure () -> String) throws {
+    package static func sync(_ fd: Int32, what: @autoclosure () -> String) throws {
         while fsync(fd) != 0 {
             if errno == EINTR { continue }
             throw error("cannot flush \(what()) to disk")

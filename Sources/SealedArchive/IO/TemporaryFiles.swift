@@ -87,6 +87,19 @@ public enum TemporaryFiles {
         }
     }
 
+    /// Makes a new directory (mode 0700) from `template` (ending in
+    /// `XXXXXX`) and registers it; returns its path and token. Nothing is
+    /// left if registration is refused.
+    static func makeDirectory(_ template: String, what: @autoclosure () -> String) throws -> (path: String, token: Int) {
+        let path = try POSIX.makeTemporaryDirectory(template, what: what())
+        do {
+            return (path, try register(path, isDirectory: true))
+        } catch {
+            Restore.removeTree(path)
+            throw error
+        }
+    }
+
     static func unregister(_ token: Int) {
         lock.withLock { _ = registered.removeValue(forKey: token) }
     }

@@ -52,15 +52,9 @@ public enum Restore {
     public static func extract(_ reader: ArchiveReader, to destination: String, options: RestoreOptions) throws -> ContentsSummary {
         try requireTar(reader)
         let target = try ExtractionTarget(destination)
-        let staging = try POSIX.makeTemporaryDirectory(PathName.join(target.parent, ".\(PathName.shortenedName(target.name, limit: 200)).staging.XXXXXX"),
-                                                       what: "a staging directory in '\(shownPath(target.parent))'")
-        let registration: Int
-        do {
-            registration = try TemporaryFiles.register(staging, isDirectory: true)
-        } catch {
-            removeTree(staging)
-            throw error
-        }
+        let (staging, registration) = try TemporaryFiles.makeDirectory(
+            PathName.join(target.parent, ".\(PathName.shortenedName(target.name, limit: 200)).staging.XXXXXX"),
+            what: "a staging directory in '\(shownPath(target.parent))'")
         defer { TemporaryFiles.unregister(registration) }
         do {
             let summary = try walk(reader, options: options, staging: Array(staging.utf8), list: nil)

@@ -116,15 +116,9 @@ public enum Drill {
         if verification.passed {
             do {
                 guard !options.workDirectory.isEmpty else { throw SealedArchiveError(.invalidArgument, "the drill's work directory name is empty") }
-                let scratch = try POSIX.makeTemporaryDirectory(PathName.join(options.workDirectory, "sealed-archive-drill.XXXXXX"),
-                                                               what: "a drill directory in '\(shownPath(options.workDirectory))'")
-                let registration: Int
-                do {
-                    registration = try TemporaryFiles.register(scratch, isDirectory: true)
-                } catch {
-                    Restore.removeTree(scratch)
-                    throw error
-                }
+                let (scratch, registration) = try TemporaryFiles.makeDirectory(
+                    PathName.join(options.workDirectory, "sealed-archive-drill.XXXXXX"),
+                    what: "a drill directory in '\(shownPath(options.workDirectory))'")
                 defer {
                     Restore.removeTree(scratch)
                     TemporaryFiles.unregister(registration)
