@@ -99,6 +99,26 @@ struct FullDiskTests {
         }
     }
 
+    /// The keyring on a full filesystem: `keys init` leaves nothing,
+    /// `keys rotate` fails (74) with the keyring as it was, consistent.
+    @Test func keyringWritersOnAFullDisk() throws {
+        let sandbox = try Sandbox()
+        let disk = try Tmpfs(at: sandbox.path("disk"), kilobytes: 256)
+        let made = try sandbox.run(["keys", "init", "--keyring", "disk/ring", "--retention", "90d"])
+        try #require(made.status == 0, "\(made)")
+        let before = try sandbox.run(["keys", "list", "--keyring", "disk/ring"])
+        disk.fill()
+        for arguments in [["keys", "rotate", "--keyring", "disk/ring"], ["keys", "rotate", "--signing", "--keyring", "disk/ring"],
+                          ["keys", "init", "--keyring", "disk/other", "--retention", "90d"]] {
+            let result = try sandbox.run(arguments)
+            expectError(result, 74)
+        }
+        #expect(try Self.contents(disk.path) == ["ring"], "a failed init left something")
+        #expect(try sandbox.run(["keys", "list", "--keyring", "disk/ring"]).stdout == before.stdout)
+        let check = try sandbox.run(["keys", "check", "--keyring", "disk/ring"])
+        #expect(check.status == 0, "\(check)")
+    }
+
     /// Issue 8, defect 5: the archive fits, its checksum file or the chain
     /// state does not. Nothing of that seal appears, the chain is where it
     /// was, and the next seal takes the same sequence number with no fork.
