@@ -3,7 +3,8 @@
 # test: the Swift test suites (library, vectors, CLI end to end), the
 # independent Python reference decoder's self-test, the reference decoder on
 # every spec vector, the Swift reader on vectors the Python encoder makes,
-# and the reference decoder on a 100 MB archive sealed by the CLI.
+# the reference decoder on a 100 MB archive sealed by the CLI, and the
+# suites again under sanitizers (Tools/sanitize.sh).
 #
 #     bash Tools/test.sh
 set -euo pipefail
@@ -41,3 +42,6 @@ cmp "$work/plain" "$work/out"
 echo "reference decoder: 100 MB archive opened byte-identical"
 
 grep -E "^✔ Test run with" "$work/swift-test.log" | tail -n 1
+
+echo "== sanitizers (AddressSanitizer + LeakSanitizer, ThreadSanitizer)"
+bash Tools/sanitize.sh all

@@ -34,6 +34,9 @@ final class CallbackContext {
     let source: ByteSource?
     let buffer: UnsafeMutableRawBufferPointer?
     var error: (any Error)?
+    /// Set when an unfinished writer is released: the write callback then
+    /// drops what libarchive writes (see ``TarStreamWriter``'s deinit).
+    var discarding = false
 
     init(sink: ByteSink) {
         self.sink = sink
@@ -62,6 +65,7 @@ final class CallbackContext {
 
     static let write: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int = { _, client, bytes, count in
         let context = Unmanaged<CallbackContext>.fromOpaque(client!).takeUnretainedValue()
+        if context.discarding { return count }
         do {
             try context.sink!.write(UnsafeRawBufferPointer(start: bytes, count: count))
             return count

@@ -77,7 +77,17 @@ final class TarStreamWriter {
     }
 
     deinit {
-        if !finished { archive_write_fail(handle) }
+        if !finished {
+            archive_write_fail(handle)
+            // libarchive 3.6 frees the output block (10 KiB) that
+            // archive_write_open2 allocates only in archive_write_close,
+            // which archive_write_free skips after archive_write_fail: a
+            // leak per failed stream (LeakSanitizer). Close here too, with
+            // the callback dropping everything, so the end-of-archive
+            // marker close writes never reaches the sink after an error.
+            context.discarding = true
+            archive_write_close(handle)
+        }
         archive_write_free(handle)
         retained.release()
     }
