@@ -142,12 +142,14 @@ if [ "$mode" = thread ] || [ "$mode" = all ]; then
     # (tar payloads: open -C, deep verify, drill): DirectoryRoundTripTests,
     # VerificationTests. Verifier's parallel verification of several
     # archives: VerificationTests, KeysCommandTests (a keyring shared by
-    # parallel verifications). The sigwait cleanup thread of TemporaryFiles:
-    # CrashSafetyTests (SIGTERM during seal, open and open -C). KeyRotation
-    # and the remaining suites start no threads of ours.
+    # parallel verifications). The sigwait thread of TerminationSignals
+    # against commits and extraction (TemporaryFiles' lock): CrashSafetyTests
+    # and SignalTests (signals at random moments of seal, open -C, rewrap,
+    # drill, keys rotate). KeyRotation and the remaining suites start no
+    # threads of ours.
     suites=(SealedArchiveTests.RoundTripTests SealedArchiveTests.TamperTests SealedArchiveTests.RewrapTests
             SealedArchiveTests.VectorTests CLITests.RoundTripTests CLITests.DirectoryRoundTripTests
-            CLITests.VerificationTests CLITests.KeysCommandTests CLITests.CrashSafetyTests)
+            CLITests.VerificationTests CLITests.KeysCommandTests CLITests.CrashSafetyTests CLITests.SignalTests)
     if build_pass thread thread .build-tsan; then
         # A renamed suite must not drop out of this pass silently.
         listed=$(swift test list --skip-build --sanitize=thread --scratch-path .build-tsan 2>/dev/null || true)
