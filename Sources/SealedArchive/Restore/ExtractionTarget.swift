@@ -28,7 +28,8 @@ struct ExtractionTarget {
                 throw SealedArchiveError(.io, "'\(shown)' already exists and is not an empty directory: choose a new destination")
             }
             // Resolved, so the staging directory is made beside it whatever
-            // the spelling (`x/`, `a/./b`, a symbolic link to a directory).
+            // the spelling (`x/`, `a/./b`). A symbolic link at DEST was not
+            // followed (lstat): it is refused above as not a directory.
             let resolved = try Self.realPath(destination)
             guard resolved != "/" else { throw SealedArchiveError(.io, "'\(shown)' is the root directory: choose a new destination") }
             (parent, name) = PathName.split(resolved)
