@@ -40,4 +40,7 @@ head -c 100000000 /dev/urandom > "$work/plain"
 cmp "$work/plain" "$work/out"
 echo "reference decoder: 100 MB archive opened byte-identical"
 
+echo "== fuzz smoke (libFuzzer + ASan, 20 s a target; longer: Tools/fuzz.sh TARGET 3600)"
+bash Tools/fuzz.sh all 20
+
 grep -E "^✔ Test run with" "$work/swift-test.log" | tail -n 1
