@@ -59,3 +59,16 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets over the parsers (Fuzz/, Tools/fuzz.sh). Declared only
+// when SEALED_ARCHIVE_FUZZ=1, so `swift build` and `swift test` never see
+// them: they link only with `--sanitize=fuzzer` (libFuzzer supplies main).
+if Context.environment["SEALED_ARCHIVE_FUZZ"] == "1" {
+    let fuzzTargets = ["fuzz-header", "fuzz-archive", "fuzz-keys", "fuzz-lists", "fuzz-paper", "fuzz-keyring", "fuzz-tar-policy"]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    for name in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: name, dependencies: ["FuzzSupport", "SealedArchive", "KeyRotation"], path: "Fuzz/\(name)"))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

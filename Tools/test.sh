@@ -44,5 +44,8 @@ echo "reference decoder: 100 MB archive opened byte-identical"
 echo "== sanitizers (AddressSanitizer + LeakSanitizer, ThreadSanitizer)"
 bash Tools/sanitize.sh all
 
+echo "== fuzz smoke (libFuzzer + ASan, 20 s a target; longer: Tools/fuzz.sh TARGET 3600)"
+bash Tools/fuzz.sh all 20
+
 # The suite's own closing line last, for whoever reads the end of the log.
 grep -E "^✔ Test run with" "$work/swift-test.log" | tail -n 1

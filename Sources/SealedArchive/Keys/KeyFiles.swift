@@ -42,28 +42,32 @@ public enum KeyFiles {
     /// asks `passphrase` (and is refused without one).
     public static func readSecretKeys(path: String, passphrase: PassphraseProvider? = nil) throws -> SecretKeys {
         let contents = try readSecretFile(path: path)
+        return try contents.withUnsafeBytes { try parseSecretKeys($0, path: path, passphrase: passphrase) }
+    }
+
+    /// Parses the contents of a secret key file (`path` names it in
+    /// messages); ``readSecretKeys(path:passphrase:)`` after reading.
+    static func parseSecretKeys(_ bytes: UnsafeRawBufferPointer, path: String, passphrase: PassphraseProvider? = nil) throws -> SecretKeys {
         var identities: [Identity] = []
         var signingKeys: [SigningKey] = []
         var lineNumber = 0
-        try contents.withUnsafeBytes { bytes in
-            try forEachKeyLine(bytes) { line in
-                lineNumber += 1
-                if line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) {
-                    identities.append(try Identity(parsing: line))
-                } else if line.starts(with: Array("SEALED-SIGNING-KEY-1".utf8)) {
-                    signingKeys.append(try SigningKey(parsing: line))
-                } else if line.starts(with: Array("SEALED-PROTECTED-KEY-1".utf8)) {
-                    guard let passphrase else {
-                        throw SealedArchiveError(.invalidKey, "'\(path)' is protected by a passphrase, and none can be asked for here (no terminal): use --passphrase-fd")
-                    }
-                    let (kind, secret) = try ProtectedKey.unprotect(line, passphrase: try passphrase(path), file: path)
-                    switch kind {
-                    case .identity: identities.append(try Identity(secret: secret))
-                    case .signingKey: signingKeys.append(try SigningKey(seed: secret))
-                    }
-                } else {
-                    throw SealedArchiveError(.invalidKey, "'\(path)' is not a key file: a line is neither a comment nor a key (expected AGE-SECRET-KEY-1…, SEALED-SIGNING-KEY-1… or SEALED-PROTECTED-KEY-1…)")
+        try forEachKeyLine(bytes) { line in
+            lineNumber += 1
+            if line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) {
+                identities.append(try Identity(parsing: line))
+            } else if line.starts(with: Array("SEALED-SIGNING-KEY-1".utf8)) {
+                signingKeys.append(try SigningKey(parsing: line))
+            } else if line.starts(with: Array("SEALED-PROTECTED-KEY-1".utf8)) {
+                guard let passphrase else {
+                    throw SealedArchiveError(.invalidKey, "'\(path)' is protected by a passphrase, and none can be asked for here (no terminal): use --passphrase-fd")
                 }
+                let (kind, secret) = try ProtectedKey.unprotect(line, passphrase: try passphrase(path), file: path)
+                switch kind {
+                case .identity: identities.append(try Identity(secret: secret))
+                case .signingKey: signingKeys.append(try SigningKey(seed: secret))
+                }
+            } else {
+                throw SealedArchiveError(.invalidKey, "'\(path)' is not a key file: a line is neither a comment nor a key (expected AGE-SECRET-KEY-1…, SEALED-SIGNING-KEY-1… or SEALED-PROTECTED-KEY-1…)")
             }
         }
         switch (identities.isEmpty, signingKeys.count) {
@@ -76,7 +80,12 @@ public enum KeyFiles {
 
     /// Reads a recipients file: one `age1…` a line, `#` comments.
     public static func readRecipients(path: String) throws -> [Recipient] {
-        let recipients = try readPublicLines(path: path, what: "recipients").map { line in
+        try parseRecipients(TextFile.readText(path, what: "recipients file", code: .invalidKey), path: path)
+    }
+
+    /// Parses the text of a recipients file (`path` names it in messages).
+    static func parseRecipients(_ text: String, path: String) throws -> [Recipient] {
+        let recipients = try publicLines(text).map { line in
             do { return try Recipient(parsing: line) } catch let error as SealedArchiveError {
                 throw SealedArchiveError(error.code, "'\(path)': \(error.message)", cause: error)
             }
@@ -88,7 +97,12 @@ public enum KeyFiles {
     /// Reads a signers file: one `sealsig1…` a line, optionally with its
     /// validity window (`valid-from=…`, `valid-until=…`), `#` comments.
     public static func readSigners(path: String) throws -> [TrustedSigner] {
-        let signers = try readPublicLines(path: path, what: "signers").map { line in
+        try parseSigners(TextFile.readText(path, what: "signers file", code: .invalidKey), path: path)
+    }
+
+    /// Parses the text of a signers file (`path` names it in messages).
+    static func parseSigners(_ text: String, path: String) throws -> [TrustedSigner] {
+        let signers = try publicLines(text).map { line in
             do { return try TrustedSigner(parsing: line) } catch let error as SealedArchiveError {
                 throw SealedArchiveError(error.code, "'\(path)': \(error.message)", cause: error)
             }
@@ -171,9 +185,8 @@ public enum KeyFiles {
     }
 
     /// The meaningful lines of a public key list, trimmed.
-    private static func readPublicLines(path: String, what: String) throws -> [String] {
-        let text = try TextFile.readText(path, what: "\(what) file", code: .invalidKey)
-        return TextLines.split(text)
+    private static func publicLines(_ text: String) -> [String] {
+        TextLines.split(text)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
