@@ -74,13 +74,16 @@ public enum ArchiveSet {
             }
         }
         if let expectedLast, expectedLast > 0 {
-            // A damaged newest archive is there: only what is after it is missing.
-            if let last = [chained.last?.sequence, failed.max()].compactMap({ $0 }).max() {
+            if let verifiedLast = chained.last?.sequence {
+                // A damaged newest archive is there: only what is after it is missing.
+                let last = max(verifiedLast, failed.max() ?? 0)
                 if last < expectedLast {
                     problems.append("the sealing host's chain is at archive \(expectedLast) but the newest here is \(last): later archives are missing or were rolled back")
                 }
             } else {
-                problems.append("the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: archives 1–\(expectedLast) are missing")
+                problems.append(failed.isEmpty
+                    ? "the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: archives 1–\(expectedLast) are missing"
+                    : "the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: those present are damaged (above)")
             }
         }
         return problems
