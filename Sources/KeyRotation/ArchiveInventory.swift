@@ -49,23 +49,15 @@ public struct ArchiveInventory: Sendable, Equatable {
     }
 
     /// The archives (or header-only prefixes of archives) in `directory`,
-    /// not descending into subdirectories. Hidden files (a `.partial`
-    /// upload) and files that do not start with the archive magic are
-    /// skipped; a file that starts with it but whose header does not parse is
-    /// an error, since the keys it needs would be unknown.
+    /// chosen as `verify` and `drill` choose them (``ArchiveDirectory``).
+    /// Files that do not start with the archive magic are skipped; a file
+    /// that starts with it but whose header does not parse is an error,
+    /// since the keys it needs would be unknown.
     public init(directory: String) throws {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        } catch {
-            throw SealedArchiveError(.io, "cannot list the archive directory '\(directory)': \(error.localizedDescription)")
-        }
         var entries: [Entry] = []
         var skipped: [String] = []
-        for name in names where !name.hasPrefix(".") {
+        for name in try ArchiveDirectory.archiveNames(in: directory) {
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-            var info = stat()
-            guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
             guard try Self.startsWithMagic(path) else {
                 skipped.append(name)
                 continue

@@ -35,9 +35,10 @@ public struct SealedArchiveError: Error, Equatable, Hashable, CustomStringConver
         public static let version = Code(rawValue: "version")
         /// A format limit was exceeded (header size, recipient count).
         public static let limit = Code(rawValue: "limit")
-        /// The input ends inside the header.
+        /// The input was cut short: it ends inside the header, or before the
+        /// end of its trailer.
         public static let truncated = Code(rawValue: "truncated")
-        /// The input does not end with a trailer: cut short or extended.
+        /// Bytes follow a complete trailer: the input was extended.
         public static let trailer = Code(rawValue: "trailer")
         /// None of the identities given is a recipient of the archive.
         public static let noIdentity = Code(rawValue: "no-identity")

@@ -61,16 +61,16 @@ struct DrillCommand: ParsableCommand {
         }
         let report = Drill.run(path: path, options: options, now: now)
         if json {
-            try Terminal.output(DrillJSON.encode(report, identities: options.identities), asJSON: true)
+            try Terminal.output(DrillJSON.encode(report), asJSON: true)
         } else {
-            try Terminal.output(lines: DrillText.render(report, identities: options.identities))
+            try Terminal.output(lines: DrillText.render(report))
         }
         if let error = report.error { throw ExitCode(ExitStatus.for(error).rawValue) }
     }
 }
 
 enum DrillText {
-    static func render(_ report: Drill.Report, identities: [Identity]) -> [String] {
+    static func render(_ report: Drill.Report) -> [String] {
         let verification = report.verification
         var lines = ["restore drill of \(report.path): \(report.passed ? "PASSED" : "FAILED")"]
         if let header = verification.header {
@@ -78,17 +78,19 @@ enum DrillText {
             let target = report.maxAge.map { " (max \(Duration.describe($0)): \((report.ageSeconds ?? 0) <= $0 ? "met" : "MISSED"))" } ?? ""
             lines.append("  created:   \(ISO8601DateFormatter().string(from: header.createdDate)), \(age) old\(target)")
             let recipients = header.stanzas.map(\.keyID)
-            let used = identities.map(\.recipient.keyID).first(where: recipients.contains)
+            // The library names the identity that opened it: with --keyring
+            // the identities are found from the header, not given.
+            let used = verification.openedWith
             lines.append("  keys:      recipients \(recipients.map(\.description).joined(separator: ", "))\(used.map { "; opened with \($0)" } ?? "")")
             lines.append("  signer:    \(header.signer.map { "\($0) (key id \($0.keyID))\(verification.signatureRequired ? ", trusted" : ", not required (pass --signer)")" } ?? "none: unsigned")")
         }
         if let result = verification.result, verification.passed {
-            lines.append("  verified:  deep: \(result.chunkCount) chunks, \(result.archiveLength) archive bytes, \(result.plaintextLength) payload bytes")
+            lines.append("  verified:  deep: \(counted(result.chunkCount, "chunk")), \(counted(result.archiveLength, "archive byte")), \(counted(result.plaintextLength, "payload byte"))")
         }
         if let seconds = report.restoreSeconds, let bytes = report.restoredBytes {
             let rate = report.restoreBytesPerSecond.map { String(format: "%.0f MB/s", $0 / 1e6) } ?? "-"
-            let manifest = report.manifestFilesChecked.map { "MANIFEST.sha256 matches (\($0) files)" } ?? (report.verification.contents?.manifestSkipped == true ? "MANIFEST.sha256 not checked" : "no MANIFEST.sha256")
-            lines.append("  restored:  \(report.restoredFiles ?? 0) files, \(bytes) bytes in \(String(format: "%.2f", seconds)) s (\(rate)); \(manifest); removed")
+            let manifest = report.manifestFilesChecked.map { "MANIFEST.sha256 matches (\(counted($0, "file")))" } ?? (report.verification.contents?.manifestSkipped == true ? "MANIFEST.sha256 not checked" : "no MANIFEST.sha256")
+            lines.append("  restored:  \(counted(report.restoredFiles ?? 0, "file")), \(counted(bytes, "byte")) in \(String(format: "%.2f", seconds)) s (\(rate)); \(manifest); removed")
         }
         for failure in report.failures { lines.append("  FAILED:    \(failure)") }
         return lines
@@ -96,7 +98,7 @@ enum DrillText {
 }
 
 enum DrillJSON {
-    static func encode(_ report: Drill.Report, identities: [Identity]) -> String {
+    static func encode(_ report: Drill.Report) -> String {
         var object: [String: Any] = ["schema": 1, "kind": "drill", "archive": report.path, "ok": report.passed, "failures": report.failures]
         if let error = report.error { object["error"] = ["code": error.code.rawValue, "message": error.message] }
         if let header = report.verification.header {
@@ -104,6 +106,7 @@ enum DrillJSON {
             object["recipients"] = header.stanzas.map { $0.keyID.description }
             if let signer = header.signer { object["signer"] = signer.description; object["signer_key_id"] = signer.keyID.description }
         }
+        if let used = report.verification.openedWith { object["opened_with_key_id"] = used.description }
         if let age = report.ageSeconds { object["age_seconds"] = Int(exactly: age.rounded()) ?? (age < 0 ? Int.min : Int.max) }
         if let maxAge = report.maxAge { object["max_age_seconds"] = Int(exactly: maxAge.rounded()) ?? Int.max }
         if let bytes = report.archiveBytes { object["archive_bytes"] = bytes }

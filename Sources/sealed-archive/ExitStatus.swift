@@ -58,3 +58,10 @@ struct CommandFailure: Error {
         self.message = message
     }
 }
+
+/// Standard output was closed while results were printed (`verify … | head
+/// -1`): the reader has what it wanted, so the run ends with the I/O status
+/// and no error line, as Spec/CLI.md says.
+struct ClosedStandardOutput: Error {
+    let status = ExitStatus.io
+}

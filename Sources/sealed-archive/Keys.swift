@@ -154,7 +154,9 @@ struct KeysReview: ParsableCommand {
                 try Terminal.output("To destroy retired key \(candidate.keyID) before its retain-until, re-wrap (sealed-archive rewrap) these archives onto the key in service: \(candidate.archives.joined(separator: ", "))")
             }
         }
-        var status = report.exitStatus
+        // The report's status is one of the documented codes (0, 75, 65);
+        // combined with a failed proof by the CLI's ranking, not by value.
+        var statuses = [ExitStatus(rawValue: report.exitStatus) ?? .internalError]
         if let recipientsFile, try KeyFiles.readRecipients(path: recipientsFile).count == 1 {
             Terminal.note("sealed-archive: warning: \(recipientsFile) lists a single recipient: no escrow key, so losing that identity loses every archive")
         }
@@ -164,9 +166,10 @@ struct KeysReview: ParsableCommand {
                 try Terminal.output(proof.passed ? "proved \(proof.purpose) key \(proof.keyID): it still works"
                                                  : "FAILED \(proof.purpose) key \(proof.keyID): \(proof.failure!)")
             }
-            if proofs.contains(where: { !$0.passed }) { status = max(status, ExitStatus.noUsableKey.rawValue) }
+            if proofs.contains(where: { !$0.passed }) { statuses.append(.noUsableKey) }
         }
-        if status != 0 { throw ExitCode(status) }
+        let worst = ExitStatus.worst(statuses)
+        if worst != .success { throw ExitCode(worst.rawValue) }
     }
 }
 
@@ -213,7 +216,9 @@ struct KeysPasswd: ParsableCommand {
         commandName: "passwd",
         abstract: "Protect the keyring's secret keys with a passphrase (Argon2id), change it, or remove it.",
         discussion: """
-            The new passphrase is asked twice at the terminal (echo off) or read from             --new-passphrase-fd; the current one, for keys protected now, at the             terminal or from --passphrase-fd. Never from arguments.
+            The new passphrase is asked twice at the terminal (echo off) or read from \
+            --new-passphrase-fd; the current one, for keys protected now, at the \
+            terminal or from --passphrase-fd. Never from arguments.
             """
     )
     @OptionGroup var keyring: KeyringOptions

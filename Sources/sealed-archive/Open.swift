@@ -60,7 +60,7 @@ struct Open: ParsableCommand {
         if let destination {
             guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: open it with -o FILE instead of -C") }
             let summary = try Restore.extract(reader, to: destination, options: contents.restoreOptions)
-            Terminal.note("extracted \(summary.files) files, \(summary.directories) directories, \(summary.symlinks + summary.hardlinks) links (\(summary.contentBytes) bytes) into \(destination); \(ContentsOptions.manifestNote(summary))")
+            Terminal.note("extracted \(counted(summary.files, "file")), \(counted(summary.directories, "directory", "directories")), \(counted(summary.symlinks + summary.hardlinks, "link")) (\(counted(summary.contentBytes, "byte"))) into \(destination); \(ContentsOptions.manifestNote(summary))")
         } else if list {
             guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: there is nothing to list") }
             let summary = try Restore.check(reader, options: contents.restoreOptions) { entry in

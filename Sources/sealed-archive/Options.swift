@@ -184,7 +184,7 @@ struct ContentsOptions: ParsableArguments {
     /// How the manifest outcome is reported.
     static func manifestNote(_ summary: ContentsSummary) -> String {
         if summary.manifestSkipped { return "MANIFEST.sha256 not checked (--no-manifest)" }
-        if let count = summary.manifestFilesChecked { return "MANIFEST.sha256 matches (\(count) files)" }
+        if let count = summary.manifestFilesChecked { return "MANIFEST.sha256 matches (\(counted(count, "file")))" }
         return "no MANIFEST.sha256"
     }
 }

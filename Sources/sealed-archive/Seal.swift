@@ -209,10 +209,10 @@ struct SealReport: Encodable {
     }
 
     var text: String {
-        let count = recipients.count == 1 ? "1 recipient" : "\(recipients.count) recipients"
+        let count = counted(recipients.count, "recipient")
         let signed = signer_key_id.map { ", signed by \($0)" } ?? ", unsigned"
         let chained = sequence.map { ", sequence \($0)" } ?? ""
-        return "sealed \(archive.map { "'\($0)'" } ?? "to standard output") to \(count) (key ids \(recipient_key_ids.joined(separator: ", ")))\(signed)\(chained): \(archive_bytes) bytes"
+        return "sealed \(archive.map { "'\($0)'" } ?? "to standard output") to \(count) (key ids \(recipient_key_ids.joined(separator: ", ")))\(signed)\(chained): \(counted(archive_bytes, "byte"))"
     }
 
     var json: String {

@@ -56,6 +56,9 @@ struct SealedArchiveCommand: ParsableCommand {
         case let error as ExitCode:
             // The command already reported its results (verify, drill).
             Foundation.exit(error.rawValue)
+        case let error as ClosedStandardOutput:
+            // Nobody reads the results any more: no line to add.
+            Foundation.exit(error.status.rawValue)
         case let error as CommandFailure:
             Terminal.error(error.message)
             Foundation.exit(error.status.rawValue)

@@ -37,10 +37,20 @@ enum Terminal {
     static func noteJSON(_ json: String) { write(TerminalText.escapedJSON(json) + "\n") }
 
     private static func emit(_ text: String) throws {
-        try Array((text + "\n").utf8).withUnsafeBytes { try StandardOutputSink().write($0) }
+        do {
+            try Array((text + "\n").utf8).withUnsafeBytes { try StandardOutputSink().write($0) }
+        } catch let error as SealedArchiveError where (error.cause as? SystemError)?.errno == EPIPE {
+            throw ClosedStandardOutput()
+        }
     }
 
     private static func write(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
     }
+}
+
+/// A count and its noun, singular for exactly one ("1 chunk", "2 chunks"),
+/// so no printed count reads "1 chunks".
+func counted<N: BinaryInteger>(_ count: N, _ singular: String, _ plural: String? = nil) -> String {
+    "\(count) \(count == 1 ? singular : plural ?? singular + "s")"
 }

@@ -41,15 +41,24 @@ struct Verify: ParsableCommand {
             help: ArgumentHelp("The sealing host's chain state file: archives after the newest here are reported missing.", valueName: "FILE"))
     var chainFile: String?
 
+    @Option(name: .customLong("stdin-name"),
+            help: ArgumentHelp("The name standard input ('-') has in the checksum file (needed when it lists several archives).", valueName: "NAME"))
+    var standardInputName: String?
+
     @Flag(name: .customLong("json"), help: "Print one JSON object per archive (and one for the set), one per line.")
     var json = false
 
-    @Argument(help: ArgumentHelp("Archives to check ('-' for standard input).", valueName: "ARCHIVE"))
+    @Argument(help: ArgumentHelp("Archives to check ('-' for standard input), or directories of archives.", valueName: "ARCHIVE"))
     var archives: [String]
 
     func validate() throws {
         guard !archives.isEmpty else { throw ValidationError("give at least one archive to verify") }
         guard archives.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be verified only once") }
+        if standardInputName != nil {
+            guard archives.contains("-"), checksumFile != nil else {
+                throw ValidationError("--stdin-name names standard input ('-') in the checksum file: give both '-' and --checksum-file")
+            }
+        }
         if let maxAge { do { _ = try Duration.parse(maxAge) } catch let error as SealedArchiveError { throw ValidationError(error.message) } }
     }
 
@@ -61,11 +70,22 @@ struct Verify: ParsableCommand {
         options.requiredSigners = try signer.requiredSigners()
         options.restore = contents.restoreOptions
         if let checksumFile {
-            options.checksums = try ChecksumFile.read(path: checksumFile)
+            let checksums = try ChecksumFile.read(path: checksumFile)
+            options.checksums = checksums
+            if archives.contains("-") {
+                options.standardInputName = try ChecksumFile.standardInputName(in: checksums, given: standardInputName, path: checksumFile)
+            }
         }
         let expectedLast = try chainFile.map { try ChainState.read(path: $0)?.sequence ?? 0 }
+        // A directory stands for the archives in it, chosen as drill chooses.
+        var paths: [String] = []
+        for archive in archives {
+            let found = try ArchiveDirectory.expanding([archive])
+            guard !found.isEmpty else { throw SealedArchiveError(.header, "no archive in the directory '\(archive)'") }
+            paths += found
+        }
 
-        let outcomes = Verifier.verify(paths: archives, options: options)
+        let outcomes = Verifier.verify(paths: paths, options: options)
         var statuses = outcomes.map { $0.error.map(ExitStatus.for) ?? .success }
         for outcome in outcomes {
             if json { try Terminal.output(VerificationJSON.archive(outcome), asJSON: true) } else { try Terminal.output(VerificationText.line(outcome)) }
@@ -84,12 +104,20 @@ struct Verify: ParsableCommand {
             }
         }
         let chained = facts.filter { $0.sequence != nil }
+        // Chained archives that failed are reported on their own line, not
+        // also as gaps in the chain.
+        let failedSequences = Set(outcomes.filter { !$0.passed }.compactMap { $0.header?.sequence })
         if !chained.isEmpty || expectedLast != nil {
-            let problems = ArchiveSet.chainProblems(facts, expectedLast: expectedLast)
+            let problems = ArchiveSet.chainProblems(facts, expectedLast: expectedLast, failed: failedSequences)
             setProblems += problems
-            if problems.isEmpty, let first = chained.map(\.sequence!).min(), let last = chained.map(\.sequence!).max() {
-                setNotes.append(first == last ? "chain: archive \(first) only, nothing to compare it with"
-                                              : "chain complete: archives \(first)–\(last) follow each other")
+            let sequences = chained.compactMap(\.sequence) + failedSequences
+            if problems.isEmpty, let first = sequences.min(), let last = sequences.max() {
+                if !failedSequences.isEmpty {
+                    setNotes.append("chain has no gap: archives \(first)–\(last) are present, \(counted(failedSequences.count, "archive")) of them damaged (above)")
+                } else {
+                    setNotes.append(first == last ? "chain: archive \(first) only, nothing to compare it with"
+                                                  : "chain complete: archives \(first)–\(last) follow each other")
+                }
             }
         }
         if maxAge != nil || !chained.isEmpty || expectedLast != nil {
@@ -112,7 +140,7 @@ enum VerificationText {
         guard let result = outcome.result, outcome.passed else {
             return "FAILED \(name) [\(outcome.depth.rawValue)]: \(outcome.error?.message ?? "not checked")"
         }
-        var parts = ["\(result.chunkCount) chunks and digest intact"]
+        var parts = ["\(counted(result.chunkCount, "chunk")) and digest intact"]
         if let signer = result.signer {
             parts.append(!outcome.signatureRequired
                 ? "signature valid by \(signer) (not required: pass --signer to require it)"
@@ -124,9 +152,9 @@ enum VerificationText {
             parts.append("created \(ISO8601DateFormatter().string(from: header.createdDate))\(header.sequence.map { ", sequence \($0)" } ?? "")")
         }
         if let contents = outcome.contents {
-            parts.append("\(contents.files) files, \(contents.directories) directories, \(contents.symlinks + contents.hardlinks) links safe to extract; \(ContentsOptions.manifestNote(contents))")
+            parts.append("\(counted(contents.files, "file")), \(counted(contents.directories, "directory", "directories")), \(counted(contents.symlinks + contents.hardlinks, "link")) safe to extract; \(ContentsOptions.manifestNote(contents))")
         } else if result.decrypted {
-            parts.append("decrypted and authenticated \(result.plaintextLength) bytes")
+            parts.append("decrypted and authenticated \(counted(result.plaintextLength, "byte"))")
         }
         if outcome.sha256 != nil { parts.append("SHA-256 matches the checksum file") }
         return "OK \(name) [\(outcome.depth.rawValue)]: " + parts.joined(separator: "; ")

@@ -239,7 +239,7 @@ enum SpecJSONKeys {
     static let drill: Set<String> = [
         "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "signer", "signer_key_id",
         "age_seconds", "max_age_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",
-        "restore_bytes_per_second", "manifest_files_checked",
+        "restore_bytes_per_second", "manifest_files_checked", "opened_with_key_id",
     ]
 }
 

@@ -337,3 +337,20 @@ import Testing
         #expect(Duration.describe(-1e30).contains("future"))
     }
 }
+
+extension RoundTripTests {
+    /// Spec/FORMAT.md check 6: a byte payload is stored as given (open -o
+    /// writes it unchanged), so a header recording it as compressed is
+    /// malformed even under a valid MAC, and the writer refuses to make one.
+    @Test func aBytePayloadRecordedAsCompressedIsAHeaderError() throws {
+        #expect(throws: SealedArchiveError(.invalidArgument, "")) {
+            _ = try sealInMemory([1, 2, 3], to: [alice.recipient]) { $0.compression = .zstd }
+        }
+        let keys = try KeySchedule.random()
+        let header = try ArchiveHeader(
+            chunkSizeLog2: 12, payloadKind: .bytes, compression: .zstd, created: 0,
+            stanzas: [try Stanza.wrap(keys.fileKey, to: alice.recipient)], signer: nil, label: nil, sequence: nil, previousDigest: nil
+        ).authenticated(with: keys.headerKey)
+        #expect(throws: SealedArchiveError(.header, "")) { _ = try ArchiveHeader(parsing: header.bytes) }
+    }
+}

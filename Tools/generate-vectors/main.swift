@@ -151,9 +151,9 @@ try emit("invalid-signature", "a bit flipped in the signature", archive: flippin
 // MARK: Structure
 
 try emit("invalid-truncated-at-boundary", "cut after chunk 1: the rest and the trailer are gone",
-         archive: Array(valid[..<(h + 2 * record)]), expect: "trailer")
-try emit("invalid-truncated-in-chunk", "cut in the middle of chunk 2", archive: Array(valid[..<(h + 2 * record + 1000)]), expect: "trailer")
-try emit("invalid-truncated-trailer", "the last byte is missing", archive: Array(valid.dropLast()), expect: "trailer")
+         archive: Array(valid[..<(h + 2 * record)]), expect: "truncated")
+try emit("invalid-truncated-in-chunk", "cut in the middle of chunk 2", archive: Array(valid[..<(h + 2 * record + 1000)]), expect: "truncated")
+try emit("invalid-truncated-trailer", "the last byte is missing", archive: Array(valid.dropLast()), expect: "truncated")
 try emit("invalid-final-chunk-dropped", "the last chunk removed, the trailer kept",
          archive: Array(valid[..<(h + 3 * record)]) + Array(valid[trailerStart...]), expect: "damaged")
 try emit("invalid-chunks-swapped", "chunks 0 and 1 swapped",

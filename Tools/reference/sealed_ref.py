@@ -480,6 +480,8 @@ def parse_header_body(h):
         raise SealedError("header", "payload_kind %d is not 1 or 2" % hdr.payload_kind)
     if hdr.compression not in COMPRESSIONS:
         raise SealedError("header", "compression %d is not 0 or 1" % hdr.compression)
+    if hdr.payload_kind == 1 and hdr.compression != 0:
+        raise SealedError("header", "a byte payload (kind 1) must have compression 0")
 
     # Check 7: stanzas fit, key ids distinct, fields parse and end exactly at
     # header_length - 32 [header].
@@ -654,15 +656,19 @@ def decode(f, identities=None, signers=(), sink=None):
         buf += read_up_to(f, F + T + 1 - len(buf))
 
     # Check 13: the tail (at most F + T bytes) is long enough and ends in a
-    # trailer [trailer].
+    # trailer. If not: bytes appended after a trailer [trailer] when a
+    # trailer with chunk_count i + 1 starts in the tail after a minimal last
+    # record and is followed by more bytes; otherwise the input was cut
+    # short [truncated].
     tail = bytes(buf)
-    min_tail = T + (49 if i > 0 else 48)
-    if len(tail) < min_tail:
-        raise SealedError("trailer", "input ends %d bytes after the last full record, too short for a last record and trailer"
+    min_record = 49 if i > 0 else 48
+    if len(tail) < T + min_record or tail[-T:][:8] != TRAILER_MAGIC:
+        for k in range(min_record, len(tail) - T):
+            if tail[k:k + 8] == TRAILER_MAGIC and struct.unpack_from("<Q", tail, k + 8)[0] == i + 1:
+                raise SealedError("trailer", "%d bytes follow the trailer" % (len(tail) - k - T))
+        raise SealedError("truncated", "input is cut short: it ends %d bytes after the last full record, without a trailer"
                           % len(tail))
     trailer = tail[-T:]
-    if trailer[:8] != TRAILER_MAGIC:
-        raise SealedError("trailer", "input does not end with a trailer")
 
     # Check 14: the last record, index i, last = 1 [damaged].
     check_record(tail[:-T], i, 1)
@@ -787,8 +793,8 @@ def encode(inp, out, recipients, signing_seed=None, chunk_size_log2=DEFAULT_CHUN
         raise ToolError("usage", "two recipients share a key id")       # §4.1
     if not MIN_CHUNK_LOG2 <= chunk_size_log2 <= MAX_CHUNK_LOG2:
         raise ToolError("usage", "chunk size log2 must be from 12 to 24")
-    if payload_kind not in PAYLOAD_KINDS or compression not in COMPRESSIONS:
-        raise ToolError("usage", "bad payload kind or compression")
+    if payload_kind not in PAYLOAD_KINDS or compression not in COMPRESSIONS or (payload_kind == 1 and compression != 0):
+        raise ToolError("usage", "bad payload kind or compression (a byte payload is stored uncompressed)")
     if label is not None and not valid_label(label.encode("utf-8")):
         raise ToolError("usage", "label must be 1-255 bytes of UTF-8 without control characters")
     if sequence is not None and not 0 <= sequence < 1 << 64:

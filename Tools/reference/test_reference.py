@@ -221,6 +221,11 @@ def build_cases(k):
                            (14, 0, "payload_kind 0"), (14, 3, "payload_kind 3"), (15, 2, "compression 2")):
         add("bad-" + what.replace(" ", "-").replace("_", "-"), what + " (check 6)", put(base, off, bytes([val])),
             "header", "header")
+    kind1_zstd = S.build_header(fk, [S.make_stanza(A[1], fk)], b"", LOG2, 1, 1, CREATED)
+    kind1_out = io.BytesIO()
+    S.write_body(kind1_out, kind1_zstd, fk, S.iter_chunks(io.BytesIO(b"not stored compressed"), 1 << LOG2), None)
+    add("bytes-compression-1", "payload_kind 1 with compression 1, valid MAC (check 6: byte payloads are stored as given)",
+        kind1_out.getvalue(), "header", "header")
     add("recipient-count-2-one-stanza", "recipient_count 2, room for 1 stanza (check 7)",
         put(base, 24, S.u16(2)), "header", "header")
     fk = os.urandom(32)
@@ -305,10 +310,10 @@ def build_cases(k):
         rebuild_raw(base, T, [0, 1]), "damaged", "damaged")
     add("record-damage-before-trailer", "record 0 and trailer magic flipped: check 12 before 13",
         flip(flip(base, hl + 10), len(base) - T), "damaged", "damaged")
-    add("trailer-magic-flip", "trailer magic (check 13)", flip(base, len(base) - T), "trailer", "trailer")
+    add("trailer-magic-flip", "trailer magic (check 13: no trailer, so cut short)", flip(base, len(base) - T), "truncated", "truncated")
     empty_last = craft(b"", [(A[1], fk)], fk, chunks=iter([(0, b"\x00" * C, False), (1, b"", True)]))
     add("empty-last-chunk", "a full chunk then an empty last chunk (check 13: tail < T+49)", empty_last,
-        "trailer", "trailer")
+        "truncated", "truncated")
     add("chunk-count-plus-1", "chunk_count 4 (check 15)", put(base, len(base) - T + 8, S.u64(4)), "damaged", "damaged")
     add("chunk-count-minus-1", "chunk_count 2 (check 15)", put(base, len(base) - T + 8, S.u64(2)), "damaged", "damaged")
     add("digest-flip", "digest (check 16)", flip(base, len(base) - 1), "damaged", "damaged")
@@ -339,14 +344,14 @@ def build_cases(k):
         stripped_rebuilt, "unsigned", "unsigned", signers=(S1,))
     add("signer-not-a-point", "signer field 0xff..ff (not a curve point), trailer re-signed by anyone (check 17)",
         rebuild(put(sh, soff, b"\xff" * 32), scts, S2[0]), "damaged", "signature")
-    add("signature-dropped", "last 64 bytes of a signed archive removed (check 13)", signed[:-64], "trailer", "trailer")
+    add("signature-dropped", "last 64 bytes of a signed archive removed (check 13)", signed[:-64], "truncated", "truncated")
 
     # --- truncation and appended bytes (checks 12-14) -----------------------------
-    add("cut-at-header-end", "nothing after the header (check 13)", base[:hl], "trailer", "trailer")
-    add("cut-in-record-0", "cut 50 bytes into record 0 (check 13)", base[:hl + 50], "trailer", "trailer")
-    add("cut-after-record-0", "cut after record 0 (check 13)", base[:hl + F], "trailer", "trailer")
-    add("cut-one-byte", "last byte removed (check 13)", base[:-1], "trailer", "trailer")
-    add("cut-trailer", "trailer removed (check 13)", base[:-T], "trailer", "trailer")
+    add("cut-at-header-end", "nothing after the header (check 13)", base[:hl], "truncated", "truncated")
+    add("cut-in-record-0", "cut 50 bytes into record 0 (check 13)", base[:hl + 50], "truncated", "truncated")
+    add("cut-after-record-0", "cut after record 0 (check 13)", base[:hl + F], "truncated", "truncated")
+    add("cut-one-byte", "last byte removed (check 13)", base[:-1], "truncated", "truncated")
+    add("cut-trailer", "trailer removed (check 13)", base[:-T], "truncated", "truncated")
     add("append-one-byte", "one byte appended (check 13)", base + b"\x00", "trailer", "trailer")
     add("append-trailer-copy", "trailer appended twice: ends in a trailer, last record wrong (check 14)",
         base + base[-T:], "damaged", "damaged")

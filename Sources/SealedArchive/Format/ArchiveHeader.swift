@@ -82,7 +82,7 @@ public struct ArchiveHeader: Sendable {
     public init(parsing input: [UInt8]) throws {
         let length = try input.withUnsafeBytes { try Self.headerLength(fromPrefix: $0) }
         guard input.count >= length else {
-            throw SealedArchiveError(.truncated, "the archive is truncated: it ends inside its header (\(input.count) of \(length) bytes)")
+            throw SealedArchiveError(.truncated, "the archive is truncated: it ends at byte \(input.count), inside its header (of \(length) bytes)")
         }
         let header = Array(input[..<length])
         self = try header.withUnsafeBytes { raw in
@@ -106,6 +106,12 @@ public struct ArchiveHeader: Sendable {
             }
             guard let payloadKind = PayloadKind(rawValue: kindByte) else { throw malformed("unknown payload kind \(kindByte)") }
             guard let compression = Compression(rawValue: compressionByte) else { throw malformed("unknown compression \(compressionByte)") }
+            // Byte payloads are stored as given (Spec/FORMAT.md, check 6):
+            // `open -o` writes them out unchanged, so a compressed one would
+            // come back still compressed.
+            guard payloadKind == .tar || compression == .none else {
+                throw malformed("a byte payload (kind 01) recorded as compressed (\(compression)): only a tar payload may be")
+            }
 
             var stanzas: [Stanza] = []
             var seen = Set<KeyID>()

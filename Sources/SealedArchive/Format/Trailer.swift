@@ -15,7 +15,7 @@ struct Trailer: Sendable {
     /// whose magic was already checked.
     init(parsing bytes: UnsafeRawBufferPointer, signed: Bool) throws {
         var reader = ByteReader(bytes, offset: FormatV1.trailerMagic.count) {
-            SealedArchiveError(.trailer, "the archive does not end with a complete trailer")
+            SealedArchiveError(.truncated, "the archive does not end with a complete trailer")
         }
         chunkCount = try reader.u64()
         digest = try reader.bytes(32)

@@ -56,7 +56,10 @@ public final class ArchiveReader {
 
     /// Opens the file key with the first identity that has a stanza, and
     /// authenticates the header under it.
-    public func unlock(with identities: [Identity]) throws {
+    /// Returns the key id of the identity that opened the archive, so a
+    /// report can name it without guessing from the identities given.
+    @discardableResult
+    public func unlock(with identities: [Identity]) throws -> KeyID {
         for identity in identities {
             guard let stanza = header.stanzas.first(where: { $0.keyID == identity.recipient.keyID }) else { continue }
             guard let fileKey = try stanza.unwrap(with: identity), fileKey.count == FormatV1.fileKeyLength else {
@@ -67,7 +70,7 @@ public final class ArchiveReader {
                 throw SealedArchiveError(.damaged, "the header does not authenticate: it is damaged or forged")
             }
             self.keys = keys
-            return
+            return stanza.keyID
         }
         let have = identities.map { $0.recipient.keyID.description }.joined(separator: ", ")
         let want = header.stanzas.map { $0.keyID.description }.joined(separator: ", ")
@@ -329,7 +332,7 @@ final class RecordStream {
         let trailer = try Trailer(parsing: trailerBytes, signed: header.isSigned)
         let produced = try process(count: 1, final: true, lastLength: filled - trailerLength)
         guard trailer.chunkCount == index else {
-            throw SealedArchiveError(.damaged, "the trailer counts \(trailer.chunkCount) chunks but the archive holds \(index)")
+            throw SealedArchiveError(.damaged, "the trailer counts \(trailer.chunkCount) \(trailer.chunkCount == 1 ? "chunk" : "chunks") but the archive holds \(index)")
         }
         let computed = digest.finalize()
         guard constantTimeEquals(computed, trailer.digest) else {
@@ -346,9 +349,11 @@ final class RecordStream {
         return produced > 0 ? UnsafeRawBufferPointer(rebasing: plaintext[..<produced]) : nil
     }
 
-    /// Explains a tail that does not end with a trailer: if a complete
-    /// trailer for this many chunks sits earlier in the tail, bytes were
-    /// appended after it; otherwise the archive was cut short.
+    /// Explains a tail that does not end with a trailer (check 13): if a
+    /// complete trailer for this many chunks sits earlier in the tail, bytes
+    /// were appended after it (`trailer`); otherwise the archive was cut
+    /// short (`truncated`, the same class as a cut inside the header, so an
+    /// operator sees one code for every cut archive).
     private func missingTrailer(minimumRecord: Int) -> SealedArchiveError {
         var position = minimumRecord
         while position + trailerLength < filled {
@@ -361,7 +366,7 @@ final class RecordStream {
             }
             position += 1
         }
-        return SealedArchiveError(.trailer,
+        return SealedArchiveError(.truncated,
             "the archive is truncated: it ends at byte \(archiveOffset(filled)) without its trailer (an incomplete upload, download or copy?)")
     }
 

@@ -24,6 +24,10 @@ public struct SealOptions: Sendable {
             throw SealedArchiveError(.invalidArgument,
                 "chunk size 2^\(chunkSizeLog2) is outside 2^\(FormatV1.chunkSizeLog2Range.lowerBound)–2^\(FormatV1.chunkSizeLog2Range.upperBound)")
         }
+        // Check 6 refuses it: an opener would write compressed bytes.
+        guard payloadKind == .tar || compression == .none else {
+            throw SealedArchiveError(.invalidArgument, "a byte payload is stored uncompressed: only a tar payload can be recorded as zstd")
+        }
         if let label {
             let bytes = Array(label.utf8)
             // Stricter than readers (Spec/FORMAT.md): no C1 or bidirectional

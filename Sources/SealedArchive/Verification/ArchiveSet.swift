@@ -48,7 +48,10 @@ public enum ArchiveSet {
     /// Gaps, duplicates, broken links and rollbacks in the chained archives
     /// of the set (those with a sequence number), in sequence order.
     /// `expectedLast` is the sealing host's last sequence number, when known.
-    public static func chainProblems(_ facts: [ArchiveFacts], expectedLast: UInt64? = nil) -> [String] {
+    /// `failed` are the sequence numbers that archives which failed
+    /// verification claim in their headers: those archives are present and
+    /// already reported as damaged, so they are not also reported missing.
+    public static func chainProblems(_ facts: [ArchiveFacts], expectedLast: UInt64? = nil, failed: Set<UInt64> = []) -> [String] {
         let chained = facts.filter { $0.sequence != nil }.sorted { ($0.sequence!, $0.name) < ($1.sequence!, $1.name) }
         var problems: [String] = []
         for (previous, current) in zip(chained, chained.dropFirst()) {
@@ -60,8 +63,9 @@ public enum ArchiveSet {
                 continue
             }
             if c > p + 1 {
-                let missing = c == p + 2 ? "\(p + 1)" : "\(p + 1)–\(c - 1)"
-                problems.append("archive \(missing) missing between \(previous.name) and \(current.name) (deleted, or never synced)")
+                for missing in missingRanges(from: p + 1, to: c - 1, present: failed) {
+                    problems.append("archive \(missing) missing between \(previous.name) and \(current.name) (deleted, or never synced)")
+                }
             } else if current.previousDigest != previous.digest {
                 problems.append("\(current.name) (sequence \(c)) does not follow \(previous.name): archive \(p) was replaced")
             }
@@ -70,15 +74,31 @@ public enum ArchiveSet {
             }
         }
         if let expectedLast, expectedLast > 0 {
-            if let last = chained.last?.sequence {
+            if let verifiedLast = chained.last?.sequence {
+                // A damaged newest archive is there: only what is after it is missing.
+                let last = max(verifiedLast, failed.max() ?? 0)
                 if last < expectedLast {
                     problems.append("the sealing host's chain is at archive \(expectedLast) but the newest here is \(last): later archives are missing or were rolled back")
                 }
             } else {
-                problems.append("the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: archives 1–\(expectedLast) are missing")
+                problems.append(failed.isEmpty
+                    ? "the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: archives 1–\(expectedLast) are missing"
+                    : "the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: those present are damaged (above)")
             }
         }
         return problems
+    }
+
+    /// The numbers from `first` to `last` not in `present`, as ranges
+    /// ("3", "5–7"); `present` is small, so the range is never enumerated.
+    static func missingRanges(from first: UInt64, to last: UInt64, present: Set<UInt64>) -> [String] {
+        var ranges: [String] = []
+        var start = first
+        for number in present.filter({ (first...last).contains($0) }).sorted() + [last + 1] {
+            if number > start { ranges.append(number - 1 == start ? "\(start)" : "\(start)–\(number - 1)") }
+            start = number + 1
+        }
+        return ranges
     }
 }
 

@@ -32,6 +32,19 @@ public enum ChecksumFile {
         try parse(TextFile.readText(path, what: "checksum file"), path: path)
     }
 
+    /// The name standard input is checked under: `given` (`--stdin-name`),
+    /// else the one archive the file lists (`cat A | verify
+    /// --checksum-file A.sha256 -`, with the file `seal --checksum` wrote);
+    /// a file listing several needs the name, so none is guessed.
+    public static func standardInputName(in checksums: [String: String], given: String?, path: String) throws -> String {
+        if let given { return baseName(given) }
+        guard checksums.count == 1, let only = checksums.keys.first else {
+            throw SealedArchiveError(.invalidArgument,
+                "checksum file '\(shownPath(path))' lists \(checksums.count) archives: name the one on standard input with --stdin-name NAME")
+        }
+        return only
+    }
+
     /// The last path component, as the checksum line names an archive.
     public static func baseName(_ path: String) -> String {
         PathName.split(path).name

@@ -53,15 +53,7 @@ public enum Drill {
     /// signer are candidates, so a planted archive with a later date is not
     /// the one drilled (its signature is then checked by the drill itself).
     public static func newest(of paths: [String], trustedSigners: [TrustedSigner]? = nil) throws -> String {
-        var candidates: [String] = []
-        for path in paths {
-            if POSIX.isDirectory(path) {
-                let names = try POSIX.directoryNames(path).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".sha256") }
-                candidates += names.sorted().map { PathName.join(path, $0) }
-            } else {
-                candidates.append(path)
-            }
-        }
+        let candidates = try ArchiveDirectory.expanding(paths)
         var newest: (created: UInt64, path: String)?
         for path in candidates {
             let header: ArchiveHeader

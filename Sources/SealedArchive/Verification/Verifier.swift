@@ -27,6 +27,9 @@ public struct VerifyOptions: Sendable {
     /// Expected SHA-256 digests of archive files, by file name (from a
     /// checksum file); nil: not checked.
     public var checksums: [String: String]?
+    /// The name standard input (`-`) has in `checksums`
+    /// (``ChecksumFile/standardInputName(in:given:path:)``).
+    public var standardInputName: String?
 
     public init() {}
 
@@ -46,6 +49,8 @@ public struct ArchiveVerification: Sendable {
     public var header: ArchiveHeader?
     public var result: ReadResult?
     public var contents: ContentsSummary?
+    /// The key id of the identity that opened the archive (deep only).
+    public var openedWith: KeyID?
     /// SHA-256 of the archive file, when a checksum was checked.
     public var sha256: String?
     public var error: SealedArchiveError?
@@ -77,7 +82,7 @@ public enum Verifier {
             if outcome.depth != .deep {
                 outcome.result = try reader.verify()
             } else {
-                try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
+                outcome.openedWith = try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
                 if reader.header.payloadKind == .tar {
                     let contents = try Restore.check(reader, options: options.restore)
                     outcome.contents = contents
@@ -87,7 +92,7 @@ public enum Verifier {
                 }
             }
             if let checksums = options.checksums, let hashing {
-                let name = ChecksumFile.baseName(path)
+                let name = path == "-" ? options.standardInputName ?? "-" : ChecksumFile.baseName(path)
                 let digest = hashing.finalizeHex()
                 outcome.sha256 = digest
                 guard let expected = checksums[name] else {
