@@ -276,6 +276,11 @@ import Testing
         #expect(!signer.admits(created: 1_780_000_000))  // 2026-05-28
         #expect(errorCode { _ = try TrustedSigner(parsing: "\(host.signer) valid-until=tomorrow") } == .invalidKey)
         #expect(errorCode { _ = try TrustedSigner(parsing: "\(host.signer) expires=2026-01-01T00:00:00Z") } == .invalidKey)
+        // Found by fuzz-keys: a time with trailing junk or a year past 9999
+        // was accepted and written back as a different line.
+        for time in ["20272026-01-01T00:00:00Z-01-01T00:00:00Z", "2026-01-01T00:00:00Zjunk", "2026-1-1T00:00:00Z"] {
+            #expect(errorCode { _ = try TrustedSigner(parsing: "\(host.signer) valid-until=\(time)") } == .invalidKey, "\(time)")
+        }
     }
 }
 

@@ -35,7 +35,10 @@ public struct TrustedSigner: Hashable, Sendable, CustomStringConvertible {
         let formatter = ISO8601DateFormatter()
         for field in fields.dropFirst() {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let date = formatter.date(from: parts[1]) else {
+            // Only the canonical form, the one `description` writes back:
+            // the formatter alone accepts trailing junk and years past 9999
+            // (found by fuzz-keys), which would not read back the same.
+            guard parts.count == 2, let date = formatter.date(from: parts[1]), formatter.string(from: date) == parts[1] else {
                 throw SealedArchiveError(.invalidKey, "signer option '\(field)' is not valid-from=TIME or valid-until=TIME (RFC 3339, e.g. 2026-01-01T00:00:00Z)")
             }
             switch parts[0] {
