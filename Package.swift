@@ -3,7 +3,9 @@ import PackageDescription
 
 let package = Package(
     name: "SealedArchive",
-    platforms: [.macOS(.v13)],
+    // No `platforms:` line: the package builds and is tested on Linux
+    // (Debian, glibc) only. Sources/SystemCalls is its one system-call layer
+    // and imports Glibc; nothing here has been built on macOS.
     products: [
         .library(name: "SealedArchive", targets: ["SealedArchive"]),
         .executable(name: "sealed-archive", targets: ["sealed-archive"]),
@@ -27,15 +29,20 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // Calls glibc cannot export to Swift (`syncfs`), for SystemCalls only.
+        .target(name: "CSystemShim"),
+        // The one system-call layer: the only Swift code that imports Glibc.
+        .target(name: "SystemCalls", dependencies: ["CSystemShim"]),
         .target(
             name: "SealedArchive",
-            dependencies: ["CSodium", "CArchive", "CLibCrypto"]
+            dependencies: ["CSodium", "CArchive", "CLibCrypto", "SystemCalls"]
         ),
         .executableTarget(
             name: "sealed-archive",
             dependencies: [
                 "SealedArchive",
                 "KeyRotation",
+                "SystemCalls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,11 +52,11 @@ let package = Package(
             dependencies: ["SealedArchive"],
             path: "Tools/generate-vectors"
         ),
-        .target(name: "KeyRotation", dependencies: ["SealedArchive"]),
+        .target(name: "KeyRotation", dependencies: ["SealedArchive", "SystemCalls"]),
         .testTarget(
             name: "SealedArchiveTests",
             // CSodium only for SHA-256 of vector plaintexts.
-            dependencies: ["SealedArchive", "CSodium"]
+            dependencies: ["SealedArchive", "CSodium", "SystemCalls"]
         ),
         .testTarget(name: "KeyRotationTests", dependencies: ["KeyRotation", "SealedArchive"]),
         // End-to-end tests run the built `sealed-archive` binary.

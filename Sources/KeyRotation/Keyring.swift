@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import SystemCalls
 import SealedArchive
 
 /// A keyring: a directory holding the encryption identities and signing keys
@@ -45,16 +45,21 @@ public final class Keyring {
     public static func create(at path: String, policy: KeyringPolicy, now: Date) throws -> Keyring {
         guard !path.isEmpty else { throw SealedArchiveError(.invalidArgument, "the keyring path is empty") }
         let now = KeyringTime.wholeSeconds(now)
-        var info = stat()
-        if stat(path, &info) == 0 {
+        let existing: System.FileStatus?
+        do {
+            existing = try System.status(path)
+        } catch where error.isNoEntry {
+            existing = nil
+        } catch {
+            throw POSIX.error("cannot examine '\(path)'", error)
+        }
+        if let info = existing {
             guard info.st_mode & S_IFMT == S_IFDIR else {
                 throw SealedArchiveError(.io, "'\(path)' already exists and is not a directory; choose another path for the keyring")
             }
             guard KeyringFiles.names(in: path).isEmpty else {
                 throw SealedArchiveError(.io, "'\(path)' already exists and is not empty; a keyring is created in a new or empty directory")
             }
-        } else {
-            guard errno == ENOENT else { throw KeyringFiles.error("cannot examine '\(path)'") }
         }
         // The keyring is built in a hidden directory beside its final place
         // and renamed there (over an empty directory, if one was given) as
@@ -75,11 +80,12 @@ public final class Keyring {
         try files.write(KeyringIndex(keys: Self.ordered(records)), path: files.index, replace: false)
         KeyringFiles.syncDirectory(files.keys)
         KeyringFiles.syncDirectory(staging)
-        guard rename(staging, path) == 0 else {
-            if errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR {
-                throw SealedArchiveError(.io, "'\(path)' already exists and is not empty; a keyring is created in a new or empty directory")
-            }
-            throw KeyringFiles.error("cannot move the new keyring into place at '\(path)'")
+        do {
+            try System.rename(staging, path)
+        } catch where [ENOTEMPTY, EEXIST, ENOTDIR].contains(error.errno) {
+            throw SealedArchiveError(.io, "'\(path)' already exists and is not empty; a keyring is created in a new or empty directory")
+        } catch {
+            throw POSIX.error("cannot move the new keyring into place at '\(path)'", error)
         }
         done = true
         KeyringFiles.syncDirectory(KeyringFiles.parent(of: path))

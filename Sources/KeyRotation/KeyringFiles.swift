@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import SystemCalls
 import SealedArchive
 
 /// The keyring's files (Spec/KEYRING.md section 2) and the checks and writes
@@ -56,12 +56,13 @@ struct KeyringFiles {
     /// Every unsafe entry of the keyring, in listing order. Throws only when
     /// the keyring directory or `keys/` cannot be listed.
     func unsafeEntries() throws -> [UnsafeEntry] {
-        var info = stat()
-        guard stat(root, &info) == 0 else {
-            if errno == ENOENT {
-                throw SealedArchiveError(.io, "there is no keyring at '\(root)': create one first")
-            }
-            throw Self.error("cannot examine the keyring '\(root)'")
+        let info: System.FileStatus
+        do {
+            info = try System.status(root)
+        } catch where error.isNoEntry {
+            throw SealedArchiveError(.io, "there is no keyring at '\(root)': create one first")
+        } catch {
+            throw POSIX.error("cannot examine the keyring '\(root)'", error)
         }
         guard info.st_mode & S_IFMT == S_IFDIR else {
             throw SealedArchiveError(.io, "the keyring '\(root)' is not a directory")
@@ -86,13 +87,9 @@ struct KeyringFiles {
             }
             for name in names {
                 let path = Self.join(directory, name)
-                var entry = stat()
-                guard lstat(path, &entry) == 0 else {
-                    // A temporary file renamed or removed by a writer since
-                    // the listing: it is no longer there to be unsafe.
-                    if errno == ENOENT { continue }
-                    throw Self.error("cannot examine '\(path)'")
-                }
+                // nil: a temporary file renamed or removed by a writer since
+                // the listing; it is no longer there to be unsafe.
+                guard let entry = try POSIX.linkStatus(path) else { continue }
                 let type = entry.st_mode & S_IFMT
                 let isKeysDirectory = allowsKeysDirectory && name == Self.keysName
                 guard type == S_IFREG || (type == S_IFDIR && isKeysDirectory) else {
@@ -163,11 +160,10 @@ struct KeyringFiles {
     func appendToReviewLog(_ line: String) throws {
         let path = reviewLog
         let created = !Self.exists(path)
-        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
-        guard fd >= 0 else { throw Self.error("cannot open the review log '\(path)'") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw Self.error("cannot examine the review log '\(path)'") }
+        let fd = try POSIX.open(path, flags: O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600,
+                                what: "the review log '\(path)'")
+        defer { POSIX.close(fd) }
+        let info = try POSIX.status(fd, what: "the review log '\(path)'")
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw SealedArchiveError(.unsafeKeyFile, "the review log '\(path)' is not a regular file")
         }
@@ -179,7 +175,10 @@ struct KeyringFiles {
         // its newline: start on a new line so this entry stays whole and only
         // the damaged one is rejected by check.
         var last: UInt8 = UInt8(ascii: "\n")
-        if info.st_size > 0 && pread(fd, &last, 1, off_t(info.st_size - 1)) != 1 { last = UInt8(ascii: "\n") }
+        if info.st_size > 0 {
+            let read = withUnsafeMutableBytes(of: &last) { try? System.read(fd, into: $0, at: Int64(info.st_size) - 1) }
+            if read != 1 { last = UInt8(ascii: "\n") }
+        }
         // One write() of the whole line: O_APPEND places it at the end in one
         // piece, so concurrent reviews cannot interleave within a line.
         let bytes = Array(((last == UInt8(ascii: "\n") ? "" : "\n") + line + "\n").utf8)
@@ -190,13 +189,19 @@ struct KeyringFiles {
 
     /// Removes a file; one that is already gone is not an error.
     func remove(_ path: String) throws {
-        guard unlink(path) == 0 || errno == ENOENT else { throw Self.error("cannot remove '\(path)'") }
+        do {
+            try System.unlink(path)
+        } catch where error.isNoEntry {
+            return
+        } catch {
+            throw POSIX.error("cannot remove '\(path)'", error)
+        }
     }
 
     /// Makes a directory only its owner can use (whatever the umask).
     static func makeDirectory(_ path: String) throws {
-        guard mkdir(path, 0o700) == 0 else { throw error("cannot create the directory '\(path)'") }
-        guard chmod(path, 0o700) == 0 else { throw error("cannot set the mode of '\(path)'") }
+        try POSIX.attempt("cannot create the directory '\(path)'") { () throws(SystemError) in try System.makeDirectory(path, mode: 0o700) }
+        try POSIX.attempt("cannot set the mode of '\(path)'") { () throws(SystemError) in try System.setMode(path, 0o700) }
     }
 
     /// Creates a hidden directory (0700) beside `path`, in its parent, to
@@ -206,10 +211,8 @@ struct KeyringFiles {
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         let parent = parent(of: trimmed)
         let base = trimmed.split(separator: "/").last.map(String.init) ?? trimmed
-        var template = Array(join(parent, ".\(base).init.XXXXXX").utf8CString)
-        guard mkdtemp(&template) != nil else { throw error("cannot create a directory beside '\(path)'") }
-        let staging = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard chmod(staging, 0o700) == 0 else { throw error("cannot set the mode of '\(staging)'") }
+        let staging = try POSIX.makeTemporaryDirectory(join(parent, ".\(base).init.XXXXXX"), what: "a directory beside '\(path)'")
+        try POSIX.attempt("cannot set the mode of '\(staging)'") { () throws(SystemError) in try System.setMode(staging, 0o700) }
         return staging
     }
 
@@ -226,20 +229,13 @@ struct KeyringFiles {
 
     /// Whether anything (even a dangling link) is at `path`.
     static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
+        System.exists(path)
     }
 
     /// Flushes a directory so renames and removals in it survive a crash.
     /// Best effort, as for ``AtomicFileSink``.
     static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
-    }
-
-    static func error(_ what: String, errno code: Int32 = errno) -> SealedArchiveError {
-        // SystemError (SealedArchive's errno cause) has no public initialiser.
-        SealedArchiveError(.io, "\(what): \(String(cString: strerror(code)))")
+        AtomicFileSink.syncDirectory(path)
     }
 
     /// A decoding error in one line: the field and what is wrong with it.
@@ -275,11 +271,9 @@ extension KeyringFiles {
         // process dies between the two writes (they would be moved twice,
         // never dropped).
         let path = reviewLog + ".rejected"
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
-        guard fd >= 0 else { throw Self.error("cannot open '\(path)'") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+        let fd = try POSIX.open(path, flags: O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600, what: "'\(path)'")
+        defer { POSIX.close(fd) }
+        guard try POSIX.status(fd, what: "'\(path)'").st_mode & S_IFMT == S_IFREG else {
             throw SealedArchiveError(.unsafeKeyFile, "'\(path)' is not a regular file")
         }
         try rejected.withUnsafeBytes { try POSIX.writeAll(fd, $0, what: "'\(path)'") }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SealedArchive
 
 /// What is on disk in a keyring, read once, and every problem found in it.

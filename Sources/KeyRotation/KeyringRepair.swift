@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import SystemCalls
 import SealedArchive
 
 /// What `Keyring.check` found: every problem, one line each.
@@ -145,8 +145,8 @@ extension Keyring {
         if records != inspection.records {
             try files.write(KeyringIndex(keys: ordered(records)), path: files.index, replace: true)
         }
-        for (from, to) in aside where rename(from, to) != 0 {
-            throw KeyringFiles.error("cannot set '\(from)' aside as '\(to)'")
+        for (from, to) in aside {
+            try POSIX.attempt("cannot set '\(from)' aside as '\(to)'") { () throws(SystemError) in try System.rename(from, to) }
         }
         for removal in removals { try files.remove(removal) }
         if actions.contains(where: { if case .moveReviewLogLines = $0 { true } else { false } }) {

@@ -59,7 +59,7 @@ struct DrillCommand: ParsableCommand {
             }
             throw ExitCode(ExitStatus.for(error).rawValue)
         }
-        let report = Drill.run(path: path, options: options, now: now)
+        let report = Drill.run(path: path, options: options, now: now, cancellation: TerminationSignals.cancellation)
         if json {
             try Terminal.output(DrillJSON.encode(report), asJSON: true)
         } else {

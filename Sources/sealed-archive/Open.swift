@@ -59,11 +59,11 @@ struct Open: ParsableCommand {
         let isTar = reader.header.payloadKind == .tar
         if let destination {
             guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: open it with -o FILE instead of -C") }
-            let summary = try Restore.extract(reader, to: destination, options: contents.restoreOptions)
+            let summary = try Restore.extract(reader, to: destination, options: contents.restoreOptions, cancellation: TerminationSignals.cancellation)
             Terminal.note("extracted \(counted(summary.files, "file")), \(counted(summary.directories, "directory", "directories")), \(counted(summary.symlinks + summary.hardlinks, "link")) (\(counted(summary.contentBytes, "byte"))) into \(destination); \(ContentsOptions.manifestNote(summary))")
         } else if list {
             guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: there is nothing to list") }
-            let summary = try Restore.check(reader, options: contents.restoreOptions) { entry in
+            let summary = try Restore.check(reader, options: contents.restoreOptions, cancellation: TerminationSignals.cancellation) { entry in
                 let link = entry.linkTarget.map { " -> \($0)" } ?? ""
                 try Terminal.output("\(entry.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(entry.permissions, radix: 8)) \(String(entry.size).leftPadded(12)) \(entry.path)\(link)")
             }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Glibc
 import KeyRotation
 import SealedArchive
 
@@ -83,7 +82,7 @@ struct PassphraseOptions: ParsableArguments {
         let fd = passphraseFD
         return { file in
             if let cached { return cached }
-            guard let fd else { return try PassphraseInput.prompt("Passphrase for \(file): ") }
+            guard let fd else { return try TerminalPassphrase.prompt("Passphrase for \(file): ") }
             let passphrase = try PassphraseInput.read(fd: fd)
             cached = passphrase
             return passphrase
@@ -93,8 +92,8 @@ struct PassphraseOptions: ParsableArguments {
     /// A new passphrase: from the descriptor, or asked twice at the terminal.
     func newPassphrase() throws -> SecureBytes {
         if let passphraseFD { return try PassphraseInput.read(fd: passphraseFD) }
-        let first = try PassphraseInput.prompt("New passphrase: ")
-        let second = try PassphraseInput.prompt("Repeat the passphrase: ")
+        let first = try TerminalPassphrase.prompt("New passphrase: ")
+        let second = try TerminalPassphrase.prompt("Repeat the passphrase: ")
         guard first.constantTimeEquals(second) else {
             throw CommandFailure(.usage, "the two passphrases differ; nothing was written")
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 import SealedArchive
+import SystemCalls
 
 /// SIGINT, SIGTERM and SIGHUP: remove every temporary output, then die of
 /// the signal, so a run stopped part-way leaves nothing under a final name
@@ -8,14 +8,18 @@ import SealedArchive
 ///
 /// Cleanup needs more than an async-signal-safe handler may do (removing a
 /// directory tree), so the signals are blocked in every thread and one
-/// thread waits for them with `sigwait`. On a signal it marks the run as
-/// terminating (after any commit in progress, see ``TemporaryFiles``), waits
-/// briefly for the work to stop where it checks, removes what is
-/// registered, and re-raises the signal. A run whose outputs were all
-/// committed when the signal came finishes instead and reports its success:
-/// the work it reports is complete.
+/// thread waits for them with `sigwait`. On a signal it closes the
+/// temporaries registry (after any commit in progress, see
+/// ``TemporaryFiles``), cancels the run's ``cancellation`` (which long work
+/// checks between blocks), waits briefly for the work to stop, removes
+/// what is registered, and re-raises the signal. A run whose outputs were
+/// all committed when the signal came finishes instead and reports its
+/// success: the work it reports is complete.
 enum TerminationSignals {
-    private static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    private static let signals: [Int32] = [Signals.interrupt, Signals.terminate, Signals.hangUp]
+    /// The run's cancellation: every long library operation the commands
+    /// call is handed this one, and the signal thread cancels it.
+    static let cancellation = Cancellation()
     /// Signalled by the main thread once its work stopped.
     private static let workStopped = DispatchSemaphore(value: 0)
     /// How long the work may take to reach its next check (extraction
@@ -31,21 +35,16 @@ enum TerminationSignals {
     /// SIGPIPE is ignored, so a closed pipe is an ordinary write error
     /// (and its cleanup) rather than a silent death.
     static func install() {
-        signal(SIGPIPE, SIG_IGN)
-        var set = sigset_t()
-        sigemptyset(&set)
-        for number in signals { sigaddset(&set, number) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        let watched = set
+        Signals.ignoreBrokenPipe()
+        Signals.block(signals)
         Thread.detachNewThread {
-            var set = watched
-            var received: Int32 = 0
-            while sigwait(&set, &received) != 0 {}
-            let state = TemporaryFiles.beginTermination()
-            PassphraseInput.restoreTerminal()
-            _ = workStopped.wait(timeout: .now() + (state.completed ? reportTimeout : stopTimeout))
+            let received = Signals.wait(for: signals)
+            let completed = TemporaryFiles.close()
+            cancellation.cancel()
+            TerminalPassphrase.restoreTerminal()
+            _ = workStopped.wait(timeout: .now() + (completed ? reportTimeout : stopTimeout))
             TemporaryFiles.removeAll()
-            die(of: received)
+            Signals.die(of: received)
         }
     }
 
@@ -54,20 +53,9 @@ enum TerminationSignals {
     /// hands over to the signal thread (which cleans up and kills the
     /// process) instead of exiting normally.
     static func finishUnlessTerminating(succeeded: Bool) {
-        guard TemporaryFiles.terminating else { return }
+        guard cancellation.isCancelled else { return }
         if succeeded && TemporaryFiles.completedBeforeTermination { return }
         workStopped.signal()
-        while true { pause() }
-    }
-
-    /// Dies of `number`, as without the handler.
-    private static func die(of number: Int32) -> Never {
-        signal(number, SIG_DFL)
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, number)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        raise(number)
-        _exit(128 + number)
+        Signals.parkForever()
     }
 }

@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 
 /// Something bytes are read from: a file, a pipe, standard input, memory.
 public protocol ByteSource: AnyObject {
@@ -41,7 +41,7 @@ public final class FileSource: ByteSource {
             ownsDescriptor = true; name = "'\(path)'"
             let info = try POSIX.status(fd, what: name)
             if info.st_mode & S_IFMT == S_IFDIR {
-                Glibc.close(fd)
+                POSIX.close(fd)
                 throw SealedArchiveError(.io, "\(name) is a directory, not a file")
             }
         }
@@ -59,7 +59,7 @@ public final class FileSource: ByteSource {
         self.fd = fd; self.ownsDescriptor = true; self.name = name
     }
 
-    deinit { if ownsDescriptor { Glibc.close(fd) } }
+    deinit { if ownsDescriptor { POSIX.close(fd) } }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         try POSIX.read(fd, into: buffer, what: name)

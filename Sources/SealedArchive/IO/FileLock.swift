@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 
 /// An advisory inter-process lock: `flock(2)` on a lock file. The kernel
 /// releases it when the descriptor is closed, so a process that dies (even
@@ -43,7 +43,7 @@ public final class FileLock {
 
     /// Releases the lock now rather than when the object is released.
     public func release() {
-        if fd >= 0 { Glibc.close(fd) }
+        if fd >= 0 { POSIX.close(fd) }
         fd = -1
     }
 

@@ -1,4 +1,5 @@
-import Glibc
+import Foundation
+import SystemCalls
 
 /// A sink that writes to standard output.
 public final class StandardOutputSink: ByteSink {
@@ -20,13 +21,12 @@ public final class DeviceSink: ByteSink {
     /// Opens `path` if it exists and is a character device or a FIFO; nil
     /// otherwise.
     public init?(path: String) throws {
-        var info = stat()
-        guard stat(path, &info) == 0, [S_IFCHR, S_IFIFO].contains(info.st_mode & S_IFMT) else { return nil }
+        guard let info = try? System.status(path), [S_IFCHR, S_IFIFO].contains(info.st_mode & S_IFMT) else { return nil }
         self.path = path
         fd = try POSIX.open(path, flags: O_WRONLY, what: "'\(shownPath(path))'")
     }
 
-    deinit { close(fd) }
+    deinit { POSIX.close(fd) }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try POSIX.writeAll(fd, bytes, what: "'\(shownPath(path))'")
@@ -106,8 +106,8 @@ public final class AtomicFileSink: ByteSink {
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
-        if state != .published { unlink(temporaryPath) }
+        if fd >= 0 { POSIX.close(fd) }
+        if state != .published { try? System.unlink(temporaryPath) }
         registration.map(TemporaryFiles.unregister)
     }
 
@@ -133,7 +133,7 @@ public final class AtomicFileSink: ByteSink {
     /// replaces an earlier version (a state file) last: it is the one step
     /// that cannot be undone.
     public static func commitTogether(_ files: [AtomicFileSink]) throws {
-        try TemporaryFiles.checkNotTerminating()
+        try TemporaryFiles.checkOpen()
         for file in files { try file.flush() }
         try TemporaryFiles.commit {
             var published: [AtomicFileSink] = []
@@ -154,11 +154,11 @@ public final class AtomicFileSink: ByteSink {
     private func flush() throws {
         guard state == .writing else { throw SealedArchiveError(.invalidArgument, "'\(shownPath(path))' was already committed") }
         let shown = shownPath(path)
-        guard fchmod(fd, mode) == 0 else { throw POSIX.error("cannot set the mode of '\(shown)'") }
+        try POSIX.attempt("cannot set the mode of '\(shown)'") { () throws(SystemError) in try System.setMode(fd, mode) }
         try POSIX.sync(fd, what: "'\(shown)'")
-        let closed = close(fd)
+        let written = fd
         fd = -1
-        guard closed == 0 else { throw POSIX.error("cannot close '\(shown)'") }
+        try POSIX.close(written, what: "'\(shown)'")
         state = .flushed
     }
 
@@ -167,15 +167,18 @@ public final class AtomicFileSink: ByteSink {
         let shown = shownPath(path)
         try Self.checkReplaceable(path, replaceExisting: replaceExisting)
         if replaceExisting {
-            guard rename(temporaryPath, path) == 0 else { throw POSIX.error("cannot move the output into place at '\(shown)'") }
+            try POSIX.attempt("cannot move the output into place at '\(shown)'") { () throws(SystemError) in try System.rename(temporaryPath, path) }
         } else {
             // link() fails if the name exists, so a file that appeared since
             // we started is never replaced.
-            guard link(temporaryPath, path) == 0 else {
-                if errno == EEXIST { throw SealedArchiveError(.io, "'\(shown)' already exists; choose another name or remove it first") }
-                throw POSIX.error("cannot move the output into place at '\(shown)'")
+            do {
+                try System.link(temporaryPath, path)
+            } catch where error.isExisting {
+                throw SealedArchiveError(.io, "'\(shown)' already exists; choose another name or remove it first")
+            } catch {
+                throw POSIX.error("cannot move the output into place at '\(shown)'", error)
             }
-            unlink(temporaryPath)
+            try? System.unlink(temporaryPath)
         }
         state = .published
         registration.map(TemporaryFiles.unregister)
@@ -185,7 +188,7 @@ public final class AtomicFileSink: ByteSink {
     /// Undoes ``publish()`` when a later file of the same group failed:
     /// the group's outputs appear together or not at all.
     private func unpublish() {
-        unlink(path)
+        try? System.unlink(path)
         state = .flushed
     }
 
@@ -205,14 +208,14 @@ public final class AtomicFileSink: ByteSink {
     }
 
     static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
+        System.exists(path)
     }
 
     /// Best effort: a directory that cannot be opened or flushed (some
     /// network filesystems) does not fail an otherwise complete write.
-    static func syncDirectory(_ directory: String) {
-        let dfd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+    package static func syncDirectory(_ directory: String) {
+        guard let dfd = try? System.open(directory, flags: O_RDONLY | O_DIRECTORY) else { return }
+        try? System.sync(dfd)
+        try? System.close(dfd)
     }
 }

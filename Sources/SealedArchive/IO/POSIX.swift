@@ -1,99 +1,103 @@
-import Glibc
+import Foundation
+import SystemCalls
 
-/// The one place that makes POSIX file calls and turns `errno` into errors.
+/// Where SealedArchive's file work meets ``System`` (the package's one
+/// system-call layer, Sources/SystemCalls): the same calls, each failure
+/// turned into a ``SealedArchiveError`` `.io` whose one-line message names
+/// the file and whose cause is the ``SystemError``.
 package enum POSIX {
-    package static func error(_ what: String, errno code: Int32 = errno) -> SealedArchiveError {
-        SealedArchiveError(.io, "\(what): \(String(cString: strerror(code)))", cause: SystemError(errno: code))
+    /// The error for `what` failing with `cause`:
+    /// "cannot open 'x': No such file or directory".
+    package static func error(_ what: String, _ cause: SystemError) -> SealedArchiveError {
+        SealedArchiveError(.io, "\(what): \(cause)", cause: cause)
+    }
+
+    /// The error for `what` failing with the thread's current `errno`.
+    package static func error(_ what: String) -> SealedArchiveError { error(what, .current) }
+
+    /// Runs `call`, turning its ``SystemError`` into ``error(_:_:)``.
+    package static func attempt<R>(_ what: @autoclosure () -> String, _ call: () throws(SystemError) -> R) throws -> R {
+        do {
+            return try call()
+        } catch {
+            throw self.error(what(), error)
+        }
     }
 
     /// Reads up to `buffer.count` bytes; 0 at end of input. Retries on EINTR.
     ///
     /// The corresponding C function is `read`.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, what: @autoclosure () -> String) throws -> Int {
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw error("cannot read \(what())")
-        }
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, what: @autoclosure () -> String) throws -> Int {
+        try attempt("cannot read \(what())") { () throws(SystemError) in try System.read(fd, into: buffer) }
     }
 
     /// Writes all of `bytes`, retrying short writes and EINTR.
     ///
     /// The corresponding C function is `write`.
     package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n > 0 { offset += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            throw error("cannot write \(what())")
-        }
+        try attempt("cannot write \(what())") { () throws(SystemError) in try System.writeAll(fd, bytes) }
     }
 
     /// Opens `path`; the descriptor is close-on-exec.
     ///
     /// The corresponding C function is `open`.
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0, what: @autoclosure () -> String) throws -> Int32 {
-        while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-            if fd >= 0 { return fd }
-            if errno == EINTR { continue }
-            throw error("cannot open \(what())")
-        }
+    package static func open(_ path: String, flags: Int32, mode: mode_t = 0, what: @autoclosure () -> String) throws -> Int32 {
+        try attempt("cannot open \(what())") { () throws(SystemError) in try System.open(path, flags: flags, mode: mode) }
+    }
+
+    /// Closes `fd`, ignoring failure (used where the descriptor was only
+    /// read, or on an error path that already reports something).
+    ///
+    /// The corresponding C function is `close`.
+    package static func close(_ fd: Int32) {
+        try? System.close(fd)
+    }
+
+    /// Closes a descriptor that was written: a failure here can mean lost data.
+    ///
+    /// The corresponding C function is `close`.
+    package static func close(_ fd: Int32, what: @autoclosure () -> String) throws {
+        try attempt("cannot close \(what())") { () throws(SystemError) in try System.close(fd) }
     }
 
     /// The status of an open descriptor.
     ///
     /// The corresponding C function is `fstat`.
-    static func status(_ fd: Int32, what: @autoclosure () -> String) throws -> stat {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw error("cannot examine \(what())") }
-        return info
+    package static func status(_ fd: Int32, what: @autoclosure () -> String) throws -> System.FileStatus {
+        try attempt("cannot examine \(what())") { () throws(SystemError) in try System.status(fd) }
     }
 
     /// Flushes a descriptor to stable storage.
     ///
     /// The corresponding C function is `fsync`.
     package static func sync(_ fd: Int32, what: @autoclosure () -> String) throws {
-        while fsync(fd) != 0 {
-            if errno == EINTR { continue }
-            throw error("cannot flush \(what()) to disk")
-        }
+        try attempt("cannot flush \(what()) to disk") { () throws(SystemError) in try System.sync(fd) }
     }
 
     /// Takes a `flock` lock on `fd`, polling every 20 ms for up to `timeout`
     /// seconds (flock itself cannot wait with a deadline).
     ///
     /// The corresponding C function is `flock`.
-    static func lock(_ fd: Int32, exclusive: Bool, timeout: Double, what: @autoclosure () -> String) throws {
-        let operation = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
-        var start = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
+    package static func lock(_ fd: Int32, exclusive: Bool, timeout: Double, what: @autoclosure () -> String) throws {
+        let start = System.monotonicSeconds
         while true {
-            if flock(fd, operation) == 0 { return }
-            guard errno == EWOULDBLOCK || errno == EINTR else { throw error("cannot lock \(what())") }
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let waited = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
-            if waited >= timeout {
+            if try attempt("cannot lock \(what())", { () throws(SystemError) in try System.tryLock(fd, exclusive: exclusive) }) { return }
+            if System.monotonicSeconds - start >= timeout {
                 throw SealedArchiveError(.io,
                     "\(what()) is still in use by another process after \(Int(timeout.rounded())) s; try again when it has finished")
             }
-            usleep(20_000)
+            System.sleep(microseconds: 20_000)
         }
     }
 
-    static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+    package static func isTerminal(_ fd: Int32) -> Bool { System.isTerminal(fd) }
 
     /// Creates a new directory, mode 0700, from a template ending in
     /// `XXXXXX`, and returns its path.
     ///
     /// The corresponding C function is `mkdtemp`.
-    static func makeTemporaryDirectory(_ template: String, what: @autoclosure () -> String) throws -> String {
-        var bytes = Array(template.utf8CString)
-        guard mkdtemp(&bytes) != nil else { throw error("cannot create \(what())") }
-        return String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    package static func makeTemporaryDirectory(_ template: String, what: @autoclosure () -> String) throws -> String {
+        try attempt("cannot create \(what())") { () throws(SystemError) in try System.makeTemporaryDirectory(template) }
     }
 
     /// Opens an existing file for reading without blocking on a FIFO with
@@ -103,8 +107,8 @@ package enum POSIX {
     /// with `code`: configuration and key files are never streams.
     ///
     /// The corresponding C functions are `open`, `fstat` and `fcntl`.
-    static func openRegularFile(_ path: String, what: String, code: SealedArchiveError.Code,
-                                followLinks: Bool = true) throws -> (fd: Int32, status: stat) {
+    package static func openRegularFile(_ path: String, what: String, code: SealedArchiveError.Code,
+                                        followLinks: Bool = true) throws -> (fd: Int32, status: System.FileStatus) {
         guard !path.isEmpty else { throw SealedArchiveError(.invalidArgument, "\(what): the file name is empty") }
         let fd = try open(path, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY | (followLinks ? 0 : O_NOFOLLOW), what: what)
         do {
@@ -115,11 +119,12 @@ package enum POSIX {
             default: throw SealedArchiveError(code, "\(what) is not a regular file (a pipe, device or socket): give a file, or '-' for standard input where the command takes it")
             }
             // Back to blocking reads: O_NONBLOCK was only for the open.
-            let flags = fcntl(fd, F_GETFL)
-            guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 else { throw error("cannot read \(what)") }
+            try attempt("cannot read \(what)") { () throws(SystemError) in
+                try System.setStatusFlags(fd, try System.statusFlags(fd) & ~O_NONBLOCK)
+            }
             return (fd, info)
         } catch {
-            Glibc.close(fd)
+            close(fd)
             throw error
         }
     }
@@ -128,32 +133,17 @@ package enum POSIX {
     /// nil when nothing is there.
     ///
     /// The corresponding C function is `lstat`.
-    static func linkStatus(_ path: String) throws -> stat? {
-        var info = stat()
-        if lstat(path, &info) == 0 { return info }
-        if errno == ENOENT { return nil }
-        throw error("cannot examine '\(shownPath(path))'")
+    package static func linkStatus(_ path: String) throws -> System.FileStatus? {
+        try attempt("cannot examine '\(shownPath(path))'") { () throws(SystemError) in try System.linkStatus(path) }
     }
 
     /// Whether `path` is a directory (following symbolic links).
-    static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
-    }
+    package static func isDirectory(_ path: String) -> Bool { System.isDirectory(path) }
 
     /// The names in a directory, `.` and `..` left out, in no order.
     ///
     /// The corresponding C functions are `opendir` and `readdir`.
-    static func directoryNames(_ path: String) throws -> [String] {
-        guard let directory = opendir(path) else { throw error("cannot read the directory '\(shownPath(path))'") }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+    package static func directoryNames(_ path: String) throws -> [String] {
+        try attempt("cannot read the directory '\(shownPath(path))'") { () throws(SystemError) in try System.directoryNames(path) }
     }
 }

@@ -1,21 +1,25 @@
 import Foundation
-import Glibc
+import SystemCalls
 
 /// Temporary outputs (the `.partial` files of unfinished ``AtomicFileSink``s
 /// and the staging directories of extraction, which hold decrypted files)
 /// and the commit points that move them under their final names.
 ///
 /// This is what makes a termination signal safe, with the program's signal
-/// handling (which lives in the executable) calling ``beginTermination()``:
+/// handling (which lives in the executable) calling ``close()``:
 ///
-/// * a commit runs under this type's lock, so termination either happens
+/// * a commit runs under this registry's lock, so closing either happens
 ///   before it (the commit then refuses to start and the run fails) or
 ///   after it (the outputs are complete under their names); never half-way
 ///   through a group of renames;
-/// * once termination began, no temporary can be registered and long work
-///   (extraction) stops at its next check of ``terminating``;
+/// * once closed, no temporary can be registered;
 /// * the program then removes what is registered with ``removeAll()`` and
 ///   dies of the signal.
+///
+/// Long work is not told to stop from here: it is handed a ``Cancellation``
+/// by its caller (the executable cancels its own on a signal). Only the
+/// registry's own operations (register, commit) look at whether it was
+/// closed.
 ///
 /// SIGKILL cannot be caught: then a hidden temporary may remain, but never
 /// anything partial under a final name.
@@ -24,63 +28,50 @@ public enum TemporaryFiles {
     private static let lock = NSRecursiveLock()
     private nonisolated(unsafe) static var registered: [Int: (path: String, isDirectory: Bool)] = [:]
     private nonisolated(unsafe) static var nextToken = 0
-    private nonisolated(unsafe) static var terminatingFlag = false
+    private nonisolated(unsafe) static var closed = false
     private nonisolated(unsafe) static var commitCount = 0
 
-    /// The error of work stopped because termination began.
-    public static var interrupted: SealedArchiveError {
-        SealedArchiveError(.io, "interrupted by a termination signal; nothing was left under a final name")
-    }
-
-    /// Whether termination began: long work stops instead of writing more
-    /// into what is about to be removed.
-    public static var terminating: Bool { lock.withLock { terminatingFlag } }
-
-    /// Throws ``interrupted`` once termination began.
-    public static func checkNotTerminating() throws {
-        if terminating { throw interrupted }
+    /// Throws ``Cancellation/interrupted`` once the registry was closed.
+    static func checkOpen() throws {
+        if lock.withLock({ closed }) { throw Cancellation.interrupted }
     }
 
     /// Runs `body`, the step that moves outputs under their final names,
-    /// unless termination began; termination waits for a running commit.
+    /// unless the registry was closed; ``close()`` waits for a running commit.
     public static func commit<R>(_ body: () throws -> R) throws -> R {
         try lock.withLock {
-            guard !terminatingFlag else { throw interrupted }
+            guard !closed else { throw Cancellation.interrupted }
             let result = try body()
             commitCount += 1
             return result
         }
     }
 
-    /// What the program had done when termination began.
-    public struct TerminationState: Sendable {
-        /// Outputs were committed and no temporary is pending: the run's
-        /// work is complete and only its report remains.
-        public let completed: Bool
-    }
-
-    /// Marks the process as terminating (after any commit in progress) and
-    /// says whether its outputs were all committed already.
-    public static func beginTermination() -> TerminationState {
+    /// Closes the registry for cleanup (after any commit in progress): no
+    /// temporary is registered and nothing is committed from now on.
+    /// Returns whether the run's outputs were all committed already (it
+    /// committed some and nothing is pending): then its work is complete
+    /// and only its report remains.
+    public static func close() -> Bool {
         lock.withLock {
-            terminatingFlag = true
-            return TerminationState(completed: commitCount > 0 && registered.isEmpty)
+            closed = true
+            return commitCount > 0 && registered.isEmpty
         }
     }
 
-    /// Whether the run committed outputs and left nothing pending; with
-    /// ``terminating``, lets a program tell a run that finished its work
-    /// before the signal from one that did not.
+    /// Whether the run committed outputs and left nothing pending; lets a
+    /// program tell a run that finished its work before a signal from one
+    /// that did not.
     public static var completedBeforeTermination: Bool {
         lock.withLock { commitCount > 0 && registered.isEmpty }
     }
 
     /// Registers a temporary file or directory; returns the token to
-    /// unregister it with once it is committed or removed. Refused once
-    /// termination began, so nothing new appears while it is cleaned up.
+    /// unregister it with once it is committed or removed. Refused once the
+    /// registry was closed, so nothing new appears while it is cleaned up.
     static func register(_ path: String, isDirectory: Bool = false) throws -> Int {
         try lock.withLock {
-            guard !terminatingFlag else { throw interrupted }
+            guard !closed else { throw Cancellation.interrupted }
             nextToken += 1
             registered[nextToken] = (path, isDirectory)
             return nextToken
@@ -108,7 +99,7 @@ public enum TemporaryFiles {
     public static func removeAll() {
         let entries = lock.withLock { Array(registered.values) }
         for entry in entries {
-            if entry.isDirectory { Restore.removeTree(entry.path) } else { unlink(entry.path) }
+            if entry.isDirectory { Restore.removeTree(entry.path) } else { try? System.unlink(entry.path) }
         }
     }
 }

@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 
 /// The small files the tool is given to read (recipients and signers
 /// lists, checksum files, chain state, the keyring's records and logs,

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// Reading and writing key files (Spec/KEYS.md section 4).
 ///

@@ -1,5 +1,5 @@
 internal import CArchive
-import Glibc
+import Foundation
 
 /// What packing stored.
 public struct PackSummary: Sendable {

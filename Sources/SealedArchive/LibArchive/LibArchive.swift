@@ -1,5 +1,5 @@
 internal import CArchive
-import Glibc
+import Foundation
 
 /// The one place that turns libarchive return codes into errors. Every
 /// libarchive call goes through ``check(_:_:_:code:)``: ARCHIVE_WARN and

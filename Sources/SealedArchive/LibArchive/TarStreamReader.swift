@@ -1,5 +1,5 @@
 internal import CArchive
-import Glibc
+import Foundation
 
 /// One entry of a tar stream, as read: the path and link targets as raw
 /// bytes (names need not be UTF-8), and the metadata extraction needs.

@@ -1,5 +1,5 @@
 internal import CArchive
-import Glibc
+import Foundation
 
 /// How a tar stream is compressed (through libarchive's filters).
 public enum TarCompression: Sendable, Equatable, CustomStringConvertible {

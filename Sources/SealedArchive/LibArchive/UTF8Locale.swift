@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 
 /// libarchive converts names between the current locale and the UTF-8 of
 /// pax headers. Under the "C" locale that a daemon or a systemd unit gets,

@@ -1,4 +1,5 @@
-import Glibc
+import Foundation
+import SystemCalls
 
 /// Where `open -C DEST` puts a tree: DEST must not exist, or be an empty
 /// directory. The staging directory is made in DEST's parent, resolved to
@@ -48,9 +49,7 @@ struct ExtractionTarget {
     ///
     /// The corresponding C function is `realpath`.
     private static func realPath(_ path: String) throws -> String {
-        guard let resolved = realpath(path, nil) else { throw POSIX.error("cannot use the directory '\(shownPath(path))'") }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        try POSIX.attempt("cannot use the directory '\(shownPath(path))'") { () throws(SystemError) in try System.canonicalPath(path) }
     }
 
     /// Whether a directory has no entry besides `.` and `..`.

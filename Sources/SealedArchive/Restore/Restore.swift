@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import SystemCalls
 
 /// Options for reading the tar payload of an archive.
 public struct RestoreOptions: Sendable {
@@ -49,7 +49,19 @@ public enum Restore {
     /// renamed to `destination` only after the last chunk authenticated,
     /// every entry was written and the manifest matched; on any failure the
     /// staging directory is removed and nothing appears at `destination`.
-    public static func extract(_ reader: ArchiveReader, to destination: String, options: RestoreOptions) throws -> ContentsSummary {
+    ///
+    /// `cancellation` is checked between blocks; once cancelled, extraction
+    /// stops with ``Cancellation/interrupted`` and leaves nothing, unless the
+    /// tree was already moved into place (then it returns normally).
+    public static func extract(_ reader: ArchiveReader, to destination: String, options: RestoreOptions,
+                               cancellation: Cancellation = Cancellation()) throws -> ContentsSummary {
+        try extract(reader, to: destination, options: options, cancellation: cancellation, flush: flushFileSystem)
+    }
+
+    /// ``extract(_:to:options:cancellation:)`` with the flush of the staged
+    /// tree as a parameter (tests observe it).
+    package static func extract(_ reader: ArchiveReader, to destination: String, options: RestoreOptions,
+                                cancellation: Cancellation, flush: (String) throws -> Void) throws -> ContentsSummary {
         try requireTar(reader)
         let target = try ExtractionTarget(destination)
         let (staging, registration) = try TemporaryFiles.makeDirectory(
@@ -57,16 +69,21 @@ public enum Restore {
             what: "a staging directory in '\(shownPath(target.parent))'")
         defer { TemporaryFiles.unregister(registration) }
         do {
-            let summary = try walk(reader, options: options, staging: Array(staging.utf8), list: nil)
+            let summary = try walk(reader, options: options, staging: Array(staging.utf8), list: nil, cancellation: cancellation)
             // Flush everything extracted before it appears under its name
             // (libarchive does not fsync the files it writes).
-            sync()
-            // The commit point: a termination signal either comes before it
-            // (nothing appears at the destination) or after it (the tree is
-            // complete there), never in between.
-            try TemporaryFiles.commit {
-                if target.existedEmpty { rmdir(target.path) }
-                guard rename(staging, target.path) == 0 else { throw POSIX.error("cannot move the extracted tree to '\(shownPath(destination))'") }
+            try flush(staging)
+            // The commit point: cancellation (or a termination signal, which
+            // closes the registry) either comes before it (nothing appears
+            // at the destination) or after it (the tree is complete there),
+            // never in between.
+            try cancellation.commit {
+                try TemporaryFiles.commit {
+                    if target.existedEmpty { try? System.removeDirectory(target.path) }
+                    try POSIX.attempt("cannot move the extracted tree to '\(shownPath(destination))'") { () throws(SystemError) in
+                        try System.rename(staging, target.path)
+                    }
+                }
             }
             AtomicFileSink.syncDirectory(target.parent)
             return summary
@@ -76,16 +93,34 @@ public enum Restore {
         }
     }
 
+    /// Flushes the filesystem that holds `staging` to stable storage.
+    ///
+    /// Why `syncfs` and not an fsync per file: libarchive's disk writer
+    /// creates and closes the files itself and never hands out their
+    /// descriptors, so per-file fsync would mean reopening every file and
+    /// directory of the tree afterwards (one open, fsync and close each;
+    /// slow for many small files). `syncfs` flushes the one filesystem the
+    /// tree is on in a single call, letting the kernel write it out in
+    /// order, and, unlike `sync()`, leaves every other filesystem alone.
+    /// The staging directory and the destination share that filesystem
+    /// (the tree is moved in by rename), so it covers the commit too.
+    static func flushFileSystem(_ staging: String) throws {
+        try POSIX.attempt("cannot flush the extracted files in '\(shownPath(staging))' to disk") { () throws(SystemError) in
+            let fd = try System.open(staging, flags: O_RDONLY | O_DIRECTORY)
+            defer { try? System.close(fd) }
+            try System.syncFileSystem(fd)
+        }
+    }
+
     /// Removes a staging tree, first making its directories writable: an
     /// archive may hold read-only directories, which would otherwise keep
     /// their contents from being removed.
     static func removeTree(_ path: String) {
         if let walker = FileManager.default.enumerator(atPath: path) {
-            chmod(path, 0o700)
+            try? System.setMode(path, 0o700)
             while let relative = walker.nextObject() as? String {
                 let full = path + "/" + relative
-                var info = stat()
-                if lstat(full, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR { chmod(full, 0o700) }
+                if let info = try? System.linkStatus(full), info.st_mode & S_IFMT == S_IFDIR { try? System.setMode(full, 0o700) }
             }
         }
         try? FileManager.default.removeItem(atPath: path)
@@ -94,9 +129,10 @@ public enum Restore {
     /// Reads every entry and its content, applying the same checks as
     /// extraction (entry safety, size limit, manifest), writing nothing.
     /// `list` is called for each entry.
-    public static func check(_ reader: ArchiveReader, options: RestoreOptions, list: ((ListedEntry) throws -> Void)? = nil) throws -> ContentsSummary {
+    public static func check(_ reader: ArchiveReader, options: RestoreOptions, cancellation: Cancellation = Cancellation(),
+                             list: ((ListedEntry) throws -> Void)? = nil) throws -> ContentsSummary {
         try requireTar(reader)
-        return try walk(reader, options: options, staging: nil, list: list)
+        return try walk(reader, options: options, staging: nil, list: list, cancellation: cancellation)
     }
 
     /// Writes the payload decompressed (for a tar payload: the plain tar
@@ -127,12 +163,12 @@ public enum Restore {
     }
 
     private static func walk(_ reader: ArchiveReader, options: RestoreOptions, staging: [UInt8]?,
-                             list: ((ListedEntry) throws -> Void)?) throws -> ContentsSummary {
-        try UTF8Locale.run { try walkInUTF8(reader, options: options, staging: staging, list: list) }
+                             list: ((ListedEntry) throws -> Void)?, cancellation: Cancellation) throws -> ContentsSummary {
+        try UTF8Locale.run { try walkInUTF8(reader, options: options, staging: staging, list: list, cancellation: cancellation) }
     }
 
     private static func walkInUTF8(_ reader: ArchiveReader, options: RestoreOptions, staging: [UInt8]?,
-                                   list: ((ListedEntry) throws -> Void)?) throws -> ContentsSummary {
+                                   list: ((ListedEntry) throws -> Void)?, cancellation: Cancellation) throws -> ContentsSummary {
         let plaintext = try reader.plaintext()
         let tar = try TarStreamReader(source: plaintext)
         let disk = try staging.map { _ in try DiskWriter() }
@@ -163,7 +199,7 @@ public enum Restore {
         }
 
         while let entry = try tar.next() {
-            try TemporaryFiles.checkNotTerminating()
+            try cancellation.check()
             guard let path = try policy.admit(entry) else { continue }
             let name = shownName(path)
             try list?(ListedEntry(path: name, kind: Self.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
@@ -194,7 +230,7 @@ public enum Restore {
                     }
                 }
                 while let block = try tar.nextBlock() {
-                    try TemporaryFiles.checkNotTerminating()
+                    try cancellation.check()
                     // Blocks come at increasing offsets (a sparse map
                     // jumps over holes) and end within the entry's size.
                     // A map going backwards or overlapping would write one
@@ -249,11 +285,10 @@ public enum Restore {
             }.map(\.element)
             for directory in ordered {
                 let full = staging + [UInt8(ascii: "/")] + directory.path
-                var times = [timespec(tv_sec: Int(directory.modified), tv_nsec: 0), timespec(tv_sec: Int(directory.modified), tv_nsec: 0)]
-                let applied = withCString(full) { path in
-                    chmod(path, mode_t(directory.permissions)) == 0 && utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0
+                try POSIX.attempt("cannot restore the mode of '\(shownName(directory.path))'") { () throws(SystemError) in
+                    try System.setMode(full, mode_t(directory.permissions))
+                    try System.setTimes(full, seconds: directory.modified)
                 }
-                guard applied else { throw POSIX.error("cannot restore the mode of '\(shownName(directory.path))'") }
             }
         }
 

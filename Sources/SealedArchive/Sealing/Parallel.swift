@@ -33,10 +33,7 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
 }
 
 enum ProcessInfoCores {
-    static let count: Int = {
-        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return n > 0 ? n : 1
-    }()
+    static let count: Int = System.onlineProcessorCount
 }
 
-import Glibc
+import SystemCalls

@@ -1,4 +1,5 @@
-import Glibc
+import Foundation
+import SystemCalls
 
 /// "The archives in a directory", one rule for every command that takes a
 /// directory of them (`verify`, `drill`, `keys review --archives`): regular
@@ -10,8 +11,8 @@ public enum ArchiveDirectory {
     public static func archiveNames(in directory: String) throws -> [String] {
         try POSIX.directoryNames(directory).filter { name in
             guard !name.hasPrefix("."), !name.hasSuffix(".sha256") else { return false }
-            var info = stat()
-            return stat(PathName.join(directory, name), &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+            guard let info = try? System.status(PathName.join(directory, name)) else { return false }
+            return info.st_mode & S_IFMT == S_IFREG
         }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// The sealing host's record of its chain of archives (`seal --chain FILE`):
 /// the sequence number and digest of the last archive sealed. Each new

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// The monthly restore drill: prove that an archive can be restored, within
 /// the recovery targets, without keeping any plaintext.
@@ -77,7 +76,10 @@ public enum Drill {
     /// the manifest check), removes the restore, and reports against the
     /// targets. `now` is the time the RPO is measured at; `clock` times the
     /// restore.
-    public static func run(path: String, options: Options, now: Date, clock: ContinuousClock = ContinuousClock()) -> Report {
+    /// `cancellation` stops the test restore between blocks (it then
+    /// fails, and its scratch directory is removed).
+    public static func run(path: String, options: Options, now: Date, clock: ContinuousClock = ContinuousClock(),
+                           cancellation: Cancellation = Cancellation()) -> Report {
         var verifyOptions = VerifyOptions()
         verifyOptions.identities = options.identities
         verifyOptions.identityResolver = options.identityResolver
@@ -119,7 +121,7 @@ public enum Drill {
                 let reader = try ArchiveReader(source: FileSource(path: path), trustedSigners: options.requiredSigners)
                 try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
                 if reader.header.payloadKind == .tar {
-                    let summary = try Restore.extract(reader, to: scratch + "/restore", options: options.restore)
+                    let summary = try Restore.extract(reader, to: scratch + "/restore", options: options.restore, cancellation: cancellation)
                     restoredBytes = summary.contentBytes
                     restoredFiles = summary.files + summary.hardlinks
                     manifest = summary.manifestFilesChecked
