@@ -39,8 +39,11 @@ enum TerminationSignals {
         Signals.block(signals)
         Thread.detachNewThread {
             let received = Signals.wait(for: signals)
-            let completed = TemporaryFiles.close()
+            // Cancelled first: from here the main thread, whatever it
+            // returns, hands over to this thread unless its work was
+            // complete (``finishUnlessTerminating(succeeded:)``).
             cancellation.cancel()
+            let completed = TemporaryFiles.close()
             TerminalPassphrase.restoreTerminal()
             _ = workStopped.wait(timeout: .now() + (completed ? reportTimeout : stopTimeout))
             TemporaryFiles.removeAll()
