@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "SealedArchive", targets: ["SealedArchive"]),
+        .library(name: "SealedArchiveFormat", targets: ["SealedArchiveFormat"]),
         .executable(name: "sealed-archive", targets: ["sealed-archive"]),
     ],
     dependencies: [
@@ -27,9 +28,16 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The format core: keys, header, stanzas, records, trailer, key
+        // schedule. No IO and no threads, so fuzzers and a seekable format
+        // can drive it with bytes they hold.
+        .target(
+            name: "SealedArchiveFormat",
+            dependencies: ["CSodium", "CLibCrypto"]
+        ),
         .target(
             name: "SealedArchive",
-            dependencies: ["CSodium", "CArchive", "CLibCrypto"]
+            dependencies: ["SealedArchiveFormat", "CSodium", "CArchive", "CLibCrypto"]
         ),
         .executableTarget(
             name: "sealed-archive",
@@ -51,6 +59,8 @@ let package = Package(
             // CSodium only for SHA-256 of vector plaintexts.
             dependencies: ["SealedArchive", "CSodium"]
         ),
+        // Fast tests of the format core alone, through its own API.
+        .testTarget(name: "SealedArchiveFormatTests", dependencies: ["SealedArchiveFormat"]),
         .testTarget(name: "KeyRotationTests", dependencies: ["KeyRotation", "SealedArchive"]),
         // End-to-end tests run the built `sealed-archive` binary.
         .testTarget(

@@ -1,36 +1,36 @@
 /// The constants of format version 1, each named as in Spec/FORMAT.md.
-enum FormatV1 {
-    static let magic: [UInt8] = Array("SEALARC".utf8) + [0]
-    static let version: UInt8 = 1
+package enum FormatV1 {
+    package static let magic: [UInt8] = Array("SEALARC".utf8) + [0]
+    package static let version: UInt8 = 1
     /// magic, version and header_length: enough to know how much to read.
-    static let prefixLength = 13
+    package static let prefixLength = 13
     /// Everything before the stanzas.
-    static let fixedLength = 26
-    static let stanzaLength = KeyID.length + 80
-    static let macLength = 32
-    static let minimumHeaderLength = fixedLength + stanzaLength + macLength
-    static let maximumHeaderLength = 8192
-    static let maximumRecipients = 64
-    static let chunkSizeLog2Range = 12...24
-    static let defaultChunkSizeLog2 = 20
-    static let fileKeyLength = 32
+    package static let fixedLength = 26
+    package static let stanzaLength = KeyID.length + 80
+    package static let macLength = 32
+    package static let minimumHeaderLength = fixedLength + stanzaLength + macLength
+    package static let maximumHeaderLength = 8192
+    package static let maximumRecipients = 64
+    package static let chunkSizeLog2Range = 12...24
+    package static let defaultChunkSizeLog2 = 20
+    package static let fileKeyLength = 32
 
-    static let recordHashLength = 32
+    package static let recordHashLength = 32
     /// Bytes a record adds to its chunk: the AEAD tag and the record hash.
-    static let recordOverhead = ChunkCipher.tagLength + recordHashLength
+    package static let recordOverhead = ChunkCipher.tagLength + recordHashLength
 
-    static let trailerMagic: [UInt8] = Array("SEALEND".utf8) + [0]
-    static let unsignedTrailerLength = 8 + 8 + 32
-    static let signedTrailerLength = unsignedTrailerLength + Ed25519.signatureLength
+    package static let trailerMagic: [UInt8] = Array("SEALEND".utf8) + [0]
+    package static let unsignedTrailerLength = 8 + 8 + 32
+    package static let signedTrailerLength = unsignedTrailerLength + Ed25519.signatureLength
 
     // Domain strings (Spec/FORMAT.md sections 3, 5, 6).
-    static let headerKeyDomain: StaticString = "SealedArchive/v1/header-mac"
-    static let payloadKeyDomain: StaticString = "SealedArchive/v1/payload"
-    static let chunkHashDomain: StaticString = "SealedArchive/v1/chunk"
-    static let digestDomain: StaticString = "SealedArchive/v1/digest"
-    static let signatureDomain: StaticString = "SealedArchive/v1/signature"
+    package static let headerKeyDomain: StaticString = "SealedArchive/v1/header-mac"
+    package static let payloadKeyDomain: StaticString = "SealedArchive/v1/payload"
+    package static let chunkHashDomain: StaticString = "SealedArchive/v1/chunk"
+    package static let digestDomain: StaticString = "SealedArchive/v1/digest"
+    package static let signatureDomain: StaticString = "SealedArchive/v1/signature"
 
-    static func trailerLength(signed: Bool) -> Int { signed ? signedTrailerLength : unsignedTrailerLength }
+    package static func trailerLength(signed: Bool) -> Int { signed ? signedTrailerLength : unsignedTrailerLength }
 }
 
 /// What the plaintext of an archive is (header byte 14).
