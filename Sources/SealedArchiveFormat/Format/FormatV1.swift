@@ -1,5 +1,5 @@
 /// The constants of format version 1, each named as in Spec/FORMAT.md.
-package enum FormatV1 {
+public enum FormatV1 {
     package static let magic: [UInt8] = Array("SEALARC".utf8) + [0]
     package static let version: UInt8 = 1
     /// magic, version and header_length: enough to know how much to read.
@@ -10,14 +10,14 @@ package enum FormatV1 {
     package static let macLength = 32
     package static let minimumHeaderLength = fixedLength + stanzaLength + macLength
     package static let maximumHeaderLength = 8192
-    package static let maximumRecipients = 64
-    package static let chunkSizeLog2Range = 12...24
-    package static let defaultChunkSizeLog2 = 20
+    public static let maximumRecipients = 64
+    public static let chunkSizeLog2Range = 12...24
+    public static let defaultChunkSizeLog2 = 20
     package static let fileKeyLength = 32
 
     package static let recordHashLength = 32
     /// Bytes a record adds to its chunk: the AEAD tag and the record hash.
-    package static let recordOverhead = ChunkCipher.tagLength + recordHashLength
+    public static let recordOverhead = ChunkCipher.tagLength + recordHashLength
 
     package static let trailerMagic: [UInt8] = Array("SEALEND".utf8) + [0]
     package static let unsignedTrailerLength = 8 + 8 + 32
