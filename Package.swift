@@ -78,7 +78,7 @@ if Context.environment["SEALED_ARCHIVE_FUZZ"] == "1" {
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
     for name in fuzzTargets {
         package.targets.append(.executableTarget(
-            name: name, dependencies: ["FuzzSupport", "SealedArchive", "KeyRotation"], path: "Fuzz/\(name)"))
+            name: name, dependencies: ["FuzzSupport", "SealedArchiveFormat", "SealedArchive", "KeyRotation"], path: "Fuzz/\(name)"))
         package.products.append(.executable(name: name, targets: [name]))
     }
 }
