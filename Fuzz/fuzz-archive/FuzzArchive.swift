@@ -65,7 +65,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
         _ = outcome("by-index core") {
             let count = try image.recordCount()
             var pieces = [[UInt8]](repeating: [], count: Int(count))
-            var buffer = [UInt8](repeating: 0, count: image.header.chunkSize)
+            var buffer = [UInt8](repeating: 0, count: min(image.header.chunkSize, bytes.count))
             for index in (0..<count).reversed() {
                 let checked = try buffer.withUnsafeMutableBytes { try image.open(record: index, with: unlocked, into: $0) }
                 pieces[Int(index)] = Array(buffer[..<checked.plaintextLength])

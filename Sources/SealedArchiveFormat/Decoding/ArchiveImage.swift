@@ -70,7 +70,10 @@ public struct ArchiveImage: Sendable {
     public func read(with unlocked: UnlockedArchive? = nil,
                      plaintext: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws -> ReadResult {
         let accumulator = try decoder.makeAccumulator()
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: unlocked == nil ? 1 : header.chunkSize, alignment: 64)
+        // No chunk holds more plaintext than the archive has bytes: a small
+        // archive with a large chunk size needs no chunk-sized buffer.
+        let chunk = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: unlocked == nil ? 1 : max(1, min(header.chunkSize, bytes.count)), alignment: 64)
         defer {
             secureZero(chunk)
             chunk.deallocate()
