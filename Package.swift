@@ -8,6 +8,7 @@ let package = Package(
     // and imports Glibc; nothing here has been built on macOS.
     products: [
         .library(name: "SealedArchive", targets: ["SealedArchive"]),
+        .library(name: "SealedArchiveFormat", targets: ["SealedArchiveFormat"]),
         .executable(name: "sealed-archive", targets: ["sealed-archive"]),
     ],
     dependencies: [
@@ -33,9 +34,16 @@ let package = Package(
         .target(name: "CSystemShim"),
         // The one system-call layer: the only Swift code that imports Glibc.
         .target(name: "SystemCalls", dependencies: ["CSystemShim"]),
+        // The format core: keys, header, stanzas, records, trailer, key
+        // schedule. No IO and no threads, so fuzzers and a seekable format
+        // can drive it with bytes they hold.
+        .target(
+            name: "SealedArchiveFormat",
+            dependencies: ["CSodium", "CLibCrypto"]
+        ),
         .target(
             name: "SealedArchive",
-            dependencies: ["CSodium", "CArchive", "CLibCrypto", "SystemCalls"]
+            dependencies: ["SealedArchiveFormat", "CSodium", "CArchive", "CLibCrypto", "SystemCalls"]
         ),
         .executableTarget(
             name: "sealed-archive",
@@ -58,6 +66,8 @@ let package = Package(
             // CSodium only for SHA-256 of vector plaintexts.
             dependencies: ["SealedArchive", "CSodium", "SystemCalls"]
         ),
+        // Fast tests of the format core alone, through its own API.
+        .testTarget(name: "SealedArchiveFormatTests", dependencies: ["SealedArchiveFormat"]),
         .testTarget(name: "KeyRotationTests", dependencies: ["KeyRotation", "SealedArchive"]),
         // End-to-end tests run the built `sealed-archive` binary.
         .testTarget(
@@ -75,7 +85,7 @@ if Context.environment["SEALED_ARCHIVE_FUZZ"] == "1" {
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
     for name in fuzzTargets {
         package.targets.append(.executableTarget(
-            name: name, dependencies: ["FuzzSupport", "SealedArchive", "KeyRotation"], path: "Fuzz/\(name)"))
+            name: name, dependencies: ["FuzzSupport", "SealedArchiveFormat", "SealedArchive", "KeyRotation"], path: "Fuzz/\(name)"))
         package.products.append(.executable(name: name, targets: [name]))
     }
 }

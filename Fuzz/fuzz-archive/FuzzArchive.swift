@@ -1,11 +1,16 @@
 import Foundation
 import FuzzSupport
-@testable import SealedArchive
+import SealedArchiveFormat
+import SealedArchive
 
-// A whole archive through the reader: header, unlock with the identities of
+// A whole archive through the format core (ArchiveImage over ArchiveDecoder,
+// UnlockedArchive, RecordAccumulator): header, unlock with the identities of
 // the committed vectors (Spec/vectors/*.json), every record and the trailer,
-// keyless (`verify`) and decrypting. Whatever the decrypting reader accepts
-// the keyless one accepts too (it checks a subset).
+// keyless and decrypting, then every record again by index, last first.
+// Invariants: whatever the decrypting pass accepts the keyless one accepts
+// too (it checks a subset); records opened by index give the in-order
+// plaintext; and the streaming ArchiveReader reaches the same outcome as the
+// core on the same bytes.
 
 let identities: [Identity] = [
     // Spec/vectors: the test identities (public test vectors, not secrets).
@@ -26,27 +31,53 @@ public func fuzzInitialize(_ argc: OpaquePointer?, _ argv: OpaquePointer?) -> In
     return 0
 }
 
+/// The outcome of `body`: nil for success, the code of a SealedArchiveError;
+/// anything else stops the run.
+func outcome(_ what: String, _ body: () throws -> Void) -> SealedArchiveError.Code? {
+    do {
+        try body()
+        return nil
+    } catch let error as SealedArchiveError {
+        return error.code
+    } catch {
+        Fuzz.check(false, "\(what) threw a non-SealedArchiveError: \(error)")
+        return nil
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = Fuzz.bytes(data, size)
-    var keylessOK = false
-    do {
-        let reader = try ArchiveReader(source: MemorySource(bytes))
-        _ = try reader.verify()
-        keylessOK = true
-    } catch is SealedArchiveError {
-    } catch {
-        Fuzz.check(false, "keyless reader threw a non-SealedArchiveError: \(error)")
+    let keyless = outcome("keyless core") { _ = try ArchiveImage(bytes).read() }
+    var plaintext: [UInt8] = []
+    var image: ArchiveImage?
+    var unlocked: UnlockedArchive?
+    let decrypting = outcome("decrypting core") {
+        image = try ArchiveImage(bytes)
+        unlocked = try image!.decoder.unlock(with: identities)
+        _ = try image!.read(with: unlocked) { plaintext.append(contentsOf: $0) }
     }
-    do {
+    if decrypting == nil {
+        Fuzz.check(keyless == nil, "the decrypting core accepts an archive the keyless core refuses (\(String(describing: keyless)))")
+    }
+    if decrypting == nil, let image, let unlocked {
+        // Every record again, by index and last first.
+        _ = outcome("by-index core") {
+            let count = try image.recordCount()
+            var pieces = [[UInt8]](repeating: [], count: Int(count))
+            var buffer = [UInt8](repeating: 0, count: min(image.header.chunkSize, bytes.count))
+            for index in (0..<count).reversed() {
+                let checked = try buffer.withUnsafeMutableBytes { try image.open(record: index, with: unlocked, into: $0) }
+                pieces[Int(index)] = Array(buffer[..<checked.plaintextLength])
+            }
+            Fuzz.check(Array(pieces.joined()) == plaintext, "records opened by index differ from the in-order plaintext")
+        }
+    }
+    let stream = outcome("stream reader") {
         let reader = try ArchiveReader(source: MemorySource(bytes))
         try reader.unlock(with: identities)
-        let sink = MemorySink()
-        _ = try reader.decrypt(into: sink)
-        Fuzz.check(keylessOK, "the decrypting reader accepts an archive the keyless reader refuses")
-    } catch is SealedArchiveError {
-    } catch {
-        Fuzz.check(false, "decrypting reader threw a non-SealedArchiveError: \(error)")
+        _ = try reader.decrypt(into: MemorySink())
     }
+    Fuzz.check(stream == decrypting, "stream reader \(String(describing: stream)) but core \(String(describing: decrypting))")
     return 0
 }

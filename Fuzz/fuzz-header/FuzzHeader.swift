@@ -1,9 +1,9 @@
 import Foundation
 import FuzzSupport
-@testable import SealedArchive
+import SealedArchiveFormat
 
-// The archive header parser (stanzas and fields included) and the trailer
-// parser. A header that parses re-serialises to exactly its bytes (the
+// The format core's header parser (ArchiveDecoder: stanzas, fields and the
+// prefix checks) and the trailer parser. A header that parses re-serialises to exactly its bytes (the
 // parser accepts only canonical headers), and those bytes parse to the same
 // header; likewise for a trailer.
 
@@ -44,7 +44,10 @@ func same(_ a: ArchiveHeader, _ b: ArchiveHeader) -> Bool {
 func checkHeader(_ bytes: [UInt8]) {
     let header: ArchiveHeader
     do {
-        header = try ArchiveHeader(parsing: bytes)
+        // The prefix check alone agrees with the full parse on what it sees.
+        let length = try? bytes.withUnsafeBytes { try ArchiveDecoder.headerLength(fromPrefix: UnsafeRawBufferPointer(rebasing: $0.prefix(ArchiveDecoder.prefixLength))) }
+        header = try ArchiveDecoder(parsing: bytes).header
+        Fuzz.check(length == header.length, "prefix length \(String(describing: length)) but header of \(header.length) bytes")
     } catch is SealedArchiveError {
         return
     } catch {

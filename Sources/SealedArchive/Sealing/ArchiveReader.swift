@@ -1,10 +1,11 @@
 import Foundation
 
 /// Reads an archive from a stream, in the order and with the outcomes of
-/// Spec/FORMAT.md section 8. Creating a reader reads and checks the header
-/// (checks 1–8); ``unlock(with:)`` finds and opens a stanza (9–11);
-/// ``verify()`` and ``decrypt(into:)`` read every record and the trailer
-/// (12–17), keyless or decrypting.
+/// Spec/FORMAT.md section 8, through the format core: creating a reader
+/// reads the header and makes an ``ArchiveDecoder`` (checks 1–8);
+/// ``unlock(with:)`` makes the ``UnlockedArchive`` (9–11), the only thing
+/// that decrypts; ``verify()`` and ``decrypt(into:)`` feed every record and
+/// the trailer through the core (12–17), keyless or decrypting.
 ///
 /// Memory holds one batch of records plus the trailer's length, whatever the
 /// archive's size; nothing seeks, so the source can be a pipe. The records of
@@ -12,9 +13,12 @@ import Foundation
 /// archive order, as a sequential reader would.
 public final class ArchiveReader {
     public let header: ArchiveHeader
-    private let source: ByteSource
-    private var keys: KeySchedule?
-    private var consumed = false
+    /// The keyless checks over this archive's header.
+    public let decoder: ArchiveDecoder
+    /// The input, until a pass over the records takes it.
+    private var source: ByteSource?
+    /// Set by ``unlock(with:)``.
+    public private(set) var unlocked: UnlockedArchive?
 
     /// Reads and checks the header.
     ///
@@ -31,27 +35,14 @@ public final class ArchiveReader {
     ///   signature itself is verified after the last record.
     public init(source: ByteSource, trustedSigners: [TrustedSigner]? = nil) throws {
         self.source = source
-        var prefix = [UInt8](repeating: 0, count: FormatV1.prefixLength)
+        var prefix = [UInt8](repeating: 0, count: ArchiveDecoder.prefixLength)
         let prefixCount = try prefix.withUnsafeMutableBytes { try source.readFully(into: $0) }
-        let length = try prefix.withUnsafeBytes { try ArchiveHeader.headerLength(fromPrefix: UnsafeRawBufferPointer(rebasing: $0[..<prefixCount])) }
+        let length = try prefix.withUnsafeBytes { try ArchiveDecoder.headerLength(fromPrefix: UnsafeRawBufferPointer(rebasing: $0[..<prefixCount])) }
         var bytes = prefix + [UInt8](repeating: 0, count: length - prefix.count)
         let restCount = try bytes.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[prefix.count...])) }
         bytes.removeLast(length - prefix.count - restCount)
-        header = try ArchiveHeader(parsing: bytes)
-        if let trustedSigners {
-            guard let signer = header.signer else {
-                throw SealedArchiveError(.unsigned, "the archive is not signed, and a signature by a trusted signer is required")
-            }
-            let trusted = trustedSigners.filter { $0.key == signer }
-            guard !trusted.isEmpty else {
-                throw SealedArchiveError(.untrustedSigner, "the archive is signed by \(signer) (key id \(signer.keyID)), which is not a trusted signer")
-            }
-            guard trusted.contains(where: { $0.admits(created: header.created) }) else {
-                let created = ISO8601DateFormatter().string(from: header.createdDate)
-                throw SealedArchiveError(.untrustedSigner,
-                    "the archive was created \(created), outside the window in which signer \(signer.keyID) is trusted (\(trusted.map(\.description).joined(separator: "; ")))")
-            }
-        }
+        decoder = try ArchiveDecoder(parsing: bytes, trustedSigners: trustedSigners)
+        header = decoder.header
     }
 
     /// Opens the file key with the first identity that has a stanza, and
@@ -60,41 +51,27 @@ public final class ArchiveReader {
     /// report can name it without guessing from the identities given.
     @discardableResult
     public func unlock(with identities: [Identity]) throws -> KeyID {
-        for identity in identities {
-            guard let stanza = header.stanzas.first(where: { $0.keyID == identity.recipient.keyID }) else { continue }
-            guard let fileKey = try stanza.unwrap(with: identity), fileKey.count == FormatV1.fileKeyLength else {
-                throw SealedArchiveError(.damaged, "the stanza for key \(stanza.keyID) does not open: the header is damaged or forged")
-            }
-            let keys = try KeySchedule(fileKey: fileKey)
-            guard try header.hasValidMAC(headerKey: keys.headerKey) else {
-                throw SealedArchiveError(.damaged, "the header does not authenticate: it is damaged or forged")
-            }
-            self.keys = keys
-            return stanza.keyID
-        }
-        let have = identities.map { $0.recipient.keyID.description }.joined(separator: ", ")
-        let want = header.stanzas.map { $0.keyID.description }.joined(separator: ", ")
-        throw SealedArchiveError(.noIdentity,
-            "no identity given can open this archive: it is sealed to key id \(want), the identities given are \(have.isEmpty ? "none" : have)")
+        let unlocked = try decoder.unlock(with: identities)
+        self.unlocked = unlocked
+        return unlocked.keyID
     }
 
     /// Checks every record and the trailer without decrypting (checks
     /// 12–17 without opening chunks).
     public func verify() throws -> ReadResult {
-        let records = try RecordStream(reader: self, decrypting: false)
-        while try records.next() != nil {}
-        return records.result!
+        let records = try RecordStream(source: takeSource(), opener: .keyless(decoder))
+        return try records.drain()
     }
 
     /// Decrypts every record into `sink`, checking everything on the way.
     /// Requires ``unlock(with:)``. The sink receives plaintext as records
     /// authenticate; it is complete and genuine only if this returns.
     public func decrypt(into sink: ByteSink) throws -> ReadResult {
-        let records = try RecordStream(reader: self, decrypting: true)
+        let records = try RecordStream(source: takeSource(), opener: .decrypting(requireUnlocked()))
         while let plaintext = try records.next() {
             if !plaintext.isEmpty { try sink.write(plaintext) }
         }
-        return records.result!
+        return try records.finalResult()
     }
 
     /// The plaintext as a byte source that decrypts as it is read, for
@@ -103,28 +80,33 @@ public final class ArchiveReader {
     /// every check passed; ``PlaintextSource/result`` is then set. A failed
     /// check is thrown from `read(into:)`.
     public func plaintext() throws -> PlaintextSource {
-        PlaintextSource(records: try RecordStream(reader: self, decrypting: true),
+        PlaintextSource(records: try RecordStream(source: takeSource(), opener: .decrypting(requireUnlocked())),
                         batchCapacity: Parallel.batchSize * header.chunkSize)
     }
 
-    fileprivate func takeSource() throws -> ByteSource {
-        precondition(!consumed, "an archive reader reads its records once")
-        consumed = true
+    /// Every record, checked and opened, passed to `observer` in order with
+    /// its check: re-wrapping copies them byte for byte.
+    func forEachRecord(_ observer: @escaping (_ record: UnsafeRawBufferPointer, _ checked: CheckedRecord) throws -> Void) throws -> ReadResult {
+        let records = try RecordStream(source: takeSource(), opener: .decrypting(requireUnlocked()))
+        records.observer = observer
+        return try records.drain()
+    }
+
+    /// The records are read once, from a stream: a second pass is a
+    /// caller's mistake, reported as such rather than reading nothing.
+    private func takeSource() throws -> ByteSource {
+        guard let source else {
+            throw SealedArchiveError(.invalidArgument, "an archive reader reads its records once: make a new reader for another pass")
+        }
+        self.source = nil
         return source
     }
 
-    fileprivate var cipher: ChunkCipher? { keys?.cipher }
-
-    /// The key schedule after ``unlock(with:)``, for re-wrapping.
-    var unlockedKeys: KeySchedule? { keys }
-
-    /// Every record, checked and opened, passed to `observer` in order with
-    /// its stored hash: re-wrapping copies them byte for byte.
-    func forEachRecord(_ observer: @escaping (_ record: UnsafeRawBufferPointer, _ hash: UnsafeRawBufferPointer) throws -> Void) throws -> ReadResult {
-        let records = try RecordStream(reader: self, decrypting: true)
-        records.observer = observer
-        while try records.next() != nil {}
-        return records.result!
+    private func requireUnlocked() throws -> UnlockedArchive {
+        guard let unlocked else {
+            throw SealedArchiveError(.invalidArgument, "decrypting needs the archive unlocked with one of its identities first")
+        }
+        return unlocked
     }
 }
 
@@ -253,41 +235,52 @@ public final class PlaintextSource: ByteSource {
     }
 }
 
-/// Checks 12–17 of Spec/FORMAT.md section 8 as an iterator: each call to
-/// ``next()`` checks (and, decrypting, opens) one batch of records on all
-/// cores and returns its plaintext; the call after the last record checks
-/// the trailer and returns nil.
+/// Checks 12–17 of Spec/FORMAT.md section 8 as an iterator over a stream,
+/// through the format core: each call to ``next()`` reads one batch of
+/// records, checks (and, decrypting, opens) them on all cores with the
+/// core's ``ArchiveDecoder`` or ``UnlockedArchive``, adds them in order to
+/// a ``RecordAccumulator`` and returns the batch's plaintext; the call after
+/// the last record checks the trailer and returns nil.
 ///
 /// The window holds one batch of records plus the trailer's length and one
 /// byte, whatever the archive's size; nothing seeks.
 final class RecordStream {
-    private let header: ArchiveHeader
+    /// What opens the records: only an unlocked archive decrypts.
+    enum Opener {
+        case keyless(ArchiveDecoder)
+        case decrypting(UnlockedArchive)
+    }
+
+    private let decoder: ArchiveDecoder
+    private let unlocked: UnlockedArchive?
     private let source: ByteSource
-    private let cipher: ChunkCipher?
-    private let digest: ArchiveDigest
+    private let accumulator: RecordAccumulator
     private let window: UnsafeMutableRawBufferPointer
     private let plaintext: UnsafeMutableRawBufferPointer
+    private let chunkSize: Int
     private let recordLength: Int
     private let trailerLength: Int
     private var filled = 0
     private var index: UInt64 = 0
-    private var plaintextLength: UInt64 = 0
     private var ended = false
     private(set) var result: ReadResult?
-    /// Called with each record and its hash, in order, once checked.
-    var observer: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void)?
+    /// Called with each record and its check, in order, once checked.
+    var observer: ((UnsafeRawBufferPointer, CheckedRecord) throws -> Void)?
 
-    init(reader: ArchiveReader, decrypting: Bool) throws {
-        header = reader.header
-        cipher = decrypting ? reader.cipher : nil
-        precondition(!decrypting || cipher != nil, "decrypting before unlock(with:)")
-        source = try reader.takeSource()
-        digest = try ArchiveDigest(header: header.bytes)
-        recordLength = header.recordLength
-        trailerLength = header.trailerLength
+    init(source: ByteSource, opener: Opener) throws {
+        switch opener {
+        case .keyless(let decoder): (self.decoder, unlocked) = (decoder, nil)
+        case .decrypting(let unlocked): (self.decoder, self.unlocked) = (unlocked.decoder, unlocked)
+        }
+        self.source = source
+        accumulator = try decoder.makeAccumulator()
+        let layout = decoder.layout
+        chunkSize = decoder.header.chunkSize
+        recordLength = layout.recordLength
+        trailerLength = layout.trailerLength
         window = .allocate(byteCount: Parallel.batchSize * recordLength + trailerLength + 1, alignment: 64)
         // Keyless checks decrypt nothing: no plaintext buffer to commit.
-        plaintext = .allocate(byteCount: cipher == nil ? 1 : Parallel.batchSize * header.chunkSize, alignment: 64)
+        plaintext = .allocate(byteCount: unlocked == nil ? 1 : Parallel.batchSize * chunkSize, alignment: 64)
     }
 
     deinit {
@@ -300,6 +293,18 @@ final class RecordStream {
 
     /// The largest prefix of `plaintext` ever written.
     private var plaintextUsed = 0
+
+    /// Reads to the end, discarding plaintext; the result.
+    func drain() throws -> ReadResult {
+        while try next() != nil {}
+        return try finalResult()
+    }
+
+    /// The result once ``next()`` returned nil.
+    func finalResult() throws -> ReadResult {
+        guard let result else { throw SealedArchiveError(.invalidArgument, "the archive was not read to its end") }
+        return result
+    }
 
     /// The plaintext of the next batch (valid until the next call; empty for
     /// an empty archive), or nil once the trailer has been checked.
@@ -324,115 +329,46 @@ final class RecordStream {
     /// Checks 13–17 on the tail; returns the last chunk's plaintext, or nil
     /// when it is empty.
     private func finish() throws -> UnsafeRawBufferPointer? {
-        let minimumRecord = FormatV1.recordOverhead + (index > 0 ? 1 : 0)
-        let trailerBytes = UnsafeRawBufferPointer(rebasing: window[max(0, filled - trailerLength)..<filled])
-        guard filled >= trailerLength + minimumRecord, Trailer.hasMagic(trailerBytes) else {
-            throw missingTrailer(minimumRecord: minimumRecord)
-        }
-        let trailer = try Trailer(parsing: trailerBytes, signed: header.isSigned)
-        let produced = try process(count: 1, final: true, lastLength: filled - trailerLength)
-        guard trailer.chunkCount == index else {
-            throw SealedArchiveError(.damaged, "the trailer counts \(trailer.chunkCount) \(trailer.chunkCount == 1 ? "chunk" : "chunks") but the archive holds \(index)")
-        }
-        let computed = digest.finalize()
-        guard constantTimeEquals(computed, trailer.digest) else {
-            throw SealedArchiveError(.damaged, "the archive digest does not match its trailer: the header or the trailer is damaged")
-        }
-        if let signer = header.signer, let signature = trailer.signature {
-            guard try signer.isValidSignature(signature, of: Trailer.signedMessage(digest: computed)) else {
-                throw SealedArchiveError(.signature, "the signature does not verify under the signer key \(signer) named in the header: the archive is forged or damaged")
-            }
-        }
-        result = ReadResult(header: header, chunkCount: index, plaintextLength: plaintextLength,
-                            archiveLength: UInt64(header.length) + (index - 1) * UInt64(recordLength) + UInt64(filled),
-                            digest: computed, decrypted: cipher != nil)
+        let tail = UnsafeRawBufferPointer(rebasing: window[..<filled])
+        let lastLength = try decoder.lastRecordLength(inTail: tail, recordsBefore: index)
+        let produced = try process(count: 1, final: true, lastLength: lastLength)
+        result = try accumulator.finish(trailer: UnsafeRawBufferPointer(rebasing: tail[lastLength...]))
         return produced > 0 ? UnsafeRawBufferPointer(rebasing: plaintext[..<produced]) : nil
     }
 
-    /// Explains a tail that does not end with a trailer (check 13): if a
-    /// complete trailer for this many chunks sits earlier in the tail, bytes
-    /// were appended after it (`trailer`); otherwise the archive was cut
-    /// short (`truncated`, the same class as a cut inside the header, so an
-    /// operator sees one code for every cut archive).
-    private func missingTrailer(minimumRecord: Int) -> SealedArchiveError {
-        var position = minimumRecord
-        while position + trailerLength < filled {
-            let candidate = UnsafeRawBufferPointer(rebasing: window[position..<position + trailerLength])
-            if Trailer.hasMagic(candidate), let trailer = try? Trailer(parsing: candidate, signed: header.isSigned),
-               trailer.chunkCount == index + 1 {
-                let extra = filled - position - trailerLength
-                return SealedArchiveError(.trailer,
-                    "\(extra) \(extra == 1 ? "byte follows" : "bytes follow") the trailer: the file was extended or two files were joined (the archive itself may be intact up to byte \(archiveOffset(position + trailerLength)))")
-            }
-            position += 1
-        }
-        return SealedArchiveError(.truncated,
-            "the archive is truncated: it ends at byte \(archiveOffset(filled)) without its trailer (an incomplete upload, download or copy?)")
-    }
-
-    /// The offset in the archive of a position in the window.
-    private func archiveOffset(_ position: Int) -> UInt64 {
-        UInt64(header.length) + index * UInt64(recordLength) + UInt64(position)
-    }
-
     /// Checks (and opens) `count` records at the start of the window, the
-    /// last of them flagged `final` and `lastLength` bytes long; returns the
-    /// plaintext byte count.
+    /// last of them flagged `final` and `lastLength` bytes long, on all
+    /// cores; then adds them to the digest in order. Returns the plaintext
+    /// byte count.
     private func process(count: Int, final: Bool, lastLength: Int) throws -> Int {
         let firstIndex = index
-        let offset = UInt64(header.length)
-        let (window, plaintext, recordLength, chunkSize, cipher) = (self.window, self.plaintext, self.recordLength, header.chunkSize, self.cipher)
-        try Parallel.forEach(count) { j in
-            let recordIndex = firstIndex + UInt64(j)
-            let last = final && j == count - 1
-            let length = last ? lastLength : recordLength
-            let start = j * recordLength
-            let ciphertext = UnsafeRawBufferPointer(rebasing: window[start..<start + length - FormatV1.recordHashLength])
-            let stored = UnsafeRawBufferPointer(rebasing: window[start + length - FormatV1.recordHashLength..<start + length])
-            let computed = try Records.hash(index: recordIndex, last: last, ciphertext: ciphertext)
-            let position = offset + recordIndex * UInt64(recordLength)
-            let range = "archive bytes \(position)–\(position + UInt64(length) - 1)"
-            guard computed.withUnsafeBytes({ constantTimeEquals($0, stored) }) else {
-                throw SealedArchiveError(.damaged, "chunk \(recordIndex) (\(range)) is damaged: its hash does not match")
-            }
-            if let cipher {
-                let output = UnsafeMutableRawBufferPointer(rebasing: plaintext[j * chunkSize..<j * chunkSize + ciphertext.count - ChunkCipher.tagLength])
-                let opened = Records.nonce(index: recordIndex, last: last).withUnsafeBytes {
-                    cipher.open(ciphertext, nonce: $0, into: output)
-                }
-                guard opened else {
-                    throw SealedArchiveError(.damaged, "chunk \(recordIndex) (\(range)) does not authenticate: it is forged")
+        let (window, plaintext, recordLength, chunkSize, decoder, unlocked) =
+            (self.window, self.plaintext, self.recordLength, self.chunkSize, self.decoder, self.unlocked)
+        var checked = [CheckedRecord?](repeating: nil, count: count)
+        try checked.withUnsafeMutableBufferPointer { slots in
+            try Parallel.forEach(count) { j in
+                let recordIndex = firstIndex + UInt64(j)
+                let last = final && j == count - 1
+                let start = j * recordLength
+                let record = UnsafeRawBufferPointer(rebasing: window[start..<start + (last ? lastLength : recordLength)])
+                if let unlocked {
+                    let output = UnsafeMutableRawBufferPointer(rebasing: plaintext[j * chunkSize..<(j + 1) * chunkSize])
+                    slots[j] = try unlocked.open(record: record, index: recordIndex, isLast: last, into: output)
+                } else {
+                    slots[j] = try decoder.check(record: record, index: recordIndex, isLast: last)
                 }
             }
         }
         var produced = 0
-        for j in 0..<count {
-            let length = final && j == count - 1 ? lastLength : recordLength
-            let start = j * recordLength
-            let hash = UnsafeRawBufferPointer(rebasing: window[start + length - FormatV1.recordHashLength..<start + length])
-            digest.add(recordHash: hash)
-            try observer?(UnsafeRawBufferPointer(rebasing: window[start..<start + length]), hash)
-            produced += length - FormatV1.recordOverhead
+        var start = 0
+        for case let record? in checked {
+            try accumulator.add(record)
+            try observer?(UnsafeRawBufferPointer(rebasing: window[start..<start + record.storedLength]), record)
+            start += record.storedLength
+            produced += record.plaintextLength
         }
-        plaintextLength += UInt64(produced)
         index += UInt64(count)
-        if cipher != nil { plaintextUsed = max(plaintextUsed, produced) }
-        return cipher == nil ? 0 : produced
+        if unlocked != nil { plaintextUsed = max(plaintextUsed, produced) }
+        return unlocked == nil ? 0 : produced
     }
-}
-
-/// What reading an archive found.
-public struct ReadResult: Sendable {
-    public let header: ArchiveHeader
-    public let chunkCount: UInt64
-    /// Plaintext bytes (also counted when only verifying).
-    public let plaintextLength: UInt64
-    public let archiveLength: UInt64
-    public let digest: [UInt8]
-    /// Whether every chunk was decrypted and authenticated (not just hashed).
-    public let decrypted: Bool
-    /// The signer whose signature verified, if the archive is signed.
-    public var signer: SignerKey? { header.signer }
-    /// The digest as lowercase hex, as reports and chain files show it.
-    public var digestHex: String { HexCoding.encode(digest) }
 }

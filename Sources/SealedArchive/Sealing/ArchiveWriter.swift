@@ -1,6 +1,7 @@
 /// Seals a byte stream into an archive, streaming: plaintext goes in through
 /// ``write(_:)``, records come out to the sink as chunks fill, and
-/// ``finish()`` writes the last record and the trailer. Memory holds one
+/// ``finish()`` writes the last record and the trailer; the format itself
+/// (header, records, trailer) is the core's ``ArchiveEncoder``. Memory holds one
 /// batch of chunks whatever the size of the input; the chunks of a batch are
 /// encrypted and hashed on all cores.
 ///
@@ -10,9 +11,7 @@
 public final class ArchiveWriter: ByteSink {
     public let header: ArchiveHeader
     private let sink: ByteSink
-    private let keys: KeySchedule
-    private let signingKey: SigningKey?
-    private let digest: ArchiveDigest
+    private let encoder: ArchiveEncoder
     private let chunkSize: Int
     private let batchChunks: Int
     private let plaintext: UnsafeMutableRawBufferPointer
@@ -29,23 +28,13 @@ public final class ArchiveWriter: ByteSink {
     /// 64), signed by `signingKey` when given, and writes its header.
     public init(sink: ByteSink, recipients: [Recipient], signingKey: SigningKey?, options: SealOptions) throws {
         try options.validate()
-        var unique: [Recipient] = []
-        for recipient in recipients where !unique.contains(recipient) { unique.append(recipient) }
-        guard !unique.isEmpty else { throw SealedArchiveError(.invalidArgument, "an archive needs at least one recipient") }
-        guard unique.count <= FormatV1.maximumRecipients else {
-            throw SealedArchiveError(.invalidArgument, "\(unique.count) recipients given; an archive holds at most \(FormatV1.maximumRecipients)")
-        }
-        let keys = try KeySchedule.random()
-        let stanzas = try unique.map { try Stanza.wrap(keys.fileKey, to: $0) }
-        self.keys = keys
-        header = try ArchiveHeader(
-            chunkSizeLog2: options.chunkSizeLog2, payloadKind: options.payloadKind, compression: options.compression,
-            created: UInt64(options.created.timeIntervalSince1970), stanzas: stanzas, signer: signingKey?.signer,
-            label: options.label, sequence: options.sequence, previousDigest: options.previousDigest
-        ).authenticated(with: keys.headerKey)
+        encoder = try ArchiveEncoder(
+            recipients: recipients, signingKey: signingKey, chunkSizeLog2: options.chunkSizeLog2,
+            payloadKind: options.payloadKind, compression: options.compression,
+            created: UInt64(options.created.timeIntervalSince1970),
+            label: options.label, sequence: options.sequence, previousDigest: options.previousDigest)
+        header = encoder.header
         self.sink = sink
-        self.signingKey = signingKey
-        digest = try ArchiveDigest(header: header.bytes)
         chunkSize = header.chunkSize
         batchChunks = Parallel.batchSize
         plaintext = .allocate(byteCount: batchChunks * chunkSize, alignment: 64)
@@ -98,11 +87,10 @@ public final class ArchiveWriter: ByteSink {
     public func finish() throws -> SealResult {
         guard state == .open else { throw SealedArchiveError(.invalidArgument, "finish on an archive writer that is not open") }
         try sealBatch(final: true)
-        let finalDigest = digest.finalize()
-        let signature = try signingKey.map { try $0.sign(Trailer.signedMessage(digest: finalDigest)) }
-        try emit(Trailer(chunkCount: digest.recordCount, digest: finalDigest, signature: signature).serialize())
+        let (trailer, finalDigest) = try encoder.finish()
+        try emit(trailer)
         state = .finished
-        return SealResult(header: header, chunkCount: digest.recordCount, plaintextLength: plaintextLength,
+        return SealResult(header: header, chunkCount: encoder.recordCount, plaintextLength: plaintextLength,
                           archiveLength: archiveLength, digest: finalDigest)
     }
 
@@ -112,34 +100,26 @@ public final class ArchiveWriter: ByteSink {
     private func sealBatch(final: Bool) throws {
         let count = final ? max(1, (filled + chunkSize - 1) / chunkSize) : filled / chunkSize
         let recordLength = header.recordLength
-        let cipher = keys.cipher
         let firstIndex = nextIndex
-        let (plaintext, records, filled, chunkSize) = (self.plaintext, self.records, self.filled, self.chunkSize)
+        let (plaintext, records, filled, chunkSize, encoder) = (self.plaintext, self.records, self.filled, self.chunkSize, self.encoder)
+        var sealed = [CheckedRecord?](repeating: nil, count: count)
         do {
-            try Parallel.forEach(count) { j in
-                let index = firstIndex + UInt64(j)
-                let last = final && j == count - 1
-                let start = j * chunkSize
-                let length = min(chunkSize, filled - start)
-                let recordStart = j * recordLength
-                let ciphertext = UnsafeMutableRawBufferPointer(rebasing: records[recordStart..<recordStart + length + ChunkCipher.tagLength])
-                try Records.nonce(index: index, last: last).withUnsafeBytes { nonce in
-                    try cipher.seal(UnsafeRawBufferPointer(rebasing: plaintext[start..<start + length]), nonce: nonce, into: ciphertext)
+            try sealed.withUnsafeMutableBufferPointer { slots in
+                try Parallel.forEach(count) { j in
+                    let start = j * chunkSize
+                    let length = min(chunkSize, filled - start)
+                    let recordStart = j * recordLength
+                    slots[j] = try encoder.seal(UnsafeRawBufferPointer(rebasing: plaintext[start..<start + length]),
+                                                index: firstIndex + UInt64(j), isLast: final && j == count - 1,
+                                                into: UnsafeMutableRawBufferPointer(rebasing: records[recordStart..<recordStart + recordLength]))
                 }
-                let hash = try Records.hash(index: index, last: last, ciphertext: UnsafeRawBufferPointer(ciphertext))
-                UnsafeMutableRawBufferPointer(rebasing: records[(recordStart + length + ChunkCipher.tagLength)...])
-                    .copyBytes(from: hash)
             }
+            for case let record? in sealed { try encoder.append(record) }
         } catch {
             state = .failed
             throw error
         }
-        var written = 0
-        for j in 0..<count {
-            let length = min(chunkSize, filled - j * chunkSize) + FormatV1.recordOverhead
-            digest.add(recordHash: UnsafeRawBufferPointer(rebasing: records[(written + length - FormatV1.recordHashLength)..<(written + length)]))
-            written += length
-        }
+        let written = sealed.reduce(0) { $0 + ($1?.storedLength ?? 0) }
         try emit(UnsafeRawBufferPointer(rebasing: records[..<written]))
         nextIndex += UInt64(count)
         self.filled = 0

@@ -14,7 +14,7 @@ public enum Rewrap {
     /// writes the re-wrapped archive to `sink`.
     public static func rewrap(_ reader: ArchiveReader, to recipients: [Recipient], signingKey: SigningKey,
                               into sink: ByteSink) throws -> SealResult {
-        guard let keys = reader.unlockedKeys else {
+        guard let original = reader.unlocked else {
             throw SealedArchiveError(.invalidArgument, "re-wrapping needs the archive unlocked with one of its identities")
         }
         var unique: [Recipient] = []
@@ -22,28 +22,23 @@ public enum Rewrap {
         guard (1...FormatV1.maximumRecipients).contains(unique.count) else {
             throw SealedArchiveError(.invalidArgument, "an archive needs 1 to \(FormatV1.maximumRecipients) recipients; \(unique.count) given")
         }
-        let old = reader.header
-        let header = try ArchiveHeader(
-            chunkSizeLog2: old.chunkSizeLog2, payloadKind: old.payloadKind, compression: old.compression, created: old.created,
-            stanzas: unique.map { try Stanza.wrap(keys.fileKey, to: $0) }, signer: signingKey.signer,
-            label: old.label, sequence: old.sequence, previousDigest: old.previousDigest
-        ).authenticated(with: keys.headerKey)
+        let encoder = try ArchiveEncoder(rewrapping: original, to: unique, signingKey: signingKey)
 
         var written: UInt64 = 0
         func emit(_ bytes: UnsafeRawBufferPointer) throws {
             try sink.write(bytes)
             written += UInt64(bytes.count)
         }
-        try header.bytes.withUnsafeBytes { try emit($0) }
-        let digest = try ArchiveDigest(header: header.bytes)
-        let result = try reader.forEachRecord { record, hash in
-            digest.add(recordHash: hash)
+        try encoder.headerBytes.withUnsafeBytes { try emit($0) }
+        // The records are the original's, checked and opened by the reader,
+        // copied byte for byte: their hashes do not depend on the header.
+        let result = try reader.forEachRecord { record, checked in
+            try encoder.append(checked)
             try emit(record)
         }
-        let finalDigest = digest.finalize()
-        let signature = try signingKey.sign(Trailer.signedMessage(digest: finalDigest))
-        try Trailer(chunkCount: digest.recordCount, digest: finalDigest, signature: signature).serialize().withUnsafeBytes { try emit($0) }
-        return SealResult(header: header, chunkCount: result.chunkCount, plaintextLength: result.plaintextLength,
+        let (trailer, finalDigest) = try encoder.finish()
+        try trailer.withUnsafeBytes { try emit($0) }
+        return SealResult(header: encoder.header, chunkCount: result.chunkCount, plaintextLength: result.plaintextLength,
                           archiveLength: written, digest: finalDigest)
     }
 }

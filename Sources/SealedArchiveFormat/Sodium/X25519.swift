@@ -2,13 +2,13 @@ internal import CSodium
 
 /// X25519 key agreement keys and libsodium sealed boxes (anonymous-sender
 /// public-key encryption), used to wrap each archive's file key.
-enum X25519 {
-    static let keyLength = 32
+package enum X25519 {
+    package static let keyLength = 32
 
     /// A fresh key pair: the secret scalar in secure memory, the public key.
     ///
     /// The corresponding C function is `crypto_box_keypair`.
-    static func generate() throws -> (secret: SecureBytes, publicKey: [UInt8]) {
+    package static func generate() throws -> (secret: SecureBytes, publicKey: [UInt8]) {
         try Sodium.ensureInitialized()
         var publicKey = [UInt8](repeating: 0, count: keyLength)
         var result: Int32 = -1
@@ -22,7 +22,7 @@ enum X25519 {
     /// The public key of a secret scalar.
     ///
     /// The corresponding C function is `crypto_scalarmult_base`.
-    static func publicKey(of secret: SecureBytes) throws -> [UInt8] {
+    package static func publicKey(of secret: SecureBytes) throws -> [UInt8] {
         try Sodium.ensureInitialized()
         var publicKey = [UInt8](repeating: 0, count: keyLength)
         let result = secret.withUnsafeBytes {
@@ -33,14 +33,14 @@ enum X25519 {
     }
 
     /// Length of a sealed box around `plaintextLength` bytes (48 bytes more).
-    static func sealedLength(_ plaintextLength: Int) -> Int {
+    package static func sealedLength(_ plaintextLength: Int) -> Int {
         plaintextLength + crypto_box_sealbytes()
     }
 
     /// Encrypts `message` to `publicKey` so only its secret key opens it.
     ///
     /// The corresponding C function is `crypto_box_seal`.
-    static func seal(_ message: SecureBytes, to publicKey: [UInt8]) throws -> [UInt8] {
+    package static func seal(_ message: SecureBytes, to publicKey: [UInt8]) throws -> [UInt8] {
         try Sodium.ensureInitialized()
         var out = [UInt8](repeating: 0, count: sealedLength(message.count))
         let result = message.withUnsafeBytes {
@@ -54,7 +54,7 @@ enum X25519 {
     /// (wrong key or damaged box: the two cannot be told apart).
     ///
     /// The corresponding C function is `crypto_box_seal_open`.
-    static func open(_ box: UnsafeRawBufferPointer, publicKey: [UInt8], secret: SecureBytes) throws -> SecureBytes? {
+    package static func open(_ box: UnsafeRawBufferPointer, publicKey: [UInt8], secret: SecureBytes) throws -> SecureBytes? {
         let overhead = crypto_box_sealbytes()
         guard box.count > overhead else { return nil }
         var result: Int32 = -1

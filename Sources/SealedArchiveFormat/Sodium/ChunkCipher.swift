@@ -3,13 +3,13 @@ internal import CSodium
 /// ChaCha20-Poly1305 (IETF, 12-byte nonce) under one payload key: the chunk
 /// AEAD of Spec/FORMAT.md section 5. The key is shared read-only, so chunks
 /// can be sealed and opened on several threads at once.
-final class ChunkCipher: @unchecked Sendable {
-    static let keyLength = 32
-    static let nonceLength = 12
-    static let tagLength = 16
+package final class ChunkCipher: @unchecked Sendable {
+    package static let keyLength = 32
+    package static let nonceLength = 12
+    package static let tagLength = 16
     private let key: SecureBytes
 
-    init(key: SecureBytes) throws {
+    package init(key: SecureBytes) throws {
         try Sodium.ensureInitialized()
         precondition(key.count == crypto_aead_chacha20poly1305_ietf_keybytes())
         precondition(Self.tagLength == crypto_aead_chacha20poly1305_ietf_abytes())
@@ -20,7 +20,7 @@ final class ChunkCipher: @unchecked Sendable {
     /// `plaintext.count + 16` bytes.
     ///
     /// The corresponding C function is `crypto_aead_chacha20poly1305_ietf_encrypt`.
-    func seal(_ plaintext: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+    package func seal(_ plaintext: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         precondition(output.count == plaintext.count + Self.tagLength && nonce.count == Self.nonceLength)
         var written: UInt64 = 0
         let result = key.withUnsafeBytes { k in
@@ -38,7 +38,7 @@ final class ChunkCipher: @unchecked Sendable {
     /// verify; `output` then holds nothing meaningful.
     ///
     /// The corresponding C function is `crypto_aead_chacha20poly1305_ietf_decrypt`.
-    func open(_ ciphertext: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Bool {
+    package func open(_ ciphertext: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Bool {
         precondition(ciphertext.count >= Self.tagLength && output.count == ciphertext.count - Self.tagLength)
         precondition(nonce.count == Self.nonceLength)
         var written: UInt64 = 0

@@ -1,19 +1,19 @@
 /// The archive trailer (Spec/FORMAT.md section 6): chunk count, keyless
 /// digest, and the signature when the header names a signer.
-struct Trailer: Sendable {
-    let chunkCount: UInt64
-    let digest: [UInt8]
-    let signature: [UInt8]?
+package struct Trailer: Sendable {
+    package let chunkCount: UInt64
+    package let digest: [UInt8]
+    package let signature: [UInt8]?
 
     /// Check 13's marker test: whether `bytes` (exactly a trailer's length)
     /// starts with the trailer magic.
-    static func hasMagic(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func hasMagic(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.starts(with: FormatV1.trailerMagic)
     }
 
     /// Parses a trailer of exactly `FormatV1.trailerLength(signed:)` bytes
     /// whose magic was already checked.
-    init(parsing bytes: UnsafeRawBufferPointer, signed: Bool) throws {
+    package init(parsing bytes: UnsafeRawBufferPointer, signed: Bool) throws {
         var reader = ByteReader(bytes, offset: FormatV1.trailerMagic.count) {
             SealedArchiveError(.truncated, "the archive does not end with a complete trailer")
         }
@@ -22,13 +22,13 @@ struct Trailer: Sendable {
         signature = signed ? try reader.bytes(Ed25519.signatureLength) : nil
     }
 
-    init(chunkCount: UInt64, digest: [UInt8], signature: [UInt8]?) {
+    package init(chunkCount: UInt64, digest: [UInt8], signature: [UInt8]?) {
         self.chunkCount = chunkCount
         self.digest = digest
         self.signature = signature
     }
 
-    func serialize() -> [UInt8] {
+    package func serialize() -> [UInt8] {
         var out = FormatV1.trailerMagic
         out.appendLittleEndian(chunkCount)
         out.append(contentsOf: digest)
@@ -37,7 +37,7 @@ struct Trailer: Sendable {
     }
 
     /// The message the sealing host signs: the domain string and the digest.
-    static func signedMessage(digest: [UInt8]) -> [UInt8] {
+    package static func signedMessage(digest: [UInt8]) -> [UInt8] {
         Array(String(describing: FormatV1.signatureDomain).utf8) + digest
     }
 }

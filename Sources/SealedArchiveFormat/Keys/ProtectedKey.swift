@@ -1,17 +1,17 @@
 /// A secret key sealed under a passphrase (Spec/KEYS.md section 5): the
 /// `SEALED-PROTECTED-KEY-1…` line of a key file.
 public enum ProtectedKey {
-    static let humanReadablePart = "SEALED-PROTECTED-KEY-"
-    static let version: UInt8 = 1
-    static let headerLength = 50
-    static let payloadLength = headerLength + 32 + PassphraseKey.tagLength
+    package static let humanReadablePart = "SEALED-PROTECTED-KEY-"
+    package static let version: UInt8 = 1
+    package static let headerLength = 50
+    package static let payloadLength = headerLength + 32 + PassphraseKey.tagLength
     /// Argon2id work factors written: libsodium's "moderate" (3 passes,
     /// 256 MiB), meant for an operator's machine, not the sealing host.
     public static let defaultOpsLimit: UInt32 = 3
     public static let defaultMemLimitKiB: UInt32 = 256 * 1024
     /// The most a decoder accepts, so a crafted file cannot exhaust memory.
-    static let maximumOpsLimit: UInt32 = 16
-    static let memLimitRangeKiB: ClosedRange<UInt32> = 8 * 1024...1024 * 1024
+    package static let maximumOpsLimit: UInt32 = 16
+    package static let memLimitRangeKiB: ClosedRange<UInt32> = 8 * 1024...1024 * 1024
 
     /// What the protected secret is.
     public enum Kind: UInt8, Sendable {
@@ -20,7 +20,7 @@ public enum ProtectedKey {
     }
 
     /// The protected line for `secret`, in secure memory.
-    static func protect(_ secret: SecureBytes, kind: Kind, passphrase: SecureBytes,
+    package static func protect(_ secret: SecureBytes, kind: Kind, passphrase: SecureBytes,
                         opsLimit: UInt32 = defaultOpsLimit, memLimitKiB: UInt32 = defaultMemLimitKiB) throws -> SecureBytes {
         var header: [UInt8] = [version, kind.rawValue]
         var salt = [UInt8](repeating: 0, count: PassphraseKey.saltLength)
@@ -40,7 +40,7 @@ public enum ProtectedKey {
 
     /// The kind and secret in a protected line. A wrong passphrase is an
     /// `invalidKey` error that says so.
-    static func unprotect(_ line: UnsafeRawBufferPointer, passphrase: SecureBytes, file: String) throws -> (Kind, SecureBytes) {
+    package static func unprotect(_ line: UnsafeRawBufferPointer, passphrase: SecureBytes, file: String) throws -> (Kind, SecureBytes) {
         var payload = [UInt8](repeating: 0, count: payloadLength)
         try payload.withUnsafeMutableBytes {
             try Bech32.decode(line, hrp: humanReadablePart, uppercase: true, what: "protected key (SEALED-PROTECTED-KEY-1…)", into: $0)

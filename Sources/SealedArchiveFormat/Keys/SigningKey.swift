@@ -1,15 +1,15 @@
 /// The public key of a sealing host: an Ed25519 key written `sealsig1…`
 /// (Spec/KEYS.md section 3). Verifiers trust archives signed by it.
 public struct SignerKey: Hashable, Sendable, PublicKeyText {
-    static let humanReadablePart = "sealsig"
-    static let keyIDDomain: StaticString = "SealedArchive/v1/signer-id"
-    static let kindName = "signer key (sealsig1…)"
+    package static let humanReadablePart = "sealsig"
+    package static let keyIDDomain: StaticString = "SealedArchive/v1/signer-id"
+    package static let kindName = "signer key (sealsig1…)"
 
-    let publicKey: [UInt8]
+    package let publicKey: [UInt8]
     /// The signer key id.
     public let keyID: KeyID
 
-    init(publicKey: [UInt8]) throws {
+    package init(publicKey: [UInt8]) throws {
         precondition(publicKey.count == Ed25519.publicKeyLength)
         self.publicKey = publicKey
         self.keyID = try KeyID.of(publicKey: publicKey, domain: Self.keyIDDomain)
@@ -21,7 +21,7 @@ public struct SignerKey: Hashable, Sendable, PublicKeyText {
     }
 
     /// Whether `signature` is this key's signature of `message`.
-    func isValidSignature(_ signature: [UInt8], of message: [UInt8]) throws -> Bool {
+    package func isValidSignature(_ signature: [UInt8], of message: [UInt8]) throws -> Bool {
         try Ed25519.verify(signature, of: message, publicKey: publicKey)
     }
 }
@@ -30,13 +30,13 @@ public struct SignerKey: Hashable, Sendable, PublicKeyText {
 /// written `SEALED-SIGNING-KEY-1…` (Spec/KEYS.md section 3). Held in
 /// ``SecureBytes``, wiped on release, never printed.
 public final class SigningKey: Sendable, CustomStringConvertible {
-    static let humanReadablePart = "SEALED-SIGNING-KEY-"
-    let seed: SecureBytes
+    package static let humanReadablePart = "SEALED-SIGNING-KEY-"
+    package let seed: SecureBytes
     private let expandedSecret: SecureBytes
     /// The public half, which verifiers trust.
     public let signer: SignerKey
 
-    init(seed: SecureBytes) throws {
+    package init(seed: SecureBytes) throws {
         self.seed = seed
         let pair = try Ed25519.keyPair(seed: seed)
         self.expandedSecret = pair.secret
@@ -59,7 +59,7 @@ public final class SigningKey: Sendable, CustomStringConvertible {
         try Bech32.encodeSecret(seed, hrp: Self.humanReadablePart)
     }
 
-    func sign(_ message: [UInt8]) throws -> [UInt8] {
+    package func sign(_ message: [UInt8]) throws -> [UInt8] {
         try Ed25519.sign(message, secret: expandedSecret)
     }
 

@@ -6,9 +6,9 @@
 /// The secret characters only ever sit in ``SecureBytes``: the text is
 /// written into one, and read back into another, without Swift arrays.
 public enum PaperKey {
-    static let header = "SEALED-ARCHIVE PAPER KEY 1"
-    static let charactersPerLine = 20
-    static let maximumKeyLength = 256
+    package static let header = "SEALED-ARCHIVE PAPER KEY 1"
+    package static let charactersPerLine = 20
+    package static let maximumKeyLength = 256
 
     /// The printable text for a secret key line (from `Identity.encoded()`
     /// or `SigningKey.encoded()`), in secure memory. `title` lines (public
@@ -97,32 +97,11 @@ public enum PaperKey {
         return try key.withUnsafeBytes { try SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[..<keyLength])) }
     }
 
-    /// Reads the typed text from `source` (at most 64 KiB) into secure
-    /// memory and imports it.
-    public static func `import`(from source: ByteSource) throws -> SecureBytes {
-        let buffer = try SecureBytes(count: 64 * 1024 + 1)
-        let count = try buffer.withUnsafeMutableBytes { try source.readFully(into: $0) }
-        guard count <= 64 * 1024 else { throw SealedArchiveError(.invalidKey, "the paper key text is too long") }
-        return try buffer.withUnsafeBytes { try `import`(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-    }
-
     /// Four hex digits of SHA-256 over the line number and its characters.
     private static func check(number: Int, _ piece: UnsafeRawBufferPointer) throws -> String {
         let hasher = try SHA256()
         Array("paper-line-\(number):".utf8).withUnsafeBytes { hasher.update($0) }
         hasher.update(piece)
         return String(hasher.finalizeHex().prefix(4))
-    }
-}
-
-extension KeyFiles {
-    /// Parses a single secret key line (identity or signing key) held in
-    /// secure memory.
-    public static func parseSecretKeyLine(_ line: SecureBytes) throws -> SecretKeys {
-        try line.withUnsafeBytes { bytes in
-            if bytes.starts(with: Array("AGE-SECRET-KEY-1".utf8)) { return .identities([try Identity(parsing: bytes)]) }
-            if bytes.starts(with: Array("SEALED-SIGNING-KEY-1".utf8)) { return .signingKey(try SigningKey(parsing: bytes)) }
-            throw SealedArchiveError(.invalidKey, "the paper key holds neither an identity nor a signing key")
-        }
     }
 }

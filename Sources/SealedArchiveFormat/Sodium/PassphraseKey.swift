@@ -3,15 +3,15 @@ internal import CSodium
 /// A key derived from a passphrase with Argon2id, and the XChaCha20-Poly1305
 /// sealing of a secret under it: the protection of secret key files
 /// (Spec/KEYS.md section 5).
-enum PassphraseKey {
-    static let saltLength = 16
-    static let nonceLength = 24
-    static let tagLength = 16
+package enum PassphraseKey {
+    package static let saltLength = 16
+    package static let nonceLength = 24
+    package static let tagLength = 16
 
     /// Derives a 32-byte key in secure memory.
     ///
     /// The corresponding C function is `crypto_pwhash` (Argon2id v1.3).
-    static func derive(passphrase: SecureBytes, salt: [UInt8], opsLimit: UInt32, memLimitKiB: UInt32) throws -> SecureBytes {
+    package static func derive(passphrase: SecureBytes, salt: [UInt8], opsLimit: UInt32, memLimitKiB: UInt32) throws -> SecureBytes {
         try Sodium.ensureInitialized()
         precondition(salt.count == crypto_pwhash_saltbytes())
         var result: Int32 = -1
@@ -29,7 +29,7 @@ enum PassphraseKey {
     /// Encrypts `secret` with `additionalData` authenticated alongside.
     ///
     /// The corresponding C function is `crypto_aead_xchacha20poly1305_ietf_encrypt`.
-    static func seal(_ secret: SecureBytes, key: SecureBytes, nonce: [UInt8], additionalData: [UInt8]) throws -> [UInt8] {
+    package static func seal(_ secret: SecureBytes, key: SecureBytes, nonce: [UInt8], additionalData: [UInt8]) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: secret.count + tagLength)
         var written: UInt64 = 0
         let result = secret.withUnsafeBytes { m in
@@ -46,7 +46,7 @@ enum PassphraseKey {
     /// wrong.
     ///
     /// The corresponding C function is `crypto_aead_xchacha20poly1305_ietf_decrypt`.
-    static func open(_ ciphertext: [UInt8], key: SecureBytes, nonce: [UInt8], additionalData: [UInt8]) throws -> SecureBytes? {
+    package static func open(_ ciphertext: [UInt8], key: SecureBytes, nonce: [UInt8], additionalData: [UInt8]) throws -> SecureBytes? {
         guard ciphertext.count > tagLength else { return nil }
         var result: Int32 = -1
         let secret = try SecureBytes(count: ciphertext.count - tagLength) { out in

@@ -6,14 +6,14 @@ internal import CSodium
 ///
 /// The corresponding C functions are `crypto_generichash_init`,
 /// `crypto_generichash_update` and `crypto_generichash_final`.
-final class BLAKE2b {
-    static let outputLength = 32
+package final class BLAKE2b {
+    package static let outputLength = 32
     private let state: UnsafeMutableRawPointer
     private let stateSize: Int
     private var finished = false
 
     /// An unkeyed hasher.
-    init() throws {
+    package init() throws {
         try Sodium.ensureInitialized()
         stateSize = crypto_generichash_blake2b_statebytes()
         state = UnsafeMutableRawPointer.allocate(byteCount: stateSize, alignment: 64)
@@ -23,7 +23,7 @@ final class BLAKE2b {
     }
 
     /// A hasher keyed with `key` (32 bytes).
-    init(key: SecureBytes) throws {
+    package init(key: SecureBytes) throws {
         try Sodium.ensureInitialized()
         stateSize = crypto_generichash_blake2b_statebytes()
         state = UnsafeMutableRawPointer.allocate(byteCount: stateSize, alignment: 64)
@@ -41,20 +41,20 @@ final class BLAKE2b {
     /// The state type is 64-byte aligned in C and imports as opaque.
     private var typed: OpaquePointer { OpaquePointer(state) }
 
-    func update(_ bytes: UnsafeRawBufferPointer) {
+    package func update(_ bytes: UnsafeRawBufferPointer) {
         precondition(!finished, "BLAKE2b used after finalize")
         guard bytes.count > 0 else { return }
         // Only fails for a NULL state, which this class cannot hold.
         _ = crypto_generichash_update(typed, bytes.cBytes, UInt64(bytes.count))
     }
 
-    func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
-    func update(_ text: StaticString) {
+    package func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    package func update(_ text: StaticString) {
         update(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// The digest. The hasher cannot be used afterwards.
-    func finalize() -> [UInt8] {
+    package func finalize() -> [UInt8] {
         precondition(!finished, "BLAKE2b finalized twice")
         finished = true
         var out = [UInt8](repeating: 0, count: BLAKE2b.outputLength)
@@ -63,7 +63,7 @@ final class BLAKE2b {
     }
 
     /// Writes the digest into secure memory (for derived keys).
-    func finalizeSecret() throws -> SecureBytes {
+    package func finalizeSecret() throws -> SecureBytes {
         precondition(!finished, "BLAKE2b finalized twice")
         finished = true
         return try SecureBytes(count: BLAKE2b.outputLength) {
@@ -72,7 +72,7 @@ final class BLAKE2b {
     }
 
     /// One-shot unkeyed hash of a domain string followed by `bytes`.
-    static func hash(domain: StaticString, _ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package static func hash(domain: StaticString, _ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
         let hasher = try BLAKE2b()
         hasher.update(domain)
         hasher.update(bytes)
@@ -81,7 +81,7 @@ final class BLAKE2b {
 
     /// One-shot keyed hash of a domain string, kept in secure memory: the key
     /// derivation of Spec/FORMAT.md section 3.
-    static func deriveKey(from key: SecureBytes, domain: StaticString) throws -> SecureBytes {
+    package static func deriveKey(from key: SecureBytes, domain: StaticString) throws -> SecureBytes {
         let hasher = try BLAKE2b(key: key)
         hasher.update(domain)
         return try hasher.finalizeSecret()

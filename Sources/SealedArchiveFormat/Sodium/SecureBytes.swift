@@ -57,7 +57,7 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible {
 
     /// Writes into the buffer: only for code that fills a buffer it just made
     /// (reading a key file), before the buffer is shared.
-    func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+    package func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
 
@@ -75,27 +75,27 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible {
 /// hashes, digests), so timing does not reveal how many bytes matched.
 ///
 /// The corresponding C function is `sodium_memcmp`.
-func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+package func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
     guard a.count == b.count else { return false }
     if a.count == 0 { return true }
     return sodium_memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
 }
 
-func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+package func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in constantTimeEquals(pa, pb) } }
 }
 
 /// Wipes a buffer that held secret material.
 ///
 /// The corresponding C function is `sodium_memzero`.
-func secureZero(_ buffer: UnsafeMutableRawBufferPointer) {
+package func secureZero(_ buffer: UnsafeMutableRawBufferPointer) {
     if let base = buffer.baseAddress, buffer.count > 0 { sodium_memzero(base, buffer.count) }
 }
 
 /// Fills a buffer with secure random bytes.
 ///
 /// The corresponding C function is `randombytes_buf`.
-func randomBytes(_ buffer: UnsafeMutableRawBufferPointer) throws {
+package func randomBytes(_ buffer: UnsafeMutableRawBufferPointer) throws {
     try Sodium.ensureInitialized()
     if let base = buffer.baseAddress, buffer.count > 0 { randombytes_buf(base, buffer.count) }
 }
@@ -106,13 +106,13 @@ func randomBytes(_ buffer: UnsafeMutableRawBufferPointer) throws {
 private nonisolated(unsafe) let emptyCBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
 
 extension UnsafeRawBufferPointer {
-    var cBytes: UnsafePointer<UInt8> {
+    package var cBytes: UnsafePointer<UInt8> {
         baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyCBuffer)
     }
 }
 
 extension UnsafeMutableRawBufferPointer {
-    var cBytes: UnsafeMutablePointer<UInt8> {
+    package var cBytes: UnsafeMutablePointer<UInt8> {
         baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyCBuffer
     }
 }

@@ -5,12 +5,12 @@ public struct KeyID: Hashable, Sendable, CustomStringConvertible, Comparable {
     public static let length = 8
     public let bytes: [UInt8]
 
-    init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         precondition(bytes.count == Self.length)
         self.bytes = bytes
     }
 
-    static func of(publicKey: [UInt8], domain: StaticString) throws -> KeyID {
+    package static func of(publicKey: [UInt8], domain: StaticString) throws -> KeyID {
         let digest = try publicKey.withUnsafeBytes { try BLAKE2b.hash(domain: domain, $0) }
         return KeyID(bytes: Array(digest.prefix(length)))
     }
@@ -29,8 +29,8 @@ public struct KeyID: Hashable, Sendable, CustomStringConvertible, Comparable {
 }
 
 /// Lowercase hexadecimal, for public values only.
-enum HexCoding {
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+package enum HexCoding {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         for byte in bytes {
@@ -40,7 +40,7 @@ enum HexCoding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         func nibble(_ c: UInt8) -> UInt8? {

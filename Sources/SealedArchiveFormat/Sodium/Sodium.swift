@@ -1,7 +1,7 @@
 internal import CSodium
 
 /// The one place that starts libsodium and turns its return codes into errors.
-enum Sodium {
+package enum Sodium {
     /// `sodium_init()` runs once, on first use, from whichever thread gets
     /// here first (a `static let` is initialised exactly once). 0 means it
     /// initialised now, 1 that it already was; -1 that it cannot run.
@@ -11,7 +11,7 @@ enum Sodium {
     /// before its first libsodium call.
     ///
     /// The corresponding C function is `sodium_init`.
-    static func ensureInitialized() throws {
+    package static func ensureInitialized() throws {
         guard initResult >= 0 else {
             throw SealedArchiveError(.crypto, "libsodium could not be initialised")
         }
@@ -20,7 +20,7 @@ enum Sodium {
     /// Runs a libsodium call that returns 0 on success and throws `error`
     /// otherwise.
     @inline(__always)
-    static func check(_ result: Int32, _ error: @autoclosure () -> SealedArchiveError) throws {
+    package static func check(_ result: Int32, _ error: @autoclosure () -> SealedArchiveError) throws {
         guard result == 0 else { throw error() }
     }
 }

@@ -1,8 +1,8 @@
 /// Record construction (Spec/FORMAT.md section 5): the chunk nonce and the
 /// keyless record hash, shared by the sealing and the opening side.
-enum Records {
+package enum Records {
     /// `nonce_i`: 3 zero bytes, the index as 8 big-endian bytes, the flag.
-    static func nonce(index: UInt64, last: Bool) -> [UInt8] {
+    package static func nonce(index: UInt64, last: Bool) -> [UInt8] {
         var nonce = [UInt8](repeating: 0, count: ChunkCipher.nonceLength)
         for byte in 0..<8 { nonce[3 + byte] = UInt8(truncatingIfNeeded: index >> (8 * (7 - UInt64(byte)))) }
         nonce[11] = last ? 1 : 0
@@ -10,7 +10,7 @@ enum Records {
     }
 
     /// `h_i = H("SealedArchive/v1/chunk" || u64(i) || u8(last) || c_i)`.
-    static func hash(index: UInt64, last: Bool, ciphertext: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package static func hash(index: UInt64, last: Bool, ciphertext: UnsafeRawBufferPointer) throws -> [UInt8] {
         let hasher = try BLAKE2b()
         hasher.update(FormatV1.chunkHashDomain)
         var prefix: [UInt8] = []
@@ -24,22 +24,22 @@ enum Records {
 
 /// The running keyless digest of section 6: the domain string, the header,
 /// each record hash in order, then the chunk count.
-final class ArchiveDigest {
+package final class ArchiveDigest {
     private let hasher: BLAKE2b
-    private(set) var recordCount: UInt64 = 0
+    package private(set) var recordCount: UInt64 = 0
 
-    init(header: [UInt8]) throws {
+    package init(header: [UInt8]) throws {
         hasher = try BLAKE2b()
         hasher.update(FormatV1.digestDomain)
         hasher.update(header)
     }
 
-    func add(recordHash: UnsafeRawBufferPointer) {
+    package func add(recordHash: UnsafeRawBufferPointer) {
         hasher.update(recordHash)
         recordCount += 1
     }
 
-    func finalize() -> [UInt8] {
+    package func finalize() -> [UInt8] {
         var count: [UInt8] = []
         count.appendLittleEndian(recordCount)
         hasher.update(count)
@@ -48,19 +48,19 @@ final class ArchiveDigest {
 }
 
 /// The file key and the keys derived from it (Spec/FORMAT.md section 3).
-final class KeySchedule: Sendable {
-    let fileKey: SecureBytes
-    let headerKey: SecureBytes
-    let cipher: ChunkCipher
+package final class KeySchedule: Sendable {
+    package let fileKey: SecureBytes
+    package let headerKey: SecureBytes
+    package let cipher: ChunkCipher
 
-    init(fileKey: SecureBytes) throws {
+    package init(fileKey: SecureBytes) throws {
         precondition(fileKey.count == FormatV1.fileKeyLength)
         self.fileKey = fileKey
         self.headerKey = try BLAKE2b.deriveKey(from: fileKey, domain: FormatV1.headerKeyDomain)
         self.cipher = try ChunkCipher(key: BLAKE2b.deriveKey(from: fileKey, domain: FormatV1.payloadKeyDomain))
     }
 
-    static func random() throws -> KeySchedule {
+    package static func random() throws -> KeySchedule {
         try KeySchedule(fileKey: SecureBytes.random(count: FormatV1.fileKeyLength))
     }
 }

@@ -31,15 +31,15 @@ public struct ArchiveHeader: Sendable {
     public var isSigned: Bool { signer != nil }
     /// The previous archive's digest as lowercase hex, when chained.
     public var previousDigestHex: String? { previousDigest.map(HexCoding.encode) }
-    var trailerLength: Int { FormatV1.trailerLength(signed: isSigned) }
+    package var trailerLength: Int { FormatV1.trailerLength(signed: isSigned) }
     /// A full record: chunk, tag, record hash.
-    var recordLength: Int { chunkSize + FormatV1.recordOverhead }
+    package var recordLength: Int { chunkSize + FormatV1.recordOverhead }
 
-    enum FieldTag: UInt8 {
+    package enum FieldTag: UInt8 {
         case signer = 1, label = 2, sequence = 3, previousDigest = 4
     }
 
-    init(chunkSizeLog2: Int, payloadKind: PayloadKind, compression: Compression, created: UInt64,
+    package init(chunkSizeLog2: Int, payloadKind: PayloadKind, compression: Compression, created: UInt64,
          stanzas: [Stanza], signer: SignerKey?, label: String?, sequence: UInt64?, previousDigest: [UInt8]?,
          mac: [UInt8] = [], bytes: [UInt8] = []) {
         self.chunkSizeLog2 = chunkSizeLog2
@@ -59,7 +59,7 @@ public struct ArchiveHeader: Sendable {
 
     /// Checks 1–3 on the first 13 bytes (fewer when the input is shorter) and
     /// returns `header_length`.
-    static func headerLength(fromPrefix prefix: UnsafeRawBufferPointer) throws -> Int {
+    package static func headerLength(fromPrefix prefix: UnsafeRawBufferPointer) throws -> Int {
         guard prefix.count >= FormatV1.prefixLength, prefix.starts(with: FormatV1.magic) else {
             throw SealedArchiveError(.header, "not a sealed archive: it does not start with the SEALARC magic bytes")
         }
@@ -166,7 +166,7 @@ public struct ArchiveHeader: Sendable {
 
     /// The header bytes the MAC covers: everything but the MAC, with
     /// `header_length` already counting the MAC.
-    func serializeUnauthenticated() throws -> [UInt8] {
+    package func serializeUnauthenticated() throws -> [UInt8] {
         var fields: [UInt8] = []
         func field(_ tag: FieldTag, _ value: [UInt8]) {
             fields.append(tag.rawValue)
@@ -200,7 +200,7 @@ public struct ArchiveHeader: Sendable {
     }
 
     /// This header with its MAC under `headerKey` appended, as written.
-    func authenticated(with headerKey: SecureBytes) throws -> ArchiveHeader {
+    package func authenticated(with headerKey: SecureBytes) throws -> ArchiveHeader {
         let body = try serializeUnauthenticated()
         let mac = try Self.mac(of: body, key: headerKey)
         return ArchiveHeader(
@@ -210,7 +210,7 @@ public struct ArchiveHeader: Sendable {
     }
 
     /// Whether the MAC verifies under `headerKey` (check 11), in constant time.
-    func hasValidMAC(headerKey: SecureBytes) throws -> Bool {
+    package func hasValidMAC(headerKey: SecureBytes) throws -> Bool {
         let expected = try Self.mac(of: Array(bytes[..<(bytes.count - FormatV1.macLength)]), key: headerKey)
         return constantTimeEquals(expected, mac)
     }

@@ -12,7 +12,7 @@ protocol PublicKeyText: CustomStringConvertible {
 
 extension PublicKeyText {
     /// Decodes the Bech32 text into the 32-byte key.
-    static func decodePublicKey(_ text: String) throws -> [UInt8] {
+    package static func decodePublicKey(_ text: String) throws -> [UInt8] {
         var key = [UInt8](repeating: 0, count: 32)
         let utf8 = Array(text.utf8)
         try utf8.withUnsafeBytes { source in
@@ -28,12 +28,12 @@ extension PublicKeyText {
 
 extension Bech32 {
     /// Decodes an uppercase secret key line straight into secure memory.
-    static func decodeSecret(_ text: UnsafeRawBufferPointer, hrp: String, what: String, count: Int) throws -> SecureBytes {
+    package static func decodeSecret(_ text: UnsafeRawBufferPointer, hrp: String, what: String, count: Int) throws -> SecureBytes {
         try SecureBytes(count: count) { try decode(text, hrp: hrp, uppercase: true, what: what, into: $0) }
     }
 
     /// Encodes a secret key as its uppercase line, in secure memory.
-    static func encodeSecret(_ secret: SecureBytes, hrp: String) throws -> SecureBytes {
+    package static func encodeSecret(_ secret: SecureBytes, hrp: String) throws -> SecureBytes {
         try secret.withUnsafeBytes { key in
             try SecureBytes(count: encodedLength(hrp: hrp, dataCount: key.count)) {
                 encode(hrp: hrp, data: key, uppercase: true, into: $0)

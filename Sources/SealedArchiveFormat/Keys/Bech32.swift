@@ -4,7 +4,7 @@
 /// Encoding and decoding work on raw buffers and keep no intermediate copy,
 /// so secret keys can go between text and `SecureBytes` without ever sitting
 /// in a Swift array.
-enum Bech32 {
+package enum Bech32 {
     private static let alphabet: [UInt8] = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l".utf8)
     private static let generator: [UInt32] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
     private static let checksumLength = 6
@@ -20,14 +20,14 @@ enum Bech32 {
     }()
 
     private struct Checksum {
-        var value: UInt32 = 1
-        mutating func add(_ fiveBits: UInt8) {
+        package var value: UInt32 = 1
+        package mutating func add(_ fiveBits: UInt8) {
             let top = value >> 25
             value = (value & 0x1ff_ffff) << 5 ^ UInt32(fiveBits)
             for bit in 0..<5 where (top >> UInt32(bit)) & 1 == 1 { value ^= generator[bit] }
         }
         /// The checksum is over the lowercase human-readable part, expanded.
-        mutating func add(humanReadablePart hrp: [UInt8]) {
+        package mutating func add(humanReadablePart hrp: [UInt8]) {
             for byte in hrp { add(lowercased(byte) >> 5) }
             add(0)
             for byte in hrp { add(lowercased(byte) & 31) }
@@ -39,13 +39,13 @@ enum Bech32 {
     }
 
     /// The length of the encoding of `dataCount` bytes under `hrp`.
-    static func encodedLength(hrp: String, dataCount: Int) -> Int {
+    package static func encodedLength(hrp: String, dataCount: Int) -> Int {
         hrp.utf8.count + 1 + (dataCount * 8 + 4) / 5 + checksumLength
     }
 
     /// Writes the encoding of `data` into `output`, which must be exactly
     /// `encodedLength` bytes. `hrp` is given in the case to write.
-    static func encode(hrp: String, data: UnsafeRawBufferPointer, uppercase: Bool, into output: UnsafeMutableRawBufferPointer) {
+    package static func encode(hrp: String, data: UnsafeRawBufferPointer, uppercase: Bool, into output: UnsafeMutableRawBufferPointer) {
         let hrpBytes = Array(hrp.utf8)
         precondition(output.count == encodedLength(hrp: hrp, dataCount: data.count))
         var position = 0
@@ -84,7 +84,7 @@ enum Bech32 {
     }
 
     /// Public-key convenience: the encoding as a `String`.
-    static func encode(hrp: String, data: [UInt8], uppercase: Bool = false) -> String {
+    package static func encode(hrp: String, data: [UInt8], uppercase: Bool = false) -> String {
         var output = [UInt8](repeating: 0, count: encodedLength(hrp: hrp, dataCount: data.count))
         data.withUnsafeBytes { d in output.withUnsafeMutableBytes { encode(hrp: hrp, data: d, uppercase: uppercase, into: $0) } }
         return String(decoding: output, as: UTF8.self)
@@ -97,7 +97,7 @@ enum Bech32 {
     /// a payload of another length and non-zero padding bits. `what` names the
     /// key kind in the error message; the text itself is never repeated (it
     /// may be a secret).
-    static func decode(_ text: UnsafeRawBufferPointer, hrp: String, uppercase: Bool, what: String, into output: UnsafeMutableRawBufferPointer) throws {
+    package static func decode(_ text: UnsafeRawBufferPointer, hrp: String, uppercase: Bool, what: String, into output: UnsafeMutableRawBufferPointer) throws {
         func invalid(_ reason: String) -> SealedArchiveError {
             SealedArchiveError(.invalidKey, "not a valid \(what): \(reason)")
         }

@@ -2,16 +2,16 @@
 /// it (Spec/FORMAT.md section 4.1).
 public struct Stanza: Hashable, Sendable {
     public let keyID: KeyID
-    let wrappedKey: [UInt8]
+    package let wrappedKey: [UInt8]
 
-    init(keyID: KeyID, wrappedKey: [UInt8]) {
+    package init(keyID: KeyID, wrappedKey: [UInt8]) {
         precondition(wrappedKey.count == FormatV1.stanzaLength - KeyID.length)
         self.keyID = keyID
         self.wrappedKey = wrappedKey
     }
 
     /// Seals `fileKey` to `recipient`.
-    static func wrap(_ fileKey: SecureBytes, to recipient: Recipient) throws -> Stanza {
+    package static func wrap(_ fileKey: SecureBytes, to recipient: Recipient) throws -> Stanza {
         do {
             return Stanza(keyID: recipient.keyID, wrappedKey: try X25519.seal(fileKey, to: recipient.publicKey))
         } catch {
@@ -22,7 +22,7 @@ public struct Stanza: Hashable, Sendable {
     }
 
     /// Opens the file key with `identity`; nil when the box does not open.
-    func unwrap(with identity: Identity) throws -> SecureBytes? {
+    package func unwrap(with identity: Identity) throws -> SecureBytes? {
         try wrappedKey.withUnsafeBytes {
             try X25519.open($0, publicKey: identity.recipient.publicKey, secret: identity.secret)
         }

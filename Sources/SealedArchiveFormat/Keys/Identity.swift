@@ -5,12 +5,12 @@
 /// The secret lives in ``SecureBytes`` and is wiped when the identity is
 /// released; it is never printed.
 public final class Identity: Sendable, CustomStringConvertible {
-    static let humanReadablePart = "AGE-SECRET-KEY-"
-    let secret: SecureBytes
+    package static let humanReadablePart = "AGE-SECRET-KEY-"
+    package let secret: SecureBytes
     /// The public half.
     public let recipient: Recipient
 
-    init(secret: SecureBytes) throws {
+    package init(secret: SecureBytes) throws {
         self.secret = secret
         self.recipient = try Recipient(publicKey: X25519.publicKey(of: secret))
     }

@@ -1,16 +1,16 @@
 internal import CSodium
 
 /// Ed25519 signatures: the sealing host's signature over an archive digest.
-enum Ed25519 {
-    static let seedLength = 32
-    static let publicKeyLength = 32
-    static let signatureLength = 64
+package enum Ed25519 {
+    package static let seedLength = 32
+    package static let publicKeyLength = 32
+    package static let signatureLength = 64
 
     /// The key pair of a 32-byte seed: the 64-byte libsodium secret key in
     /// secure memory, and the public key.
     ///
     /// The corresponding C function is `crypto_sign_seed_keypair`.
-    static func keyPair(seed: SecureBytes) throws -> (secret: SecureBytes, publicKey: [UInt8]) {
+    package static func keyPair(seed: SecureBytes) throws -> (secret: SecureBytes, publicKey: [UInt8]) {
         try Sodium.ensureInitialized()
         precondition(seed.count == crypto_sign_seedbytes())
         var publicKey = [UInt8](repeating: 0, count: publicKeyLength)
@@ -28,7 +28,7 @@ enum Ed25519 {
     /// A detached signature of `message`.
     ///
     /// The corresponding C function is `crypto_sign_detached`.
-    static func sign(_ message: [UInt8], secret: SecureBytes) throws -> [UInt8] {
+    package static func sign(_ message: [UInt8], secret: SecureBytes) throws -> [UInt8] {
         var signature = [UInt8](repeating: 0, count: signatureLength)
         let result = secret.withUnsafeBytes {
             crypto_sign_detached(&signature, nil, message, UInt64(message.count), $0.cBytes)
@@ -40,7 +40,7 @@ enum Ed25519 {
     /// Whether `signature` is a valid signature of `message` by `publicKey`.
     ///
     /// The corresponding C function is `crypto_sign_verify_detached`.
-    static func verify(_ signature: [UInt8], of message: [UInt8], publicKey: [UInt8]) throws -> Bool {
+    package static func verify(_ signature: [UInt8], of message: [UInt8], publicKey: [UInt8]) throws -> Bool {
         try Sodium.ensureInitialized()
         guard signature.count == signatureLength, publicKey.count == publicKeyLength else { return false }
         return crypto_sign_verify_detached(signature, message, UInt64(message.count), publicKey) == 0

@@ -1,0 +1,137 @@
+import Foundation
+
+/// The keyless side of reading an archive, over bytes the caller holds: it
+/// does no IO and starts no thread, so a streaming reader, a seeking reader
+/// and a fuzzer drive the same checks (Spec/FORMAT.md section 8).
+///
+/// Making one performs checks 1–8 on the header bytes. It can then check
+/// any record by index without a key (check 12's hash), split the tail into
+/// the last record and the trailer (check 13), and start a
+/// ``RecordAccumulator`` that digests records in order and checks the
+/// trailer (14–17). Decrypting needs ``unlock(with:)``, whose
+/// ``UnlockedArchive`` is the only type that opens chunks: the call order is
+/// in the types, not in run-time assertions.
+public struct ArchiveDecoder: Sendable {
+    public let header: ArchiveHeader
+    public var layout: RecordLayout { RecordLayout(header: header) }
+
+    /// Bytes to hand to ``headerLength(fromPrefix:)``: magic, version and
+    /// `header_length`.
+    public static let prefixLength = FormatV1.prefixLength
+
+    /// Checks 1–3 on the first ``prefixLength`` bytes (fewer when the input
+    /// is shorter) and returns the header's full length.
+    public static func headerLength(fromPrefix prefix: UnsafeRawBufferPointer) throws -> Int {
+        try ArchiveHeader.headerLength(fromPrefix: prefix)
+    }
+
+    /// Parses the header at the start of `bytes` (checks 1–7; what follows
+    /// the header is ignored) and applies the signer policy (check 8).
+    ///
+    /// - Parameter trustedSigners: when not nil, the archive must be signed
+    ///   by one of these keys, inside that key's window; the signature
+    ///   itself is verified by ``RecordAccumulator/finish(trailer:)``.
+    public init(parsing bytes: [UInt8], trustedSigners: [TrustedSigner]? = nil) throws {
+        let header = try ArchiveHeader(parsing: bytes)
+        try Self.checkSigner(of: header, trustedSigners: trustedSigners)
+        self.header = header
+    }
+
+    /// Check 8 alone, for a header parsed elsewhere.
+    public static func checkSigner(of header: ArchiveHeader, trustedSigners: [TrustedSigner]?) throws {
+        guard let trustedSigners else { return }
+        guard let signer = header.signer else {
+            throw SealedArchiveError(.unsigned, "the archive is not signed, and a signature by a trusted signer is required")
+        }
+        let trusted = trustedSigners.filter { $0.key == signer }
+        guard !trusted.isEmpty else {
+            throw SealedArchiveError(.untrustedSigner, "the archive is signed by \(signer) (key id \(signer.keyID)), which is not a trusted signer")
+        }
+        guard trusted.contains(where: { $0.admits(created: header.created) }) else {
+            let created = ISO8601DateFormatter().string(from: header.createdDate)
+            throw SealedArchiveError(.untrustedSigner,
+                "the archive was created \(created), outside the window in which signer \(signer.keyID) is trusted (\(trusted.map(\.description).joined(separator: "; ")))")
+        }
+    }
+
+    /// Opens the file key with the first identity that has a stanza and
+    /// authenticates the header under it (checks 9–11).
+    public func unlock(with identities: [Identity]) throws -> UnlockedArchive {
+        for identity in identities {
+            guard let stanza = header.stanzas.first(where: { $0.keyID == identity.recipient.keyID }) else { continue }
+            guard let fileKey = try stanza.unwrap(with: identity), fileKey.count == FormatV1.fileKeyLength else {
+                throw SealedArchiveError(.damaged, "the stanza for key \(stanza.keyID) does not open: the header is damaged or forged")
+            }
+            let keys = try KeySchedule(fileKey: fileKey)
+            guard try header.hasValidMAC(headerKey: keys.headerKey) else {
+                throw SealedArchiveError(.damaged, "the header does not authenticate: it is damaged or forged")
+            }
+            return UnlockedArchive(decoder: self, keys: keys, keyID: stanza.keyID)
+        }
+        let have = identities.map { $0.recipient.keyID.description }.joined(separator: ", ")
+        let want = header.stanzas.map { $0.keyID.description }.joined(separator: ", ")
+        throw SealedArchiveError(.noIdentity,
+            "no identity given can open this archive: it is sealed to key id \(want), the identities given are \(have.isEmpty ? "none" : have)")
+    }
+
+    /// Checks record `index` without a key (check 12): its length fits its
+    /// place and its stored hash matches. `record` is the whole stored
+    /// record (chunk ciphertext, tag, hash). Safe to call concurrently.
+    public func check(record: UnsafeRawBufferPointer, index: UInt64, isLast: Bool) throws -> CheckedRecord {
+        let length = record.count
+        let position = layout.offset(ofRecord: index)
+        let range = "archive bytes \(position)–\(position + UInt64(max(length, 1)) - 1)"
+        let minimum = FormatV1.recordOverhead + (isLast && index == 0 ? 0 : 1)
+        guard length <= header.recordLength, length >= minimum, isLast || length == header.recordLength else {
+            throw SealedArchiveError(length < header.recordLength ? .truncated : .damaged,
+                "chunk \(index) (\(range)) is \(length) bytes long, which a\(isLast ? " last" : "") record cannot be")
+        }
+        let ciphertext = UnsafeRawBufferPointer(rebasing: record[..<(length - FormatV1.recordHashLength)])
+        let stored = UnsafeRawBufferPointer(rebasing: record[(length - FormatV1.recordHashLength)...])
+        let computed = try Records.hash(index: index, last: isLast, ciphertext: ciphertext)
+        guard computed.withUnsafeBytes({ constantTimeEquals($0, stored) }) else {
+            throw SealedArchiveError(.damaged, "chunk \(index) (\(range)) is damaged: its hash does not match")
+        }
+        return CheckedRecord(index: index, isLast: isLast, hash: computed, storedLength: length, opened: false)
+    }
+
+    /// Check 13 on the tail, the bytes after the first `recordsBefore`
+    /// records when at most one record and the trailer remain (see
+    /// ``RecordLayout/recordsBeforeTail(archiveLength:)``): returns the
+    /// length of the last record; the trailer is what follows it.
+    ///
+    /// A tail that does not end with a trailer is explained: if a complete
+    /// trailer for this many chunks sits earlier in the tail, bytes were
+    /// appended after it (`trailer`); otherwise the archive was cut short
+    /// (`truncated`, the same class as a cut inside the header, so an
+    /// operator sees one code for every cut archive).
+    public func lastRecordLength(inTail tail: UnsafeRawBufferPointer, recordsBefore: UInt64) throws -> Int {
+        let trailerLength = header.trailerLength
+        let minimumRecord = FormatV1.recordOverhead + (recordsBefore > 0 ? 1 : 0)
+        let filled = tail.count
+        if filled >= trailerLength + minimumRecord, filled <= trailerLength + header.recordLength,
+           Trailer.hasMagic(UnsafeRawBufferPointer(rebasing: tail[(filled - trailerLength)...])) {
+            return filled - trailerLength
+        }
+        let tailOffset = layout.offset(ofRecord: recordsBefore)
+        var position = minimumRecord
+        while position + trailerLength < filled {
+            let candidate = UnsafeRawBufferPointer(rebasing: tail[position..<position + trailerLength])
+            if Trailer.hasMagic(candidate), let trailer = try? Trailer(parsing: candidate, signed: header.isSigned),
+               trailer.chunkCount == recordsBefore + 1 {
+                let extra = filled - position - trailerLength
+                throw SealedArchiveError(.trailer,
+                    "\(extra) \(extra == 1 ? "byte follows" : "bytes follow") the trailer: the file was extended or two files were joined (the archive itself may be intact up to byte \(tailOffset + UInt64(position + trailerLength)))")
+            }
+            position += 1
+        }
+        throw SealedArchiveError(.truncated,
+            "the archive is truncated: it ends at byte \(tailOffset + UInt64(filled)) without its trailer (an incomplete upload, download or copy?)")
+    }
+
+    /// A digest over this header, to feed checked records in order and
+    /// finish with the trailer.
+    public func makeAccumulator() throws -> RecordAccumulator {
+        try RecordAccumulator(header: header)
+    }
+}
