@@ -110,6 +110,24 @@ import Testing
         #expect(Array(a[h...]) != Array(b[h...]))
         #expect(try ArchiveHeader(parsing: a).stanzas != ArchiveHeader(parsing: b).stanzas)
     }
+
+    /// Misusing a reader is a caller's error, thrown, not a process stop
+    /// (these were `precondition`s): decrypting before unlock, and a second
+    /// pass over a stream that was already read.
+    @Test func readerMisuseThrowsInvalidArgument() throws {
+        let (archive, _) = try sealInMemory(randomPlaintext(5000), to: [alice.recipient])
+        let locked = try ArchiveReader(source: MemorySource(archive))
+        #expect(errorCode { _ = try locked.decrypt(into: MemorySink()) } == .invalidArgument)
+        #expect(errorCode { _ = try locked.plaintext() } == .invalidArgument)
+        // The refused decrypt did not consume the stream: verify still runs.
+        #expect(errorCode { _ = try locked.verify() } == nil)
+        #expect(errorCode { _ = try locked.verify() } == .invalidArgument)
+        let reader = try ArchiveReader(source: MemorySource(archive))
+        #expect(try reader.unlock(with: [bob, alice]) == alice.recipient.keyID)
+        #expect(reader.unlocked?.keyID == alice.recipient.keyID)
+        _ = try reader.decrypt(into: MemorySink())
+        #expect(errorCode { _ = try reader.decrypt(into: MemorySink()) } == .invalidArgument)
+    }
 }
 
 @Suite struct TamperTests {

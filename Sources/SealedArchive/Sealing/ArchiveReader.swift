@@ -67,7 +67,8 @@ public final class ArchiveReader {
     /// Requires ``unlock(with:)``. The sink receives plaintext as records
     /// authenticate; it is complete and genuine only if this returns.
     public func decrypt(into sink: ByteSink) throws -> ReadResult {
-        let records = try RecordStream(source: takeSource(), opener: .decrypting(requireUnlocked()))
+        let unlocked = try requireUnlocked()
+        let records = try RecordStream(source: takeSource(), opener: .decrypting(unlocked))
         while let plaintext = try records.next() {
             if !plaintext.isEmpty { try sink.write(plaintext) }
         }
@@ -80,14 +81,17 @@ public final class ArchiveReader {
     /// every check passed; ``PlaintextSource/result`` is then set. A failed
     /// check is thrown from `read(into:)`.
     public func plaintext() throws -> PlaintextSource {
-        PlaintextSource(records: try RecordStream(source: takeSource(), opener: .decrypting(requireUnlocked())),
-                        batchCapacity: Parallel.batchSize * header.chunkSize)
+        // Unlocked first: a refused call leaves the stream unread.
+        let unlocked = try requireUnlocked()
+        return PlaintextSource(records: try RecordStream(source: takeSource(), opener: .decrypting(unlocked)),
+                               batchCapacity: Parallel.batchSize * header.chunkSize)
     }
 
     /// Every record, checked and opened, passed to `observer` in order with
     /// its check: re-wrapping copies them byte for byte.
     func forEachRecord(_ observer: @escaping (_ record: UnsafeRawBufferPointer, _ checked: CheckedRecord) throws -> Void) throws -> ReadResult {
-        let records = try RecordStream(source: takeSource(), opener: .decrypting(requireUnlocked()))
+        let unlocked = try requireUnlocked()
+        let records = try RecordStream(source: takeSource(), opener: .decrypting(unlocked))
         records.observer = observer
         return try records.drain()
     }
