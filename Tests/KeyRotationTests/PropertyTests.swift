@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import KeyRotation
 import SealedArchive
+import TestSupport
 
 /// Random histories of clock jumps, seals, rotations, reviews, prunes and
 /// reopenings (seeded, so a failure names its seed). After every step:
