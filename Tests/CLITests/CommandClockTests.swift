@@ -13,7 +13,7 @@ import Testing
     @Test func sealAndKeygenUseTheSetTime() throws {
         let sandbox = try Sandbox()
         let keygen = try sandbox.run(["keygen", "-o", "id"], environment: Self.at("2031-07-04T09:30:00Z"))
-        expectSuccess(keygen)
+        #expect(keygen.status == 0, "\(keygen)")
         #expect(try sandbox.read("id").starts(with: Array("# created: 2031-07-04T09:30:00Z\n".utf8)), "\(keygen)")
 
         let recipient = try sandbox.recipient("id")

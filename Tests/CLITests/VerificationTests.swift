@@ -408,15 +408,18 @@ import Testing
         // The newest has the oldest modification time.
         try bench.setModificationTime("archives/a-wednesday.sarc", Date(timeIntervalSince1970: 946_684_800))
 
+        // Drilled an hour after the newest, by the same clock (drill's
+        // default --max-age measures from it).
+        let anHourLater = VerifyKit.clock("2027-03-03T13:00:00Z")
         for arguments in [["archives"], ["archives/b-tuesday.sarc", "archives/a-wednesday.sarc", "archives/c-monday.sarc"]] {
-            let json = try bench.sa(["drill", "-i", "id", "--json", "--work-dir", "work"] + arguments)
+            let json = try bench.sa(["drill", "-i", "id", "--json", "--work-dir", "work"] + arguments, environment: anHourLater)
             #expect(json.status == 0, "\(json)")
             let report = try #require(VerifyKit.jsonObjects(json).first, "\(json)")
             #expect((report["archive"] as? String)?.hasSuffix("a-wednesday.sarc") == true, "drilled: \(json)")
             #expect(VerifyKit.int(report["schema"]) == 1)
             #expect(VerifyKit.int(report["archive_bytes"]) == (try bench.sandbox.size("archives/a-wednesday.sarc")), "\(json)")
 
-            let text = try bench.sa(["drill", "-i", "id", "--work-dir", "work"] + arguments)
+            let text = try bench.sa(["drill", "-i", "id", "--work-dir", "work"] + arguments, environment: anHourLater)
             #expect(text.status == 0, "\(text)")
             #expect(text.stdoutText.contains("a-wednesday.sarc"), "\(text)")
             #expect(!text.stdoutText.contains("b-tuesday.sarc") && !text.stdoutText.contains("c-monday.sarc"), "\(text)")
