@@ -61,18 +61,18 @@ let package = Package(
             path: "Tools/generate-vectors"
         ),
         .target(name: "KeyRotation", dependencies: ["SealedArchive", "SystemCalls"]),
-        .testTarget(
-            name: "SealedArchiveTests",
-            // CSodium only for SHA-256 of vector plaintexts.
-            dependencies: ["SealedArchive", "CSodium", "SystemCalls"]
-        ),
+        // What every test target shares: the test tiers and external tools,
+        // the seeded generator, SHA-256 and hex, the vectors' schema. No
+        // Swift Testing in it, so the fuzz targets' seed writers use it too.
+        .target(name: "TestSupport", dependencies: ["SealedArchive"], path: "Tests/TestSupport"),
+        .testTarget(name: "SealedArchiveTests", dependencies: ["SealedArchive", "SystemCalls", "TestSupport"]),
         // Fast tests of the format core alone, through its own API.
         .testTarget(name: "SealedArchiveFormatTests", dependencies: ["SealedArchiveFormat"]),
-        .testTarget(name: "KeyRotationTests", dependencies: ["KeyRotation", "SealedArchive"]),
+        .testTarget(name: "KeyRotationTests", dependencies: ["KeyRotation", "SealedArchive", "TestSupport"]),
         // End-to-end tests run the built `sealed-archive` binary.
         .testTarget(
             name: "CLITests",
-            dependencies: ["sealed-archive", "SealedArchive"]
+            dependencies: ["sealed-archive", "SealedArchive", "TestSupport"]
         ),
     ]
 )
@@ -82,7 +82,7 @@ let package = Package(
 // them: they link only with `--sanitize=fuzzer` (libFuzzer supplies main).
 if Context.environment["SEALED_ARCHIVE_FUZZ"] == "1" {
     let fuzzTargets = ["fuzz-header", "fuzz-archive", "fuzz-keys", "fuzz-lists", "fuzz-paper", "fuzz-keyring", "fuzz-tar-policy"]
-    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["TestSupport"], path: "Fuzz/FuzzSupport"))
     for name in fuzzTargets {
         package.targets.append(.executableTarget(
             name: name, dependencies: ["FuzzSupport", "SealedArchiveFormat", "SealedArchive", "KeyRotation"], path: "Fuzz/\(name)"))

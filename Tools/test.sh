@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian packages), builds, and runs every
-# test: the Swift test suites (library, vectors, CLI end to end), the
+# test: the Swift test suites in their full tier (library, vectors, CLI end
+# to end: every size, round count and external tool; plain `swift test` is
+# the fast tier, see README "Testing"), the
 # independent Python reference decoder's self-test, the reference decoder on
 # every spec vector, the Swift reader on vectors the Python encoder makes,
 # the reference decoder on a 100 MB archive sealed by the CLI, and the
@@ -9,6 +11,11 @@
 #     bash Tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The full tier (Tests/TestSupport/TestTier.swift): slow tests run, sizes and
+# rounds are the full ones, and a test whose external tool is missing fails
+# instead of being skipped. Exported, so Tools/sanitize.sh runs it too.
+export SEALED_ARCHIVE_FULL_TESTS=1
 
 . Tools/lib/install-packages.sh
 install_packages libsodium-dev libarchive-dev libssl-dev pkg-config age python3-nacl time zstd rclone

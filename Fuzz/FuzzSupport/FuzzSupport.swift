@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What every fuzz target shares: the input as bytes, the invariant check
 /// that stops the run (libFuzzer saves the input), and seed writing.
@@ -44,13 +45,13 @@ public enum Fuzz {
             .filter { $0.pathExtension == ext }.sorted { $0.lastPathComponent < $1.lastPathComponent }
     }
 
-    /// Every string of `field` (an array of strings) in the vectors' JSON.
+    /// Every distinct string of `field` (`identities` or `signers`) in the
+    /// vectors, read through TestSupport's one vector schema.
     public static func vectorStrings(_ vectors: URL, field: String) throws -> [String] {
-        var found: [String] = []
-        for file in try vectorFiles(vectors, ext: "json") {
-            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
-            for value in object?[field] as? [String] ?? [] where !found.contains(value) { found.append(value) }
+        switch field {
+        case "identities": return try TestVector.identityLines(in: vectors)
+        case "signers": return try TestVector.signerKeys(in: vectors)
+        default: throw CocoaError(.coderInvalidValue, userInfo: [NSDebugDescriptionErrorKey: "vectors have no string list \(field)"])
         }
-        return found
     }
 }

@@ -39,7 +39,7 @@ struct DrillCommand: ParsableCommand {
     }
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         var options = Drill.Options(identities: try identity.identities(),
                                     workDirectory: workDirectory ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
         options.requiredSigners = try signer.requiredSigners()

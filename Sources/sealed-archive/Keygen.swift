@@ -28,7 +28,7 @@ struct Keygen: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         let path = output == "-" ? nil : output
         let secret = protect || passphrase.passphraseFD != nil ? try passphrase.newPassphrase() : nil
         if signing {

@@ -67,7 +67,7 @@ struct KeysInit: ParsableCommand {
     var grace: String?
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         let policy = try KeyringPolicy(retention: retention, reviewInterval: reviewInterval, grace: grace)
         let created = try Keyring.create(at: keyring.path, policy: policy, now: now)
         for purpose in KeyPurpose.allCases {
@@ -85,7 +85,7 @@ struct KeysList: ParsableCommand {
     var json = false
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         let ring = try keyring.open()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -111,7 +111,7 @@ struct KeysRotate: ParsableCommand {
     var comment: String?
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         let ring = try keyring.open()
         let key = try ring.rotate(signing ? .signing : .encryption, now: now, comment: comment)
         Terminal.note("new \(key.purpose) key \(key.keyID): \(key.publicKey)")
@@ -142,7 +142,7 @@ struct KeysReview: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         let ring = try keyring.open()
         let when = try at.map(KeyringTime.parse) ?? now
         let archives = try inventory.inventory()
@@ -183,7 +183,7 @@ struct KeysPrune: ParsableCommand {
     var json = false
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         let ring = try keyring.open()
         let plan = try ring.prune(inventory: try inventory.inventory(), now: now, dryRun: dryRun)
         try Terminal.output(json ? try plan.json() : plan.text, asJSON: json)
@@ -200,7 +200,7 @@ struct KeysExportRecipients: ParsableCommand {
     func run() throws {
         let ring = try keyring.open()
         let extras = try extra.map { try Recipient(parsing: $0) }
-        var lines = ["# sealed-archive recipients, exported \(KeyringTime.format(Date()))"]
+        var lines = ["# sealed-archive recipients, exported \(KeyringTime.format(try CommandClock.now()))"]
         lines += ring.activeRecipients.map(\.description) + extras.map(\.description)
         if extras.isEmpty {
             Terminal.note("sealed-archive: warning: a single recipient: if that identity is lost, every archive is lost; add an escrow key with --extra-recipient")
@@ -231,7 +231,7 @@ struct KeysPasswd: ParsableCommand {
     var newPassphraseFD: Int32?
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         let ring = try keyring.open()
         let ids = keys.isEmpty ? ring.keys.filter(\.isHeld).map(\.keyID) : try keys.map { try KeyID(parsing: $0) }
         let newPassphrase: SecureBytes? = remove ? nil
@@ -263,7 +263,7 @@ struct KeysExportPaper: ParsableCommand {
             ? try ring.identity(for: id, passphrase: passphrase.provider()).encoded()
             : try ring.signingKey(for: id, passphrase: passphrase.provider()).encoded()
         let text = try PaperKey.export(line, title: ["\(record.purpose) key \(id)", "public key: \(record.publicKey)",
-                                                  "printed \(KeyringTime.format(Date()))"])
+                                                  "printed \(KeyringTime.format(try CommandClock.now()))"])
         try text.withUnsafeBytes { try StandardOutputSink().write($0) }
     }
 }
@@ -283,10 +283,10 @@ struct KeysImportPaper: ParsableCommand {
         let line = try PaperKey.import(from: FileSource(path: input))
         switch try KeyFiles.parseSecretKeyLine(line) {
         case .identities(let identities):
-            try KeyFiles.write(identities[0], to: output, created: Date())
+            try KeyFiles.write(identities[0], to: output, created: CommandClock.now())
             Terminal.note("restored identity \(identities[0].recipient.keyID): \(identities[0].recipient)")
         case .signingKey(let key):
-            try KeyFiles.write(key, to: output, created: Date())
+            try KeyFiles.write(key, to: output, created: CommandClock.now())
             Terminal.note("restored signing key \(key.signer.keyID): \(key.signer)")
         }
     }
@@ -299,7 +299,7 @@ struct KeysExportSigners: ParsableCommand {
 
     func run() throws {
         let ring = try keyring.open()
-        var lines = ["# sealed-archive trusted signers, exported \(KeyringTime.format(Date()))"]
+        var lines = ["# sealed-archive trusted signers, exported \(KeyringTime.format(try CommandClock.now()))"]
         lines += ring.signerWindows.map { TrustedSigner($0.signer, validFrom: $0.from, validUntil: $0.until).description }
         let (sink, file) = try output.open(mode: 0o644)
         try Array((lines.joined(separator: "\n") + "\n").utf8).withUnsafeBytes { try sink.write($0) }

@@ -67,7 +67,7 @@ struct KeysRepair: ParsableCommand {
     var dryRun = false
 
     func run() throws {
-        let report = try Keyring.repair(at: keyring.path, now: Date(), dryRun: dryRun)
+        let report = try Keyring.repair(at: keyring.path, now: CommandClock.now(), dryRun: dryRun)
         for action in report.actions {
             try Terminal.output("\(dryRun ? "would " : "")\(action)")
         }

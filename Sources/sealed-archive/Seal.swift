@@ -94,7 +94,7 @@ struct Seal: ParsableCommand {
     }
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         if output.isStandardOutput && StandardOutputSink.isTerminal {
             throw CommandFailure(.usage, "refusing to write an archive to a terminal: use -o FILE or redirect standard output")
         }

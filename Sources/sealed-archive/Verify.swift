@@ -63,7 +63,7 @@ struct Verify: ParsableCommand {
     }
 
     func run() throws {
-        let now = Date()
+        let now = try CommandClock.now()
         var options = VerifyOptions()
         options.identities = try identity.identities()
         options.identityResolver = try identity.resolver()

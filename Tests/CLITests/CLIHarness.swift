@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 // Runs the built `sealed-archive` executable in a fresh temporary directory
@@ -347,25 +348,4 @@ func expectNoOutput(_ sandbox: Sandbox, _ name: String, sourceLocation: SourceLo
     #expect(!sandbox.exists(name), "\(name) should not exist", sourceLocation: sourceLocation)
     let partial = (try? sandbox.partialFiles(for: name)) ?? ["<cannot list>"]
     #expect(partial.isEmpty, "temporary files left: \(partial)", sourceLocation: sourceLocation)
-}
-
-/// Random bytes (not cryptographic: test data only).
-func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    var bytes = [UInt8](repeating: 0, count: count)
-    var index = 0
-    while index < count {
-        var word = generator.next()
-        for _ in 0..<8 where index < count {
-            bytes[index] = UInt8(truncatingIfNeeded: word)
-            word >>= 8
-            index += 1
-        }
-    }
-    return bytes
-}
-
-/// Lowercase hex.
-func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-    bytes.map { String(format: "%02x", $0) }.joined()
 }

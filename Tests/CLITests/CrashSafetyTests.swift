@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Glibc
 import Testing
 
@@ -18,26 +19,34 @@ import Testing
 /// measured time of an uninterrupted run (the second one, with warm
 /// caches), so a failure can be replayed.
 @Suite(.serialized) struct CrashSafetyTests {
-    /// Random kill moments per command.
-    static let kills = 8
+    /// Random kill moments per command: 8 in the full tier, 3 in the fast one.
+    static let kills = TestTier.scaled(fast: 3, full: 8)
 
-    /// About 300 MB: twelve 25 MB random files and a few small entries.
+    /// The size of each of the twelve files of `makeLargeDirectory`: 25 MB
+    /// in the full tier, 2 MB in the fast one (the runs are then shorter,
+    /// and the kill moments scale with the measured run time).
+    static let partSize = TestTier.scaled(fast: 2_000_000, full: 25_000_000)
+    /// About 12 × `partSize`: the size of the directory and of the stream.
+    static let largeSize = 12 * partSize
+
+    /// About 300 MB (24 MB in the fast tier): twelve random files and a few
+    /// small entries.
     static func makeLargeDirectory(_ sandbox: Sandbox, _ name: String) throws {
         let made = try sandbox.shell("""
             set -e
             mkdir -p "$D/sub dir" "$D/empty"
             i=1
-            while [ $i -le 12 ]; do head -c 25000000 /dev/urandom > "$D/part $i.bin"; i=$((i + 1)); done
+            while [ $i -le 12 ]; do head -c "$PART" /dev/urandom > "$D/part $i.bin"; i=$((i + 1)); done
             echo small > "$D/sub dir/small.txt"
             ln -s "../part 1.bin" "$D/sub dir/link"
             ln "$D/part 2.bin" "$D/sub dir/hard"
-            """, environment: ["D": name])
+            """, environment: ["D": name, "PART": "\(partSize)"])
         try #require(made.status == 0, "\(made)")
     }
 
     /// Delays in [0, limit) from a fixed seed.
     static func delays(seed: UInt64, limit: Double, count: Int = kills) -> [Double] {
-        var rng = SeededTreeRNG(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         return (0..<count).map { _ in Double.random(in: 0..<max(limit, 0.01), using: &rng) }
     }
 
@@ -157,7 +166,7 @@ import Testing
 
     // MARK: seal
 
-    /// `seal -o OUT DIR` of about 300 MB, SIGKILLed at 8 random moments.
+    /// `seal -o OUT DIR` of `makeLargeDirectory`, SIGKILLed at `kills` random moments.
     @Test func sealOfDirectoryKilled() throws {
         let sandbox = try Sandbox()
         let recipient = try sandbox.makeIdentity("id")
@@ -180,11 +189,12 @@ import Testing
     }
 
     /// `seal -o OUT` of a 300 MB stream on standard input (a FIFO fed by
-    /// `cat`), SIGKILLed at 8 random moments.
+    /// `cat`), SIGKILLed at `kills` random moments.
     @Test func sealOfStreamKilled() throws {
         let sandbox = try Sandbox()
         let recipient = try sandbox.makeIdentity("id")
-        let made = try sandbox.shell("head -c 300000000 /dev/urandom > stream.bin && mkfifo stream.fifo")
+        let made = try sandbox.shell(#"head -c "$SIZE" /dev/urandom > stream.bin && mkfifo stream.fifo"#,
+                                     environment: ["SIZE": "\(Self.largeSize)"])
         try #require(made.status == 0, "\(made)")
         let arguments = ["seal", "-r", recipient, "-o", "out.sarc"]
 
@@ -205,7 +215,7 @@ import Testing
         func checkComplete(_ context: String) throws {
             let verify = try sandbox.run(["verify", "-i", "id", "out.sarc"])
             expectVerifyOK(verify, name: "out.sarc")
-            #expect(verify.stdoutText.contains("300000000 bytes"), "\(context): \(verify)")
+            #expect(verify.stdoutText.contains("\(Self.largeSize) bytes"), "\(context): \(verify)")
         }
 
         let runTime = try Self.measure {
@@ -223,16 +233,16 @@ import Testing
     }
 
     /// SIGTERM while `seal -o OUT DIR` writes (its temporary file holds 1 to
-    /// 250 MB of the about 300 MB archive): the handler removes
+    /// 250 MB of the about 300 MB archive; scaled in the fast tier): the handler removes
     /// `.OUT.*.partial` and nothing appears at OUT.
     @Test func sealTerminatedRemovesItsTemporaryFile() throws {
         let sandbox = try Sandbox()
         let recipient = try sandbox.makeIdentity("id")
         try Self.makeLargeDirectory(sandbox, "data")
         let arguments = ["seal", "-r", recipient, "-o", "out.sarc", "data"]
-        var rng = SeededTreeRNG(seed: 0x7E4)
+        var rng = SeededGenerator(seed: 0x7E4)
         for index in 0..<4 {
-            let threshold = Int.random(in: 1_000_000...250_000_000, using: &rng)
+            let threshold = Int.random(in: (Self.largeSize / 300)...(Self.largeSize * 5 / 6), using: &rng)
             let command = try sandbox.startBackground(arguments)
             let reached = Self.waitUntil(command) { (Self.partialSize(sandbox, "out.sarc") ?? 0) >= threshold }
             command.send(SIGTERM)
@@ -249,7 +259,7 @@ import Testing
 
     // MARK: open
 
-    /// `open -C DEST` of a 300 MB directory archive, SIGKILLed at 8 random
+    /// `open -C DEST` of a 300 MB directory archive, SIGKILLed at `kills` random
     /// moments: DEST is absent (a hidden staging directory may remain), or
     /// the whole tree when the run finished.
     @Test func openToDirectoryKilled() throws {
@@ -273,7 +283,7 @@ import Testing
         #expect(tally.killed > 0, "no run was killed: \(tally)")
     }
 
-    /// `open -o FILE` (the tar stream of a 300 MB directory), SIGKILLed at 8
+    /// `open -o FILE` (the tar stream of a 300 MB directory), SIGKILLed at `kills`
     /// random moments: FILE is absent, or complete when the run finished.
     /// Then SIGTERM in the middle removes the temporary file.
     @Test func openToFileKilled() throws {
@@ -300,7 +310,7 @@ import Testing
         #expect(tally.killed > 0, "no run was killed: \(tally)")
 
         let command = try sandbox.startBackground(arguments)
-        let reached = Self.waitUntil(command) { (Self.partialSize(sandbox, "out.tar") ?? 0) >= 100_000_000 }
+        let reached = Self.waitUntil(command) { (Self.partialSize(sandbox, "out.tar") ?? 0) >= Self.largeSize / 3 }
         command.send(SIGTERM)
         let result = try command.wait()
         #expect(reached, "\(result)")

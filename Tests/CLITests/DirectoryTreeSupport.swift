@@ -1,51 +1,11 @@
 import Foundation
+import TestSupport
 import Glibc
 import Testing
 
 // Helpers for DirectoryRoundTripTests and CrashSafetyTests: a seeded random
 // directory tree, a byte-exact snapshot of a tree to compare two of them
 // with, and commands started in the background (to be killed).
-
-// MARK: - Seeded randomness
-
-/// SplitMix64: small, fast and fully determined by its seed, so a failing
-/// tree can be rebuilt from the seed in the test's arguments.
-struct SeededTreeRNG: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// `count` pseudo-random bytes (xorshift64* seeded from this generator:
-    /// fast enough for tens of megabytes in a debug build).
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        var x = next() | 1
-        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            var offset = 0
-            while offset + 8 <= count {
-                x ^= x >> 12; x ^= x << 25; x ^= x >> 27
-                raw.storeBytes(of: x &* 0x2545_F491_4F6C_DD1D, toByteOffset: offset, as: UInt64.self)
-                offset += 8
-            }
-            while offset < count {
-                x ^= x >> 12; x ^= x << 25; x ^= x >> 27
-                raw[offset] = UInt8(truncatingIfNeeded: x &* 0x2545_F491_4F6C_DD1D)
-                offset += 1
-            }
-            initialized = count
-        }
-    }
-
-    mutating func pick<T>(_ values: [T]) -> T { values[Int.random(in: 0..<values.count, using: &self)] }
-}
 
 // MARK: - Building a random tree
 
@@ -71,14 +31,16 @@ struct RandomTreeReport {
 /// 20+ levels of nesting, empty files and directories, relative symlinks
 /// (dangling, to directories, chained, with long targets), hard links
 /// (across directories, into a read-only directory, under long names),
-/// files of a few MB and one of about 50 MB, varied modes and explicit past
+/// files of a few MB and one of about 50 MB (3 MB in the fast tier), varied modes and explicit past
 /// mtimes (one before 1970). Names never hold a backslash or a newline, so
 /// `sha256sum` lists them unescaped.
 struct RandomTreeBuilder {
     let root: String
-    var rng: SeededTreeRNG
-    var bigFileSize = 50_000_000
-    var mediumFiles = 3
+    var rng: SeededGenerator
+    /// About 50 MB in the full tier; 3 MB (still several chunks and
+    /// compression blocks) in the fast one.
+    var bigFileSize = TestTier.scaled(fast: 3_000_000, full: 50_000_000)
+    var mediumFiles = TestTier.scaled(fast: 1, full: 3)
 
     private(set) var report = RandomTreeReport()
     /// Relative directory paths ("" is the root), in creation order.
@@ -90,7 +52,7 @@ struct RandomTreeBuilder {
 
     init(root: String, seed: UInt64) {
         self.root = root
-        rng = SeededTreeRNG(seed: seed)
+        rng = SeededGenerator(seed: seed)
     }
 
     /// Also use names in Unicode decomposed form (NFD, as macOS writes

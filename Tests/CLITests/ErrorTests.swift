@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SealedArchive
 import Testing
 
@@ -290,10 +291,9 @@ import Testing
     }
 
     /// `seal` refuses (64) to write an archive to a terminal.
-    @Test func sealRefusesATerminal() throws {
-        let script = "/usr/bin/script"
-        try #require(FileManager.default.isExecutableFile(atPath: script),
-                     "\(script) is missing: install the Debian package `bsdutils`")
+    @Test(.enabled(if: ExternalTool.script.enabled, "needs script(1) (Debian package bsdutils)"))
+    func sealRefusesATerminal() throws {
+        let script = try ExternalTool.script.path()
         let sandbox = try Sandbox()
         let recipient = try sandbox.makeIdentity("id")
         try sandbox.makeSigningKey("sk")

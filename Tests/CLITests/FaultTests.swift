@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Glibc
 import Testing
 
@@ -45,8 +46,15 @@ final class Tmpfs {
 /// Every writer on a full filesystem (issue 8, "fault tests"): exit 74 with
 /// one error line, nothing under a final name, no temporary left, and
 /// state files (the chain) unchanged.
-@Suite(.serialized, .enabled(if: Tmpfs.available, "needs root and permission to mount a tmpfs"))
+///
+/// Full tier only: every writer against a filled tmpfs is slow, and it needs
+/// root with permission to mount one, which the full tier then requires.
+@Suite(.serialized, .enabled(if: TestTier.full, "full tier: slow, and needs root and permission to mount a tmpfs"))
 struct FullDiskTests {
+    init() throws {
+        try #require(Tmpfs.available, "the full tier needs root and permission to mount a tmpfs (FullDiskTests)")
+    }
+
     /// The names under `directory`, the filler aside.
     static func contents(_ directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != ".filler" }.sorted()
@@ -154,7 +162,9 @@ struct FullDiskTests {
 
 /// Two writers of one stateful file at once (issue 8, "concurrent writers").
 @Suite(.serialized) struct ConcurrentWriterTests {
-    static let rounds = 10
+    /// Races are found by repetition: 10 rounds in the full tier, 2 in the
+    /// fast one.
+    static let rounds = TestTier.scaled(fast: 2, full: 10)
 
     /// Two `seal --chain` at once: each waits for the chain's lock, so the
     /// archives get consecutive sequence numbers and the chain has no fork.

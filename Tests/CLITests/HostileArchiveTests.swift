@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,13 @@ import Darwin
 // snapshotted before and after each command. `verify -i` and `open --list`
 // must refuse the same archives and write nothing.
 
-@Suite struct HostileArchiveTests {
+///
+/// The fixtures are made by Python (the standard library's tarfile), so the
+/// suite needs python3; the decompression bomb is full tier only.
+@Suite(.enabled(if: ExternalTool.python3.enabled, "needs python3 for Tests/Fixtures/make_hostile_tars.py"))
+struct HostileArchiveTests {
+    init() throws { _ = try ExternalTool.python3.path() }
+
     /// Cases run by `hostileCase` (everything but the slow and the
     /// unprivileged ones, which have their own tests).
     static let cases = [
@@ -70,9 +77,10 @@ import Darwin
     /// and cleaned up after a failure. Only an unprivileged user sees the
     /// problem (root ignores modes), so when the tests run as root the
     /// commands run as `nobody` through setpriv.
-    @Test(.enabled(if: HostileRun.canRunUnprivileged, "needs a non-root user, or setpriv or runuser (util-linux) when root"),
+    @Test(.enabled(if: HostileRun.canRunUnprivileged || TestTier.full, "needs a non-root user, or setpriv or runuser (util-linux) when root"),
           arguments: HostileArchiveTests.unprivilegedCases)
     func staysCleanForUnprivilegedUser(_ name: String) throws {
+        try #require(HostileRun.canRunUnprivileged, "running as root, and neither setpriv nor runuser (util-linux) is installed")
         let run = try HostileRun(name, unprivileged: true)
         try run.check(run.fixture.outcome, flags: [], label: "default")
     }
@@ -81,7 +89,8 @@ import Darwin
     /// passes 1 GiB + 200 × the payload read, and no file grows past that
     /// bound (RLIMIT_FSIZE is set just above it: a tool that kept writing
     /// would fail with EFBIG, exit 74, instead of 65).
-    @Test func decompressionBombIsRefusedEarly() throws {
+    @Test(.enabled(if: TestTier.full, "full tier: decompresses over a GiB"))
+    func decompressionBombIsRefusedEarly() throws {
         let run = try HostileRun(Self.bombCase)
         let bombBytes = try #require(run.fixture.bombBytes)
         let payload = try run.sandbox.size("fixtures/\(run.fixture.archive)")
@@ -114,7 +123,9 @@ import Darwin
     /// The benign archive in detail: content, links, hard links, unicode
     /// names, modes, times, owner, DEST's mode, the manifest note, and the
     /// same tar compressed with zstd.
-    @Test func benignArchiveExtractsExactly() throws {
+    @Test(.enabled(if: ExternalTool.zstd.enabled, "needs zstd"))
+    func benignArchiveExtractsExactly() throws {
+        _ = try ExternalTool.zstd.path()
         let run = try HostileRun("benign")
         let made = try run.sandbox.shell("zstd -q -c fixtures/benign.tar > fixtures/benign.tar.zst")
         try #require(made.status == 0, "\(made)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SealedArchive
 import Testing
 
@@ -20,10 +21,12 @@ import Testing
         let bob = try sandbox.makeIdentity("bob")
         let signer = try sandbox.makeSigningKey("sk")
         try sandbox.write("plain", randomBytes(300_000))
-        let before = UInt64(Date().timeIntervalSince1970)
+        // Sealed at a set time (the CLI's clock, SEALED_ARCHIVE_NOW), so the
+        // creation time is known exactly.
+        let sealedAt: UInt64 = 1_803_902_400  // 2027-03-01T12:00:00Z
         expectSuccess(try sandbox.run(["seal", "-r", alice, "-r", bob, "--sign-key", "sk", "--chunk-size", "64KiB",
-                                       "--label", "nightly db", "-o", "archive", "plain"]))
-        let after = UInt64(Date().timeIntervalSince1970.rounded(.up))
+                                       "--label", "nightly db", "-o", "archive", "plain"],
+                                      environment: ["SEALED_ARCHIVE_NOW": "2027-03-01T12:00:00Z"]))
         let cut = try sandbox.shell("head -c 65536 archive > head")
         try #require(cut.status == 0, "\(cut)")
         try #require(try sandbox.size("head") == 65536)
@@ -31,7 +34,7 @@ import Testing
         let keyIDs = [try Recipient(parsing: alice).keyID.description, try Recipient(parsing: bob).keyID.description]
         // The key ids in the header are those of the recipients (KEYS.md).
         try #require([layout.stanzaKeyID(0), layout.stanzaKeyID(1)] == keyIDs)
-        return Fixture(sandbox: sandbox, layout: layout, keyIDs: keyIDs, signer: signer, sealedAt: (before, after))
+        return Fixture(sandbox: sandbox, layout: layout, keyIDs: keyIDs, signer: signer, sealedAt: (sealedAt, sealedAt))
     }
 
     @Test func textShowsTheHeaderFromTheFirst64KiB() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SealedArchive
 import Testing
 
@@ -156,10 +157,9 @@ import Testing
     }
 
     /// Identities made by age's own `age-keygen` work unchanged.
-    @Test func ageKeygenIdentitiesAreAccepted() throws {
-        let ageKeygen = "/usr/bin/age-keygen"
-        try #require(FileManager.default.isExecutableFile(atPath: ageKeygen),
-                     "\(ageKeygen) is missing: install the Debian package `age` (apt-get install age); CI installs it")
+    @Test(.enabled(if: ExternalTool.ageKeygen.enabled, "needs age-keygen (Debian package age)"))
+    func ageKeygenIdentitiesAreAccepted() throws {
+        let ageKeygen = try ExternalTool.ageKeygen.path()
         let sandbox = try Sandbox()
         let made = try sandbox.execute(ageKeygen, ["-o", "age-id"])
         try #require(made.status == 0, "\(made)")

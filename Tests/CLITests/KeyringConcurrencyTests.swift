@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Two processes on one keyring, processes killed mid-write, and keyrings
@@ -56,15 +57,11 @@ import Testing
         #expect(check.stdoutLines == ["keyring 'ring' is consistent"], "\(check)", sourceLocation: sourceLocation)
     }
 
-    private func initKeyring(_ sandbox: Sandbox, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let made = try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"])
-        try #require(made.status == 0, "\(made)", sourceLocation: sourceLocation)
-    }
-
     @Test func concurrentRotationsTakeTurns() throws {
         let sandbox = try Sandbox()
-        try initKeyring(sandbox)
-        let rounds = 20
+        try sandbox.initKeyring()
+        // Repetition finds lock races: 20 rounds in the full tier, 3 in the fast one.
+        let rounds = TestTier.scaled(fast: 3, full: 20)
         for round in 0..<rounds {
             let one = try Started(sandbox, ["keys", "rotate", "--keyring", "ring"], tag: "one")
             let two = try Started(sandbox, ["keys", "rotate", "--keyring", "ring"], tag: "two")
@@ -81,13 +78,14 @@ import Testing
 
     @Test func aRotationKilledAtAnyMomentLeavesARepairableKeyring() throws {
         let sandbox = try Sandbox()
-        try initKeyring(sandbox)
+        try sandbox.initKeyring()
         #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
         try sandbox.write("plain", Array("kept".utf8))
         #expect(try sandbox.run(["seal", "-R", "recipients", "-o", "a.sarc", "plain"]).status == 0)
         var generator = SystemRandomNumberGenerator()
         var repaired = 0
-        for round in 0..<25 {
+        // 25 kills at random moments in the full tier, 5 in the fast one.
+        for round in 0..<TestTier.scaled(fast: 5, full: 25) {
             let delay = Int.random(in: 0...50, using: &generator)
             let rotation = try Started(sandbox, ["keys", "rotate", "--keyring", "ring"], tag: "killed")
             usleep(useconds_t(delay * 1000))
@@ -111,7 +109,7 @@ import Testing
 
     @Test func twoActiveKeysAreExplainedRepairedAndBothArchivesOpen() throws {
         let sandbox = try Sandbox()
-        try initKeyring(sandbox)
+        try sandbox.initKeyring()
         for (name, text) in [("a", "first"), ("b", "second")] {
             #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "--force", "-o", "recipients"]).status == 0)
             try sandbox.write("plain", Array(text.utf8))
@@ -150,8 +148,8 @@ import Testing
 
     @Test func reviewsDuringRotationsLoseNoLogLine() throws {
         let sandbox = try Sandbox()
-        try initKeyring(sandbox)
-        let rounds = 10
+        try sandbox.initKeyring()
+        let rounds = TestTier.scaled(fast: 2, full: 10)
         for round in 0..<rounds {
             let runs = [try Started(sandbox, ["keys", "review", "--keyring", "ring"], tag: "a"),
                         try Started(sandbox, ["keys", "rotate", "--keyring", "ring"], tag: "b"),
@@ -171,7 +169,7 @@ import Testing
 
     @Test func crlfReviewLogAndInventoryAreReadAndAFIFOIsRefused() throws {
         let sandbox = try Sandbox()
-        try initKeyring(sandbox)
+        try sandbox.initKeyring()
         for _ in 0..<2 { #expect(try sandbox.run(["keys", "review", "--keyring", "ring"]).status == 0) }
         // The log as another system may write it back: CRLF, no final newline.
         var log = String(decoding: try sandbox.read("ring/review.log"), as: UTF8.self).replacingOccurrences(of: "\n", with: "\r\n")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `sealed-archive keys …` end to end: a keyring made, rotated, exported,
@@ -11,7 +12,7 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: sandbox.path("ring"))[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o700)
 
-        #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
+        try sandbox.exportRecipients()
         #expect(try sandbox.run(["keys", "export-signers", "--keyring", "ring", "-o", "signers"]).status == 0)
         try sandbox.write("plain", Array("first".utf8))
         #expect(try sandbox.run(["seal", "-R", "recipients", "-o", "first.sarc", "plain"]).status == 0)
@@ -47,7 +48,7 @@ import Testing
 
     @Test func aLooseKeyringIsRefusedWithTheFix() throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "30d"]).status == 0)
+        try sandbox.initKeyring(retention: "30d")
         chmod(sandbox.path("ring"), 0o755)
         let list = try sandbox.run(["keys", "list", "--keyring", "ring"])
         #expect(list.status == 77, "\(list)")
@@ -60,8 +61,8 @@ extension KeysCommandTests {
     /// needs the passphrase (from a descriptor here), and a wrong one is 77.
     @Test func protectedKeyringKeysOpenWithThePassphraseOnly() throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
-        #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
+        try sandbox.initKeyring()
+        try sandbox.exportRecipients()
         try sandbox.write("plain", Array("secret data".utf8))
         #expect(try sandbox.run(["seal", "-R", "recipients", "-o", "a.sarc", "plain"]).status == 0)
         try sandbox.write("pass", Array("ring pass\n".utf8))
@@ -84,24 +85,16 @@ extension KeysCommandTests {
 extension KeysCommandTests {
     @Test func reviewProvesEveryHeldKeyAndWarnsAboutASingleRecipient() throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
+        try sandbox.initKeyring()
         #expect(try sandbox.run(["keys", "rotate", "--keyring", "ring"]).status == 0)
-        #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
+        try sandbox.exportRecipients()
         let review = try sandbox.run(["keys", "review", "--keyring", "ring", "--prove", "--recipients", "recipients"])
         #expect(review.status == 0, "\(review)")
         #expect(review.stdoutLines.filter { $0.hasPrefix("proved ") }.count == 3, "\(review)")
         #expect(review.stderrLines.contains { $0.contains("single recipient") }, "\(review)")
 
         // A damaged secret file fails its proof (77).
-        let keyFile = try FileManager.default.contentsOfDirectory(atPath: sandbox.path("ring/keys")).first { $0.hasSuffix(".key") }!
-        let path = sandbox.path("ring/keys/\(keyFile)")
-        // Change the key line's last character: its checksum no longer matches.
-        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        let keyLine = try #require(lines.firstIndex { $0.hasPrefix("AGE-SECRET-KEY-1") || $0.hasPrefix("SEALED-SIGNING-KEY-1") })
-        let last = lines[keyLine].removeLast()
-        lines[keyLine].append(last == "Q" ? "P" : "Q")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
-        chmod(path, 0o600)
+        try sandbox.damageAHeldKey()
         let broken = try sandbox.run(["keys", "review", "--keyring", "ring", "--prove"])
         #expect(broken.status == 77, "\(broken)")
         #expect(broken.stdoutLines.contains { $0.hasPrefix("FAILED ") }, "\(broken)")
@@ -109,7 +102,7 @@ extension KeysCommandTests {
 
     @Test func paperKeysRoundTripThroughTheCommandLine() throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
+        try sandbox.initKeyring()
         let list = try sandbox.run(["keys", "list", "--keyring", "ring"])
         let line = try #require(list.stdoutLines.first { $0.contains(" encryption ") })
         let keyID = String(line.prefix(16))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The operator-visible bugs of issue 9, each as the operator met it: what
@@ -57,8 +58,8 @@ import Testing
     /// with -i and with --keyring (where no identity is given to guess from).
     @Test func drillNamesTheKeyThatOpenedTheArchive() throws {
         let bench = try VerifyBench()
-        #expect(try bench.sa(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
-        #expect(try bench.sa(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
+        try bench.sandbox.initKeyring(environment: bench.isolation)
+        try bench.sandbox.exportRecipients(environment: bench.isolation)
         try bench.randomFile("plain", bytes: 5000)
         let sealed = try bench.sa(["seal", "-R", "recipients", "-r", bench.recipient, "-o", "a.sarc", "plain"])
         try #require(sealed.status == 0, "\(sealed)")
@@ -168,7 +169,7 @@ import Testing
     /// 75): an unrecoverable archive (65) and a failed --prove (77) is 65.
     @Test func keysReviewRanksItsExitCodes() throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
+        try sandbox.initKeyring()
         try FileManager.default.createDirectory(atPath: sandbox.path("store"), withIntermediateDirectories: false)
         let stranger = try sandbox.makeIdentity("stranger")
         try sandbox.write("plain", Array("x".utf8))
@@ -177,14 +178,7 @@ import Testing
         #expect(atRisk.status == 65, "\(atRisk)")
 
         // Break a held key so that its proof fails.
-        let keyFile = try #require(try FileManager.default.contentsOfDirectory(atPath: sandbox.path("ring/keys")).first { $0.hasSuffix(".key") })
-        let path = sandbox.path("ring/keys/\(keyFile)")
-        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        let keyLine = try #require(lines.firstIndex { $0.hasPrefix("AGE-SECRET-KEY-1") || $0.hasPrefix("SEALED-SIGNING-KEY-1") })
-        let last = lines[keyLine].removeLast()
-        lines[keyLine].append(last == "Q" ? "P" : "Q")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
-        chmod(path, 0o600)
+        try sandbox.damageAHeldKey()
         let both = try sandbox.run(["keys", "review", "--keyring", "ring", "--archives", "store", "--prove"])
         #expect(both.stdoutLines.contains { $0.hasPrefix("FAILED ") }, "\(both)")
         #expect(both.status == 65, "\(both)")

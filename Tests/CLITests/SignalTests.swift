@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Glibc
 import Testing
 
@@ -11,7 +12,9 @@ import Testing
 /// The runs here are short (a 50-file tree), so random moments over the
 /// measured run time cover its last moments, the commit included.
 @Suite(.serialized) struct SignalTests {
-    static let rounds = 40
+    /// 40 rounds a test in the full tier; 8 in the fast tier, still enough
+    /// that some runs die mid-way and some in their last moments.
+    static let rounds = TestTier.scaled(fast: 8, full: 40)
     static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
 
     /// A 50-file tree (and a MANIFEST.sha256), small enough that the whole
@@ -42,7 +45,7 @@ import Testing
     static func signalAtRandom(_ sandbox: Sandbox, seed: UInt64, runTime: Double, arguments: [String],
                                complete: (RunResult, String) throws -> Void, absent: (String) throws -> Void,
                                reset: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) throws -> [Outcome] {
-        var rng = SeededTreeRNG(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var outcomes: [Outcome] = []
         for round in 0..<rounds {
             let signal = signals[round % signals.count]

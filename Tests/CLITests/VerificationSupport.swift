@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SealedArchive
 import Testing
 
@@ -45,11 +46,11 @@ final class VerifyBench {
 
     /// `seal -r id [--sign-key host.sk] EXTRA -o OUTPUT INPUT`, required to succeed.
     func seal(_ input: String, to output: String, signed: Bool = true, _ extra: [String] = [],
-              sourceLocation: SourceLocation = #_sourceLocation) throws {
+              environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws {
         var arguments = ["seal", "-r", recipient]
         if signed { arguments += ["--sign-key", "host.sk"] }
         arguments += extra + ["-o", output, input]
-        let result = try sa(arguments)
+        let result = try sa(arguments, environment: environment)
         try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
         try #require(result.stderrLinesWithoutWarnings.isEmpty, "\(result)", sourceLocation: sourceLocation)
     }
@@ -259,20 +260,8 @@ enum VerifyKit {
     static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
     static func bool(_ value: Any?) -> Bool? { (value as? NSNumber)?.boolValue }
 
-    /// The absolute path of an executable on `PATH`, if any.
-    static func executableOnPath(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") where !directory.isEmpty {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
-
-    /// Sleeps until the wall clock is at least `seconds` past `start`, so
-    /// header creation times (whole seconds) differ.
-    static func sleep(until seconds: Double, after start: Date) {
-        let remaining = seconds - Date().timeIntervalSince(start)
-        if remaining > 0 { Thread.sleep(forTimeInterval: remaining) }
-    }
+    /// An environment that sets the CLI's clock (`SEALED_ARCHIVE_NOW`,
+    /// Spec/CLI.md) to `time`, an RFC 3339 time: archive ages and creation
+    /// times without sleeping.
+    static func clock(_ time: String) -> [String: String] { ["SEALED_ARCHIVE_NOW": time] }
 }

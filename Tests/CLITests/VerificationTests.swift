@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// End-to-end tests of the verification features of Spec/CLI.md: `verify`
@@ -13,9 +14,9 @@ import Testing
     /// backend, no configuration file) verify at each depth, through a pipe
     /// (`rclone cat … | sealed-archive verify -`) and as pulled files, and
     /// each result line names its depth.
-    @Test func archivesPulledThroughRcloneVerifyAtEachDepth() throws {
-        let rclone = try #require(VerifyKit.executableOnPath("rclone"),
-                                  "rclone is not on PATH: install the Debian package `rclone` (apt-get install rclone); CI installs it")
+    @Test(.enabled(if: ExternalTool.rclone.enabled, "needs rclone"))
+    func archivesPulledThroughRcloneVerifyAtEachDepth() throws {
+        let rclone = try ExternalTool.rclone.path()
         let bench = try VerifyBench()
         try bench.backupDirectory("backup")
         try bench.seal("backup", to: "nightly.sarc")
@@ -100,30 +101,35 @@ import Testing
 
     // MARK: 2. Single-bit damage in a large archive
 
-    /// A ~500 MB archive (1 MiB chunks, a short last chunk) with one bit
-    /// flipped at chosen offsets fails keyless verification (65), naming the
-    /// chunk that holds the offset and that chunk's byte range (FORMAT.md
-    /// sections 5 and 7). The bit is flipped back after each check.
+    /// A ~500 MB archive (1 MiB chunks, a short last chunk; 24 full chunks
+    /// in the fast tier) with one bit flipped at chosen offsets fails
+    /// keyless verification (65), naming the chunk that holds the offset and
+    /// that chunk's byte range (FORMAT.md sections 5 and 7). The bit is
+    /// flipped back after each check.
     @Test func singleBitDamageInALargeArchiveIsLocated() throws {
         let bench = try VerifyBench()
-        let plaintextLength = 500 * 1_048_576 + 777
+        let fullChunks = TestTier.scaled(fast: 24, full: 500)
+        let plaintextLength = fullChunks * 1_048_576 + 777
         try bench.randomFile("plain", bytes: plaintextLength)
         try bench.seal("plain", to: "big.sarc")
         bench.sandbox.removeItem("plain")  // bound the disk space the test takes
 
         let g = try bench.geometry("big.sarc")
         try #require(g.chunkSize == 1_048_576, "the default chunk size is 1 MiB")
-        try #require(g.chunkCount == 501)
-        try #require(g.size == g.headerLength + 500 * g.recordLength + (777 + 48) + 112)
+        try #require(g.chunkCount == fullChunks + 1)
+        try #require(g.size == g.headerLength + fullChunks * g.recordLength + (777 + 48) + 112)
         expectVerifyOK(try bench.sa(["verify", "big.sarc"]), name: "big.sarc")
 
+        // Middle chunks at the same fractions of the archive in both tiers
+        // (250, 333 and 137 of 500 in the full tier).
+        let (half, twoThirds, quarter) = (fullChunks / 2, fullChunks * 2 / 3, fullChunks * 137 / 500)
         let targets: [(what: String, offset: Int, chunk: Int)] = [
             ("first chunk, ciphertext", g.record(0).lowerBound + 5, 0),
-            ("a middle chunk, ciphertext", g.record(250).lowerBound + 123_457, 250),
-            ("a middle chunk, first byte", g.record(333).lowerBound, 333),
-            ("a middle chunk, last byte of its record hash", g.record(137).upperBound, 137),
-            ("last chunk, ciphertext", g.record(500).lowerBound + 700, 500),
-            ("last chunk, its record hash", g.record(500).upperBound - 3, 500),
+            ("a middle chunk, ciphertext", g.record(half).lowerBound + 123_457, half),
+            ("a middle chunk, first byte", g.record(twoThirds).lowerBound, twoThirds),
+            ("a middle chunk, last byte of its record hash", g.record(quarter).upperBound, quarter),
+            ("last chunk, ciphertext", g.record(fullChunks).lowerBound + 700, fullChunks),
+            ("last chunk, its record hash", g.record(fullChunks).upperBound - 3, fullChunks),
         ]
         for (number, target) in targets.enumerated() {
             let mask = UInt8(1) << UInt8(number % 8)
@@ -351,29 +357,31 @@ import Testing
 
     /// `drill --max-age 1s` on an archive sealed two seconds ago fails with
     /// 75 (only the age target missed), naming the RPO; the restore still
-    /// ran and was removed.
+    /// ran and was removed. The two seconds pass on the CLI's clock
+    /// (SEALED_ARCHIVE_NOW), not by sleeping.
     @Test func drillOfAnOldArchiveMissesTheRPO() throws {
         let bench = try VerifyBench()
         try bench.backupDirectory("backup")
-        try bench.seal("backup", to: "old.sarc")
-        let sealed = Date()
+        try bench.seal("backup", to: "old.sarc", environment: VerifyKit.clock("2027-03-01T12:00:00Z"))
         try FileManager.default.createDirectory(atPath: bench.sandbox.path("work"), withIntermediateDirectories: false)
-        VerifyKit.sleep(until: 2, after: sealed)
+        let twoSecondsLater = VerifyKit.clock("2027-03-01T12:00:02Z")
 
-        let text = try bench.sa(["drill", "-i", "id", "--max-age", "1s", "--work-dir", "work", "old.sarc"])
+        let text = try bench.sa(["drill", "-i", "id", "--max-age", "1s", "--work-dir", "work", "old.sarc"],
+                                environment: twoSecondsLater)
         #expect(text.status == 75, "\(text)")
         #expect(text.stdoutText.contains("FAILED"), "\(text)")
         #expect(text.stdoutText.contains("RPO"), "\(text)")
         #expect(text.stdoutText.contains("MANIFEST.sha256 matches"), "the restore itself passed: \(text)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: bench.sandbox.path("work")).isEmpty)
 
-        let json = try bench.sa(["drill", "-i", "id", "--max-age", "1s", "--work-dir", "work", "--json", "old.sarc"])
+        let json = try bench.sa(["drill", "-i", "id", "--max-age", "1s", "--work-dir", "work", "--json", "old.sarc"],
+                                environment: twoSecondsLater)
         #expect(json.status == 75, "\(json)")
         let report = try #require(VerifyKit.jsonObjects(json).first, "\(json)")
         #expect(VerifyKit.int(report["schema"]) == 1)
         #expect(VerifyKit.bool(report["ok"]) == false)
         #expect(VerifyKit.int(report["max_age_seconds"]) == 1)
-        #expect((VerifyKit.int(report["age_seconds"]) ?? 0) >= 1, "\(json)")
+        #expect(VerifyKit.int(report["age_seconds"]) == 2, "\(json)")
         let failures = report["failures"] as? [String] ?? []
         #expect(failures.count == 1 && failures.first?.contains("RPO") == true, "\(json)")
         #expect(report["error"] != nil, "\(json)")
@@ -391,24 +399,27 @@ import Testing
         let names = ["c-monday.sarc", "b-tuesday.sarc", "a-wednesday.sarc"]
         for (number, name) in names.enumerated() {
             try bench.backupDirectory("backup\(number)", dumpBytes: 10_000 * (number + 1), tag: name)
-            let start = Date()
-            try bench.seal("backup\(number)", to: "archives/\(name)", ["--checksum"])
-            if number < names.count - 1 { VerifyKit.sleep(until: 1.1, after: start) }
+            // A day apart by the CLI's clock.
+            try bench.seal("backup\(number)", to: "archives/\(name)", ["--checksum"],
+                           environment: VerifyKit.clock("2027-03-0\(number + 1)T12:00:00Z"))
         }
         let created = try names.map { try bench.geometry("archives/\($0)").created }
         try #require(created[0] < created[1] && created[1] < created[2], "creation times \(created)")
         // The newest has the oldest modification time.
         try bench.setModificationTime("archives/a-wednesday.sarc", Date(timeIntervalSince1970: 946_684_800))
 
+        // Drilled an hour after the newest, by the same clock (drill's
+        // default --max-age measures from it).
+        let anHourLater = VerifyKit.clock("2027-03-03T13:00:00Z")
         for arguments in [["archives"], ["archives/b-tuesday.sarc", "archives/a-wednesday.sarc", "archives/c-monday.sarc"]] {
-            let json = try bench.sa(["drill", "-i", "id", "--json", "--work-dir", "work"] + arguments)
+            let json = try bench.sa(["drill", "-i", "id", "--json", "--work-dir", "work"] + arguments, environment: anHourLater)
             #expect(json.status == 0, "\(json)")
             let report = try #require(VerifyKit.jsonObjects(json).first, "\(json)")
             #expect((report["archive"] as? String)?.hasSuffix("a-wednesday.sarc") == true, "drilled: \(json)")
             #expect(VerifyKit.int(report["schema"]) == 1)
             #expect(VerifyKit.int(report["archive_bytes"]) == (try bench.sandbox.size("archives/a-wednesday.sarc")), "\(json)")
 
-            let text = try bench.sa(["drill", "-i", "id", "--work-dir", "work"] + arguments)
+            let text = try bench.sa(["drill", "-i", "id", "--work-dir", "work"] + arguments, environment: anHourLater)
             #expect(text.status == 0, "\(text)")
             #expect(text.stdoutText.contains("a-wednesday.sarc"), "\(text)")
             #expect(!text.stdoutText.contains("b-tuesday.sarc") && !text.stdoutText.contains("c-monday.sarc"), "\(text)")
@@ -662,29 +673,29 @@ import Testing
     // MARK: 7. --max-age
 
     /// A set whose newest archive is fresh passes `--max-age`; two seconds
-    /// later `--max-age 1s` fails with 75 naming the newest archive.
+    /// later `--max-age 1s` fails with 75 naming the newest archive. Time
+    /// passes on the CLI's clock (SEALED_ARCHIVE_NOW), not by sleeping.
     @Test func maxAgeChecksTheNewestArchive() throws {
         let bench = try VerifyBench()
         try bench.randomFile("plain", bytes: 5000)
-        try bench.seal("plain", to: "b-older.sarc")
-        VerifyKit.sleep(until: 1.1, after: Date())
-        try bench.seal("plain", to: "a-newer.sarc")
-        let sealed = Date()
+        try bench.seal("plain", to: "b-older.sarc", environment: VerifyKit.clock("2027-03-01T11:59:58Z"))
+        try bench.seal("plain", to: "a-newer.sarc", environment: VerifyKit.clock("2027-03-01T12:00:00Z"))
         try bench.setModificationTime("a-newer.sarc", Date(timeIntervalSince1970: 946_684_800))
         let archives = ["a-newer.sarc", "b-older.sarc"]
+        let fresh = VerifyKit.clock("2027-03-01T12:00:00Z")
+        let twoSecondsLater = VerifyKit.clock("2027-03-01T12:00:02Z")
 
         for duration in ["1h", "90s", "45m", "26h", "7d", "2w"] {
-            let result = try bench.sa(["verify", "--max-age", duration] + archives)
+            let result = try bench.sa(["verify", "--max-age", duration] + archives, environment: fresh)
             let output = VerifyOutput(result)
             #expect(result.status == 0, "--max-age \(duration): \(result)")
             #expect(output.archives.map(\.name) == archives && output.archives.allSatisfy { $0.ok }, "\(result)")
             #expect(output.set?.ok == true, "--max-age \(duration): \(result)")
         }
-        let malformed = try bench.sa(["verify", "--max-age", "5 minutes"] + archives)
+        let malformed = try bench.sa(["verify", "--max-age", "5 minutes"] + archives, environment: fresh)
         #expect(malformed.status == 64, "\(malformed)")
 
-        VerifyKit.sleep(until: 2, after: sealed)
-        let stale = try bench.sa(["verify", "--max-age", "1s"] + archives)
+        let stale = try bench.sa(["verify", "--max-age", "1s"] + archives, environment: twoSecondsLater)
         let output = VerifyOutput(stale)
         #expect(stale.status == 75, "\(stale)")
         #expect(output.archives.allSatisfy { $0.ok }, "the archives themselves are fine: \(stale)")
@@ -693,7 +704,7 @@ import Testing
         #expect(set.detail.contains("a-newer.sarc"), "names the newest archive: \(stale)")
         #expect(!set.detail.contains("b-older.sarc"), "\(stale)")
 
-        let json = try bench.sa(["verify", "--json", "--max-age", "1s"] + archives)
+        let json = try bench.sa(["verify", "--json", "--max-age", "1s"] + archives, environment: twoSecondsLater)
         #expect(json.status == 75, "\(json)")
         let objects = VerifyKit.jsonObjects(json)
         #expect(objects.count == 3, "\(json)")

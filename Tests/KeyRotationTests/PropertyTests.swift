@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import KeyRotation
 import SealedArchive
+import TestSupport
 
 /// Random histories of clock jumps, seals, rotations, reviews, prunes and
 /// reopenings (seeded, so a failure names its seed). After every step:
@@ -13,7 +14,9 @@ import SealedArchive
 /// other half seal to a retired key only within the grace, which is what
 /// prune without an inventory assumes, and prune both ways.
 @Suite struct PropertyTests {
-    @Test(arguments: Array(UInt64(1)...64))
+    /// 64 seeded histories in the full tier, 8 in the fast one (each is a
+    /// hundred keyring writes, every one flushed to disk).
+    @Test(arguments: Array(UInt64(1)...TestTier.scaled(fast: 8, full: 64)))
     func noArchiveInsideRetentionEverBecomesUnopenable(seed: UInt64) throws {
         var rng = SeededGenerator(seed: seed)
         let lagging = seed % 2 == 0

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import SealedArchive
 
 /// Cancellation handed to a restore: it stops between blocks and leaves
@@ -22,7 +23,7 @@ import Testing
         let source = try scratch()
         defer { try? FileManager.default.removeItem(atPath: source) }
         for i in 0..<files {
-            try Data(randomPlaintext(20_000)).write(to: URL(fileURLWithPath: "\(source)/file\(i)"))
+            try Data(TestSupport.randomBytes(20_000)).write(to: URL(fileURLWithPath: "\(source)/file\(i)"))
         }
         let tar = MemorySink()
         _ = try DirectoryPacker.pack(directory: source, into: tar, compression: .none)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SealedArchive
+import TestSupport
 
 @Suite struct EntryPolicyTests {
     func entry(_ path: String, _ kind: TarEntry.Kind = .file, symlink: String? = nil, hardlink: String? = nil) -> TarEntry {
@@ -250,14 +251,14 @@ private extension String {
         #expect(try PayloadDetection.detect(MemorySource(v7)).kind == .bytes)
         let required = try PayloadDetection.detect(MemorySource(v7), requireTar: true)
         #expect(required.kind == .tar && required.compression == .none)
-        #expect(errorCode { _ = try PayloadDetection.detect(MemorySource(randomPlaintext(5000)), requireTar: true) } == .invalidArgument)
+        #expect(errorCode { _ = try PayloadDetection.detect(MemorySource(randomBytes(5000)), requireTar: true) } == .invalidArgument)
     }
 
     @Test func otherBytesAreBytes() throws {
-        #expect(try PayloadDetection.detect(MemorySource(randomPlaintext(5000))).kind == .bytes)
+        #expect(try PayloadDetection.detect(MemorySource(randomBytes(5000))).kind == .bytes)
         #expect(try PayloadDetection.detect(MemorySource([])).kind == .bytes)
         // zstd magic without a tar inside.
-        #expect(try PayloadDetection.detect(MemorySource([0x28, 0xB5, 0x2F, 0xFD] + randomPlaintext(100))).kind == .bytes)
+        #expect(try PayloadDetection.detect(MemorySource([0x28, 0xB5, 0x2F, 0xFD] + randomBytes(100))).kind == .bytes)
     }
 
     @Test func compressionArgumentsParse() throws {

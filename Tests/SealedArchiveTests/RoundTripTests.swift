@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SealedArchive
+import TestSupport
 
 @Suite struct RoundTripTests {
     let alice = try! Identity.generate()
@@ -13,7 +14,7 @@ import Testing
 
     @Test(arguments: sizes)
     func opensToTheSameBytesWithEitherIdentity(_ size: Int) throws {
-        let plaintext = randomPlaintext(size)
+        let plaintext = randomBytes(size)
         let (archive, result) = try sealInMemory(plaintext, to: [alice.recipient, bob.recipient], signedBy: host)
         #expect(result.plaintextLength == UInt64(size))
         #expect(result.chunkCount == UInt64(max(1, (size + 4095) / 4096)))
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func writesInOddPiecesGiveTheSameArchiveShape() throws {
-        let plaintext = randomPlaintext(50_000)
+        let plaintext = randomBytes(50_000)
         var options = SealOptions(created: fixedDate)
         options.chunkSizeLog2 = 12
         let sink = MemorySink()
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func everyChunkSizeInTheRangeWorks() throws {
-        let plaintext = randomPlaintext(70_000)
+        let plaintext = randomBytes(70_000)
         for log2 in [12, 13, 16, 20, 24] {
             let (archive, _) = try sealInMemory(plaintext, to: [alice.recipient], chunkSizeLog2: log2)
             #expect(try openInMemory(archive, with: [alice]) == plaintext, "chunk size 2^\(log2)")
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func headerMetadataRoundTrips() throws {
-        let previous = randomPlaintext(32)
+        let previous = randomBytes(32)
         let (archive, _) = try sealInMemory([1, 2, 3], to: [alice.recipient], signedBy: host) {
             $0.label = "silver-auth ✓"
             $0.sequence = 7
@@ -102,7 +103,7 @@ import Testing
     }
 
     @Test func eachArchiveHasItsOwnFileKey() throws {
-        let plaintext = randomPlaintext(5000)
+        let plaintext = randomBytes(5000)
         let (a, _) = try sealInMemory(plaintext, to: [alice.recipient])
         let (b, _) = try sealInMemory(plaintext, to: [alice.recipient])
         let h = try ArchiveHeader(parsing: a).length
@@ -115,7 +116,7 @@ import Testing
     /// (these were `precondition`s): decrypting before unlock, and a second
     /// pass over a stream that was already read.
     @Test func readerMisuseThrowsInvalidArgument() throws {
-        let (archive, _) = try sealInMemory(randomPlaintext(5000), to: [alice.recipient])
+        let (archive, _) = try sealInMemory(randomBytes(5000), to: [alice.recipient])
         let locked = try ArchiveReader(source: MemorySource(archive))
         #expect(errorCode { _ = try locked.decrypt(into: MemorySink()) } == .invalidArgument)
         #expect(errorCode { _ = try locked.plaintext() } == .invalidArgument)
@@ -137,7 +138,7 @@ import Testing
     /// Every single-bit change anywhere in a signed archive is caught, with
     /// and without the identity, whatever byte it lands in.
     @Test func everyBitFlipIsDetected() throws {
-        let plaintext = randomPlaintext(3 * 4096 + 100)
+        let plaintext = randomBytes(3 * 4096 + 100)
         let (archive, _) = try sealInMemory(plaintext, to: [alice.recipient], signedBy: host)
         var generator = SystemRandomNumberGenerator()
         // Every byte of the header and trailer, and a sample of the records.
@@ -155,7 +156,7 @@ import Testing
 
     /// Cutting the archive anywhere is caught.
     @Test func everyTruncationIsDetected() throws {
-        let (archive, _) = try sealInMemory(randomPlaintext(2 * 4096 + 5), to: [alice.recipient], signedBy: host)
+        let (archive, _) = try sealInMemory(randomBytes(2 * 4096 + 5), to: [alice.recipient], signedBy: host)
         for length in stride(from: 0, to: archive.count, by: 97) + [archive.count - 1] {
             let cut = Array(archive[..<length])
             #expect(errorCode { _ = try openInMemory(cut, with: [alice]) }?.isArchiveFault == true, "cut at \(length)")
@@ -164,7 +165,7 @@ import Testing
     }
 
     @Test func damageIsLocatedToItsChunk() throws {
-        let (archive, _) = try sealInMemory(randomPlaintext(5 * 4096), to: [alice.recipient], signedBy: host)
+        let (archive, _) = try sealInMemory(randomBytes(5 * 4096), to: [alice.recipient], signedBy: host)
         let h = try ArchiveHeader(parsing: archive).length
         var tampered = archive
         tampered[h + 3 * (4096 + 48) + 5] ^= 0x80
@@ -181,7 +182,7 @@ import Testing
     /// Plaintext reaches the sink only in authenticated batches; a damaged
     /// record stops the stream before its own plaintext is released.
     @Test func nothingPastADamagedChunkIsReleased() throws {
-        let plaintext = randomPlaintext(40 * 4096)
+        let plaintext = randomBytes(40 * 4096)
         let (archive, _) = try sealInMemory(plaintext, to: [alice.recipient])
         let h = try ArchiveHeader(parsing: archive).length
         var tampered = archive
@@ -261,7 +262,7 @@ import Testing
 
     @Test func signerRequirementsAreCheckedBeforeAnyRecord() throws {
         let host = try SigningKey.generate()
-        let (archive, _) = try sealInMemory(randomPlaintext(100), to: [alice.recipient], signedBy: host)
+        let (archive, _) = try sealInMemory(randomBytes(100), to: [alice.recipient], signedBy: host)
         let header = Array(archive[..<(try ArchiveHeader(parsing: archive).length)])
         // Only the header is given: the signer check fails before the reader
         // notices that the records are missing.
@@ -306,7 +307,7 @@ import Testing
     @Test func rewrappedArchivesOpenWithTheNewKeyAndKeepEveryRecord() throws {
         let old = try Identity.generate(), new = try Identity.generate()
         let host = try SigningKey.generate(), operator_ = try SigningKey.generate()
-        let plaintext = randomPlaintext(5 * 4096 + 77)
+        let plaintext = randomBytes(5 * 4096 + 77)
         let (archive, sealed) = try sealInMemory(plaintext, to: [old.recipient], signedBy: host) { $0.sequence = 9 }
         let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: [host.signer])
         try reader.unlock(with: [old])
@@ -328,7 +329,7 @@ import Testing
 
     @Test func aDamagedArchiveIsNotRewrapped() throws {
         let old = try Identity.generate()
-        let (archive, _) = try sealInMemory(randomPlaintext(3 * 4096), to: [old.recipient])
+        let (archive, _) = try sealInMemory(randomBytes(3 * 4096), to: [old.recipient])
         var damaged = archive
         damaged[try ArchiveHeader(parsing: archive).length + 5000] ^= 1
         let reader = try ArchiveReader(source: MemorySource(damaged))

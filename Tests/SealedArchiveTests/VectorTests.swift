@@ -1,53 +1,29 @@
 import Foundation
 import Testing
 @testable import SealedArchive
+import TestSupport
 
 /// Runs every vector of Spec/vectors through the reader, with the identities
 /// it names and keyless, and checks the outcome the vector states.
 @Suite struct VectorTests {
-    struct Vector: Decodable, CustomStringConvertible {
-        let name: String
-        let archive: String
-        let identities: [String]
-        let signers: [String]
-        let expect: String
-        let keyless_expect: String
-        let plaintext_sha256: String?
-        let plaintext_length: Int?
-        var directory = VectorTests.specDirectory
-        var description: String { directory == VectorTests.specDirectory ? name : "extra/\(name)" }
-        var archiveURL: URL { directory.appendingPathComponent(archive) }
+    typealias Vector = TestVector
 
-        enum CodingKeys: String, CodingKey {
-            case name, archive, identities, signers, expect, keyless_expect, plaintext_sha256, plaintext_length
-        }
-    }
-
-    static let specDirectory = packageRoot.appendingPathComponent("Spec/vectors")
+    static let specDirectory = PackagePaths.vectors
 
     /// The spec's vectors, plus those in SEALED_ARCHIVE_EXTRA_VECTORS (a
     /// directory): the test command points it at vectors the independent
     /// Python encoder writes, so the Swift reader is checked against
     /// archives it did not make.
     static func all() throws -> [Vector] {
-        try vectors(in: specDirectory) + extraDirectory.map { try vectors(in: $0) }.orEmpty
+        try TestVector.load(in: specDirectory) + (extraDirectory.map { try TestVector.load(in: $0) } ?? [])
     }
 
     static var extraDirectory: URL? {
         ProcessInfo.processInfo.environment["SEALED_ARCHIVE_EXTRA_VECTORS"].map { URL(fileURLWithPath: $0, isDirectory: true) }
     }
 
-    static func vectors(in directory: URL) throws -> [Vector] {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted()
-        return try files.map {
-            var vector = try JSONDecoder().decode(Vector.self, from: Data(contentsOf: directory.appendingPathComponent($0)))
-            vector.directory = directory
-            return vector
-        }
-    }
-
     @Test func thereAreEnoughVectorsOfEachKind() throws {
-        let vectors = try Self.vectors(in: Self.specDirectory)
+        let vectors = try TestVector.load(in: Self.specDirectory)
         #expect(vectors.count >= 25)
         #expect(vectors.filter { $0.expect == "ok" }.count >= 7)
         let classes = Set(vectors.map(\.expect))
@@ -83,8 +59,4 @@ import Testing
         let outcome = errorCode { _ = try verifyInMemory(archive, signers: signers) }
         #expect((outcome?.rawValue ?? "ok") == vector.keyless_expect)
     }
-}
-
-extension Optional where Wrapped == [VectorTests.Vector] {
-    var orEmpty: [VectorTests.Vector] { self ?? [] }
 }

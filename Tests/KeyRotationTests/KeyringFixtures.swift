@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import KeyRotation
 import SealedArchive
+import TestSupport
 
 /// A fresh directory under the system temporary directory, removed when
 /// released.
@@ -48,19 +49,6 @@ func mode(_ path: String) -> Int {
 
 func setMode(_ path: String, _ mode: Int) throws {
     try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
-}
-
-/// SplitMix64: a small seeded generator, so property tests are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// An inventory entry for an archive sealed now with the keyring's active keys.

@@ -1,22 +1,10 @@
-import CSodium
 import Foundation
 @testable import SealedArchive
+import TestSupport
 
-/// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-func sha256Hex(_ bytes: [UInt8]) -> String {
-    var digest = [UInt8](repeating: 0, count: 32)
-    _ = sodium_init()
-    _ = crypto_hash_sha256(&digest, bytes, UInt64(bytes.count))
-    return HexCoding.encode(digest)
-}
-
-func randomPlaintext(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-}
+// Sealing, opening and verifying in memory, for the library's tests. What
+// every test target shares (random bytes, SHA-256, vectors) is in the
+// TestSupport target.
 
 /// A source that hands out at most `step` bytes per read, as a pipe does.
 final class TricklingSource: ByteSource {
