@@ -146,6 +146,9 @@ struct KeysReview: ParsableCommand {
         let ring = try keyring.open()
         let when = try at.map(KeyringTime.parse) ?? now
         let archives = try inventory.inventory()
+        // Read before anything is printed, so a bad file is one error line
+        // and not an error after a whole report.
+        let sealingRecipients = try recipientsFile.map { try KeyFiles.readRecipients(path: $0) }
         let report = ring.review(inventory: archives, at: when)
         if at == nil { try ring.appendReviewLog(report, now: now) }
         let reviewStatus = ExitStatus.for(report.outcome)
@@ -158,7 +161,7 @@ struct KeysReview: ParsableCommand {
         // The review's outcome and a failed proof are combined by the
         // CLI's ranking (Spec/CLI.md), not by the value of their codes.
         var statuses = [reviewStatus]
-        if let recipientsFile, try KeyFiles.readRecipients(path: recipientsFile).count == 1 {
+        if let recipientsFile, sealingRecipients?.count == 1 {
             Terminal.note("sealed-archive: warning: \(recipientsFile) lists a single recipient: no escrow key, so losing that identity loses every archive")
         }
         if prove {
