@@ -57,6 +57,13 @@ enum ExitStatus: Int32 {
         }
     }
 
+    /// `keys check` and `keys repair`: 77 when commands refuse the keyring,
+    /// 75 when it is usable with leftovers to clean up, 0 when clean.
+    static func `for`(_ problems: [KeyringProblem]) -> ExitStatus {
+        if problems.contains(where: \.preventsUse) { return .noUsableKey }
+        return problems.isEmpty ? .success : .stale
+    }
+
     /// `keys review`: 0 nothing due, 75 an action due, 65 archives at risk
     /// (Spec/KEYRING.md section 5.3).
     static func `for`(_ outcome: ReviewOutcome) -> ExitStatus {
