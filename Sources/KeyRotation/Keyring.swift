@@ -283,7 +283,7 @@ public final class Keyring {
             do {
                 return try decoder.decode(ReviewLogEntry.self, from: Data(line.bytes))
             } catch {
-                throw SealedArchiveError(.invalidKey, "line \(line.number) of the review log '\(files.reviewLog)' is not a review entry: \(KeyringFiles.describe(error)); run 'sealed-archive keys check'")
+                throw SealedArchiveError(.state, "line \(line.number) of the review log '\(files.reviewLog)' is not a review entry: \(KeyringFiles.describe(error)); run 'sealed-archive keys repair'")
             }
         }
     }

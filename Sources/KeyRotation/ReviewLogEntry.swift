@@ -42,7 +42,10 @@ public struct ReviewLogEntry: Sendable, Equatable, Codable {
     /// The time the review was for (later than `logged` for `--at`).
     public let at: Date
     public let actionDue: Bool
-    public let exitStatus: Int32
+    /// What the review found. Lines written before the outcome was named
+    /// carry a process exit status instead (`exit_status`); they are read,
+    /// and their outcome is derived from the entry's own counts.
+    public let outcome: ReviewOutcome
     public let keys: [KeyLine]
     /// The rotate, destroy and keep actions.
     public let actions: [ReviewAction]
@@ -56,7 +59,7 @@ public struct ReviewLogEntry: Sendable, Equatable, Codable {
         logged = KeyringTime.wholeSeconds(now)
         at = report.at
         actionDue = report.actionDue
-        exitStatus = report.exitStatus
+        outcome = report.outcome
         keys = report.keys.map { KeyLine(keyID: $0.keyID, purpose: $0.purpose, status: $0.status) }
         actions = report.actions.filter { [.rotate, .destroy, .keep].contains($0.kind) }
         unrecoverableArchives = report.actions(.unrecoverable).count
@@ -65,7 +68,7 @@ public struct ReviewLogEntry: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, logged, at, actionDue = "action_due", exitStatus = "exit_status", keys, actions,
+        case schema, logged, at, actionDue = "action_due", outcome, legacyExitStatus = "exit_status", keys, actions,
              unrecoverableArchives = "unrecoverable_archives", signedOutsideWindow = "signed_outside_window",
              inventoryArchives = "inventory_archives"
     }
@@ -76,7 +79,7 @@ public struct ReviewLogEntry: Sendable, Equatable, Codable {
         try container.encodeTime(logged, forKey: .logged)
         try container.encodeTime(at, forKey: .at)
         try container.encode(actionDue, forKey: .actionDue)
-        try container.encode(exitStatus, forKey: .exitStatus)
+        try container.encode(outcome, forKey: .outcome)
         try container.encode(keys, forKey: .keys)
         try container.encode(actions, forKey: .actions)
         try container.encode(unrecoverableArchives, forKey: .unrecoverableArchives)
@@ -93,11 +96,19 @@ public struct ReviewLogEntry: Sendable, Equatable, Codable {
         logged = try container.decodeTime(forKey: .logged)
         at = try container.decodeTime(forKey: .at)
         actionDue = try container.decode(Bool.self, forKey: .actionDue)
-        exitStatus = try container.decode(Int32.self, forKey: .exitStatus)
         keys = try container.decode([KeyLine].self, forKey: .keys)
         actions = try container.decode([ReviewAction].self, forKey: .actions)
         unrecoverableArchives = try container.decode(Int.self, forKey: .unrecoverableArchives)
         signedOutsideWindow = try container.decode(Int.self, forKey: .signedOutsideWindow)
+        if container.contains(.outcome) {
+            outcome = try container.decode(ReviewOutcome.self, forKey: .outcome)
+        } else {
+            // An older line: it held the exit status of the program that
+            // wrote it (a number this library does not interpret) and is
+            // still an entry; its outcome follows from its own findings.
+            _ = try container.decode(Int32.self, forKey: .legacyExitStatus)
+            outcome = ReviewOutcome(actionDue: actionDue, archivesAtRisk: unrecoverableArchives + signedOutsideWindow)
+        }
         inventoryArchives = try container.decodeIfPresent(Int.self, forKey: .inventoryArchives)
     }
 }

@@ -6,15 +6,6 @@ import SealedArchive
 /// (``json()``, schema 1) is for monitoring; ``text`` is for a person.
 public struct ReviewReport: Sendable, Codable {
     public static let schema = 1
-    /// Exit status when nothing is due.
-    public static let exitNothingDue: Int32 = 0
-    /// Exit status when a key is due for rotation or destruction, and no
-    /// archive is at risk (EX_TEMPFAIL, as for a stale archive set).
-    public static let exitActionDue: Int32 = 75
-    /// Exit status when an archive inside retention is unrecoverable or was
-    /// signed outside its signer's window (EX_DATAERR, as for a damaged or
-    /// forged archive). Outranks ``exitActionDue``.
-    public static let exitArchivesAtRisk: Int32 = 65
 
     /// The time reviewed: now, or a future date to see what will be due.
     public let at: Date
@@ -30,10 +21,10 @@ public struct ReviewReport: Sendable, Codable {
     /// Whether anything is due (anything but `keep`).
     public var actionDue: Bool { actions.contains(where: \.due) }
 
-    /// The documented exit status for `keys review`: 0, 75 or 65.
-    public var exitStatus: Int32 {
-        if actions.contains(where: { $0.kind == .unrecoverable || $0.kind == .signedOutsideWindow }) { return Self.exitArchivesAtRisk }
-        return actionDue ? Self.exitActionDue : Self.exitNothingDue
+    /// What the review found, as a typed outcome: archives at risk
+    /// outrank actions due. The CLI turns it into an exit status.
+    public var outcome: ReviewOutcome {
+        ReviewOutcome(actionDue: actionDue, archivesAtRisk: actions(.unrecoverable).count + actions(.signedOutsideWindow).count)
     }
 
     /// The actions of one kind.
@@ -46,9 +37,24 @@ public struct ReviewReport: Sendable, Codable {
         keys.first { $0.keyID == id }
     }
 
-    /// The JSON form, one line, keys sorted.
-    public func json() throws -> String {
-        try KeyringJSON.line(self)
+    /// The JSON form, one line, keys sorted. `exitStatus` is the caller's
+    /// process exit status for this outcome, printed as `exit_status`
+    /// (Spec/KEYRING.md section 5.1) when given: the exit-code table belongs
+    /// to the program, not to this library.
+    public func json(exitStatus: Int32? = nil) throws -> String {
+        try KeyringJSON.line(Encoded(report: self, exitStatus: exitStatus))
+    }
+
+    /// The report with the caller's exit status beside it, for ``json(exitStatus:)``.
+    private struct Encoded: Encodable {
+        let report: ReviewReport
+        let exitStatus: Int32?
+
+        func encode(to encoder: Encoder) throws {
+            try report.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(exitStatus, forKey: .exitStatus)
+        }
     }
 
     init(at: Date, policy: KeyringPolicy, keys: [KeyReview], actions: [ReviewAction], inventory: InventorySummary?, assumption: String?) {
@@ -63,7 +69,7 @@ public struct ReviewReport: Sendable, Codable {
     // MARK: Codable
 
     enum CodingKeys: String, CodingKey {
-        case schema, kind, at, policy, keys, actions, inventory, assumption, actionDue = "action_due", exitStatus = "exit_status"
+        case schema, kind, at, policy, keys, actions, inventory, assumption, actionDue = "action_due", outcome, exitStatus = "exit_status"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -77,7 +83,7 @@ public struct ReviewReport: Sendable, Codable {
         try container.encodeIfPresent(inventory, forKey: .inventory)
         try container.encodeIfPresent(assumption, forKey: .assumption)
         try container.encode(actionDue, forKey: .actionDue)
-        try container.encode(exitStatus, forKey: .exitStatus)
+        try container.encode(outcome, forKey: .outcome)
     }
 
     public init(from decoder: Decoder) throws {

@@ -5,7 +5,12 @@ extension ReviewReport {
     /// The review as a person at a terminal reads it: the policy, each key's
     /// status, age, next review and retain-until, then what is due now
     /// (archives at risk first, loudly), what is kept and why, and a verdict.
-    public var text: String {
+    public var text: String { text(exitStatus: nil) }
+
+    /// The text form with the caller's process exit status named in the
+    /// verdict line when given (the library has no exit codes of its own).
+    public func text(exitStatus: Int32?) -> String {
+        let status = exitStatus.map { " (exit status \($0))" } ?? ""
         var lines: [String] = []
         lines.append("Keyring review at \(KeyringTime.format(at))")
         lines.append("Policy: rotate every \(KeyringPolicy.format(policy.reviewInterval)); archives are kept offsite \(KeyringPolicy.format(policy.retention)); "
@@ -59,11 +64,11 @@ extension ReviewReport {
         lines.append("")
         let atRisk = actions(.unrecoverable).count + actions(.signedOutsideWindow).count
         if atRisk > 0 {
-            lines.append("\(atRisk) archive\(atRisk == 1 ? " is" : "s are") at risk; \(due.count) action\(due.count == 1 ? "" : "s") due (exit status \(exitStatus)).")
+            lines.append("\(atRisk) archive\(atRisk == 1 ? " is" : "s are") at risk; \(due.count) action\(due.count == 1 ? "" : "s") due\(status).")
         } else if due.isEmpty {
             lines.append("Nothing is due.")
         } else {
-            lines.append("\(due.count) action\(due.count == 1 ? "" : "s") due (exit status \(exitStatus)).")
+            lines.append("\(due.count) action\(due.count == 1 ? "" : "s") due\(status).")
         }
         return lines.joined(separator: "\n")
     }

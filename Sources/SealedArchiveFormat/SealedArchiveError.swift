@@ -23,9 +23,13 @@ public struct SealedArchiveError: Error, Equatable, Hashable, CustomStringConver
 
     /// What went wrong, as a stable identifier. The archive codes are the
     /// error classes of Spec/FORMAT.md section 10, spelled the same way.
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    ///
+    /// The set of codes is closed: only this package makes new ones, so a
+    /// caller's exhaustive mapping (the CLI's exit codes) cannot meet a code
+    /// it has never heard of.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
+        package init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
         // Archive classes (Spec/FORMAT.md section 10).
@@ -75,8 +79,19 @@ public struct SealedArchiveError: Error, Equatable, Hashable, CustomStringConver
         public static let io = Code(rawValue: "io")
         /// An argument the caller passed is out of range or inconsistent.
         public static let invalidArgument = Code(rawValue: "invalid-argument")
-        /// libsodium refused an operation that should not fail.
+        /// libsodium refused an operation that should not fail (key
+        /// generation, signing, encryption of data already in memory).
         public static let crypto = Code(rawValue: "crypto")
+        /// Memory or another resource ran out: libsodium's secure memory,
+        /// a libarchive or OpenSSL object could not be allocated. Not a
+        /// fault of the input, and not a cryptographic failure, so it has
+        /// its own code; retrying with more memory may succeed.
+        public static let resources = Code(rawValue: "resources")
+        /// A file this tool keeps between runs (a chain state file, a
+        /// keyring's review log) is damaged. Neither an argument nor an
+        /// archive is at fault: the message names the file and how to
+        /// repair it.
+        public static let state = Code(rawValue: "state")
 
         /// The codes that mean "this archive is not what it claims to be".
         public var isArchiveFault: Bool {

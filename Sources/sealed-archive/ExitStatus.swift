@@ -1,17 +1,24 @@
+import KeyRotation
 import SealedArchive
 
 /// The process exit codes, fixed and documented in Spec/CLI.md. They follow
 /// BSD sysexits.h so shell scripts and systemd units can tell failures apart.
+///
+/// This is the only exit-code table: the libraries return typed errors and
+/// outcomes (``SealedArchiveError/Code``, ``ReviewOutcome``), and the
+/// functions below are the one place they become numbers.
 enum ExitStatus: Int32 {
     case success = 0
-    /// A bug or an unexpected library failure.
+    /// A bug, an unexpected library failure, or memory (or another
+    /// resource) running out.
     case internalError = 1
     /// Bad arguments (ArgumentParser uses the same code).
     case usage = 64
     /// The archive is damaged, truncated, forged, unsigned when a signature
     /// is required, of an unknown version, or not an archive at all.
     case damagedOrForged = 65
-    /// A file or stream could not be read or written.
+    /// A file or stream could not be read or written, or a file the tool
+    /// keeps between runs (chain state, review log) is damaged.
     case io = 74
     /// A set of archives misses its targets: the newest is older than
     /// --max-age (RPO), or the chain has gaps, duplicates or rollbacks.
@@ -41,10 +48,29 @@ enum ExitStatus: Int32 {
         if error.code.isArchiveFault { return .damagedOrForged }
         if error.code.isKeyFault { return .noUsableKey }
         switch error.code {
-        case .io: return .io
+        case .io, .state: return .io
         case .stale: return .stale
         case .invalidArgument: return .usage
+        // .crypto (libsodium refused what cannot fail), .resources (out of
+        // memory) and any code added later without a line here.
         default: return .internalError
+        }
+    }
+
+    /// `keys check` and `keys repair`: 77 when commands refuse the keyring,
+    /// 75 when it is usable with leftovers to clean up, 0 when clean.
+    static func `for`(_ problems: [KeyringProblem]) -> ExitStatus {
+        if problems.contains(where: \.preventsUse) { return .noUsableKey }
+        return problems.isEmpty ? .success : .stale
+    }
+
+    /// `keys review`: 0 nothing due, 75 an action due, 65 archives at risk
+    /// (Spec/KEYRING.md section 5.3).
+    static func `for`(_ outcome: ReviewOutcome) -> ExitStatus {
+        switch outcome {
+        case .ok: return .success
+        case .actionDue: return .stale
+        case .archivesAtRisk: return .damagedOrForged
         }
     }
 }

@@ -146,18 +146,22 @@ struct KeysReview: ParsableCommand {
         let ring = try keyring.open()
         let when = try at.map(KeyringTime.parse) ?? now
         let archives = try inventory.inventory()
+        // Read before anything is printed, so a bad file is one error line
+        // and not an error after a whole report.
+        let sealingRecipients = try recipientsFile.map { try KeyFiles.readRecipients(path: $0) }
         let report = ring.review(inventory: archives, at: when)
         if at == nil { try ring.appendReviewLog(report, now: now) }
-        try Terminal.output(json ? try report.json() : report.text, asJSON: json)
+        let reviewStatus = ExitStatus.for(report.outcome)
+        try Terminal.output(json ? try report.json(exitStatus: reviewStatus.rawValue) : report.text(exitStatus: reviewStatus.rawValue), asJSON: json)
         if let archives, !json {
             for candidate in ring.rewrapCandidates(inventory: archives, at: when) {
                 try Terminal.output("To destroy retired key \(candidate.keyID) before its retain-until, re-wrap (sealed-archive rewrap) these archives onto the key in service: \(candidate.archives.joined(separator: ", "))")
             }
         }
-        // The report's status is one of the documented codes (0, 75, 65);
-        // combined with a failed proof by the CLI's ranking, not by value.
-        var statuses = [ExitStatus(rawValue: report.exitStatus) ?? .internalError]
-        if let recipientsFile, try KeyFiles.readRecipients(path: recipientsFile).count == 1 {
+        // The review's outcome and a failed proof are combined by the
+        // CLI's ranking (Spec/CLI.md), not by the value of their codes.
+        var statuses = [reviewStatus]
+        if let recipientsFile, sealingRecipients?.count == 1 {
             Terminal.note("sealed-archive: warning: \(recipientsFile) lists a single recipient: no escrow key, so losing that identity loses every archive")
         }
         if prove {
@@ -200,13 +204,13 @@ struct KeysExportRecipients: ParsableCommand {
     func run() throws {
         let ring = try keyring.open()
         let extras = try extra.map { try Recipient(parsing: $0) }
-        var lines = ["# sealed-archive recipients, exported \(KeyringTime.format(try CommandClock.now()))"]
-        lines += ring.activeRecipients.map(\.description) + extras.map(\.description)
+        let list = try RecipientsFile(recipients: ring.activeRecipients + extras,
+                                      comments: ["sealed-archive recipients, exported \(KeyringTime.format(try CommandClock.now()))"])
         if extras.isEmpty {
             Terminal.note("sealed-archive: warning: a single recipient: if that identity is lost, every archive is lost; add an escrow key with --extra-recipient")
         }
         let (sink, file) = try output.open(mode: 0o644)
-        try Array((lines.joined(separator: "\n") + "\n").utf8).withUnsafeBytes { try sink.write($0) }
+        try Array(list.serialize().utf8).withUnsafeBytes { try sink.write($0) }
         try file?.commit()
     }
 }
@@ -299,10 +303,10 @@ struct KeysExportSigners: ParsableCommand {
 
     func run() throws {
         let ring = try keyring.open()
-        var lines = ["# sealed-archive trusted signers, exported \(KeyringTime.format(try CommandClock.now()))"]
-        lines += ring.signerWindows.map { TrustedSigner($0.signer, validFrom: $0.from, validUntil: $0.until).description }
+        let list = try SignersFile(signers: ring.signerWindows.map { TrustedSigner($0.signer, validFrom: $0.from, validUntil: $0.until) },
+                                   comments: ["sealed-archive trusted signers, exported \(KeyringTime.format(try CommandClock.now()))"])
         let (sink, file) = try output.open(mode: 0o644)
-        try Array((lines.joined(separator: "\n") + "\n").utf8).withUnsafeBytes { try sink.write($0) }
+        try Array(list.serialize().utf8).withUnsafeBytes { try sink.write($0) }
         try file?.commit()
     }
 }

@@ -16,13 +16,6 @@ extension Keyring {
     }
 }
 
-/// The exit status for problems found in a keyring: 77 when commands refuse
-/// it, 75 when it is usable but has leftovers to clean up, 0 when clean.
-private func exitStatus(_ problems: [KeyringProblem]) -> Int32 {
-    if problems.contains(where: \.preventsUse) { return ExitStatus.noUsableKey.rawValue }
-    return problems.isEmpty ? 0 : ExitStatus.stale.rawValue
-}
-
 struct KeysCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -45,7 +38,7 @@ struct KeysCheck: ParsableCommand {
         for problem in report.problems {
             try Terminal.output("\(problem.isRepairable ? "repairable" : "needs you"): \(problem)")
         }
-        throw ExitCode(exitStatus(report.problems))
+        throw ExitCode(ExitStatus.for(report.problems).rawValue)
     }
 }
 
@@ -77,7 +70,7 @@ struct KeysRepair: ParsableCommand {
         if report.actions.isEmpty && report.remaining.isEmpty {
             try Terminal.output("keyring '\(keyring.path)' is consistent; nothing to repair")
         }
-        let status = exitStatus(report.remaining)
-        if status != 0 { throw ExitCode(status) }
+        let status = ExitStatus.for(report.remaining)
+        if status != .success { throw ExitCode(status.rawValue) }
     }
 }

@@ -51,21 +51,16 @@ struct RewrapCommand: ParsableCommand {
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
         let signingKey = try KeyFiles.readSigningKey(path: signKey, passphrase: identity.passphrase.provider())
-        // Re-wrapping signs the archive anew: without a trusted signer for
-        // the original, that would vouch for an archive anybody could forge.
-        let trusted = try signer.requiredSigners()
-        if trusted == nil {
-            guard allowUnsignedSource else {
-                throw CommandFailure(.usage, "rewrap signs the archive with --sign-key: give the original sealing host's key with --signer or --signers, so only a genuine archive is re-signed (or --allow-unsigned-source)")
-            }
+        let origin = try RewrapOrigin(trustedSigners: try signer.requiredSigners(), allowUnsigned: allowUnsignedSource)
+        if origin == .allowUnsigned {
             Terminal.note("sealed-archive: warning: re-signing an archive that no trusted signer vouches for (--allow-unsigned-source)")
         }
         let (reader, identities) = try identity.identities {
-            try ArchiveReader(source: FileSource(path: archive), trustedSigners: trusted)
+            try ArchiveReader(source: FileSource(path: archive), trustedSigners: origin.requiredSigners)
         }
         try reader.unlock(with: identities)
         let (sink, file) = try output.open(mode: 0o644)
-        _ = try Rewrap.rewrap(reader, to: all, signingKey: signingKey, into: sink)
+        _ = try Rewrap.rewrap(reader, origin: origin, to: all, signingKey: signingKey, into: sink)
         try file?.commit()
     }
 }

@@ -72,9 +72,24 @@ struct SealedArchiveCommand: ParsableCommand {
                 Terminal.error(message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments")
                 Foundation.exit(status.rawValue)
             }
-            let detail = String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown"
-            Terminal.error("internal error: \(detail)")
+            Terminal.error("internal error: \(unforeseen(error))")
             Foundation.exit(ExitStatus.internalError.rawValue)
         }
+    }
+
+    /// One short line for an error nobody foresaw: a Foundation error's
+    /// own sentence rather than its `Error Domain=… UserInfo={…}` dump,
+    /// any other error's description, first line only.
+    static func unforeseen(_ error: Error) -> String {
+        let text: String
+        if let error = error as? CocoaError {
+            text = error.localizedDescription
+        } else if let error = error as? POSIXError {
+            text = String(cString: strerror(error.code.rawValue))
+        } else {
+            text = String(describing: error)
+        }
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return line.isEmpty ? String(describing: type(of: error)) : line
     }
 }

@@ -42,8 +42,14 @@ import Testing
         #expect(ahead.status == 75, "\(ahead)")
         let object = try JSONSerialization.jsonObject(with: Data(ahead.stdoutText.utf8)) as? [String: Any]
         #expect(object?["schema"] as? Int == 1)
+        // The typed outcome, and the CLI's exit status for it.
+        #expect(object?["outcome"] as? String == "action-due")
+        #expect(object?["exit_status"] as? Int == 75)
         let logLines = try String(contentsOfFile: sandbox.path("ring/review.log"), encoding: .utf8).split(separator: "\n")
         #expect(logLines.count == 1)
+        // The log names the outcome and stores no process exit code.
+        #expect(logLines.first?.contains("\"outcome\":\"ok\"") == true, "\(logLines)")
+        #expect(logLines.first?.contains("exit_status") == false, "\(logLines)")
     }
 
     @Test func aLooseKeyringIsRefusedWithTheFix() throws {

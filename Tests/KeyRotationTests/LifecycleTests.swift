@@ -190,7 +190,7 @@ import SealedArchive
         let lost = try #require(report.actions(.unrecoverable).first)
         #expect(lost.archive == "late.sealed" && lost.missingKeyIDs == [old.keyID])
         #expect(lost.message.contains("destroyed 2026-08-04T00:00:00Z"))
-        #expect(report.exitStatus == ReviewReport.exitArchivesAtRisk)
+        #expect(report.outcome == .archivesAtRisk)
     }
 
     @Test func twoActiveKeysAreRefusedAndRepaired() throws {

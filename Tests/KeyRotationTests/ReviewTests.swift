@@ -15,7 +15,7 @@ import SealedArchive
     @Test func aFreshKeyringHasNothingDue() throws {
         let report = keyring.review(inventory: nil, at: days(1))
         #expect(!report.actionDue)
-        #expect(report.exitStatus == 0)
+        #expect(report.outcome == .ok)
         #expect(report.actions.isEmpty)
         #expect(report.assumption?.contains("no archive inventory was given") == true)
         #expect(report.keys.map(\.status) == [.active, .active])
@@ -28,7 +28,7 @@ import SealedArchive
         #expect(!keyring.review(inventory: nil, at: days(90) - 1).actionDue)
         let report = keyring.review(inventory: nil, at: days(90))
         #expect(report.actions(.rotate).compactMap(\.purpose) == [.encryption, .signing])
-        #expect(report.exitStatus == ReviewReport.exitActionDue)
+        #expect(report.outcome == .actionDue)
         #expect(report.text.contains("ROTATE: rotate the encryption key"))
         // `--at`: a review of a future date shows what will be due then,
         // from a keyring that has not changed.
@@ -51,7 +51,7 @@ import SealedArchive
         let later = keyring.review(inventory: nil, at: days(210))
         #expect(Set(later.actions(.destroy).compactMap(\.keyID)).count == 2)
         #expect(later.key(old.keyID)?.status == .expired)
-        #expect(later.exitStatus == ReviewReport.exitActionDue)
+        #expect(later.outcome == .actionDue)
         #expect(later.text.contains("DESTROY: destroy the encryption key \(old.keyID)"))
     }
 
@@ -81,7 +81,7 @@ import SealedArchive
         #expect(lost.map(\.archive) == ["lost.sealed"])
         #expect(lost.first?.missingKeyIDs == [stranger])
         #expect(lost.first?.message.contains("not in this keyring") == true)
-        #expect(report.exitStatus == ReviewReport.exitArchivesAtRisk)
+        #expect(report.outcome == .archivesAtRisk)
         #expect(report.text.contains("!! UNRECOVERABLE"))
         #expect(report.text.contains("1 archive is at risk"))
     }
@@ -106,7 +106,7 @@ import SealedArchive
         #expect(Set(flagged.compactMap(\.archive)) == ["after-retirement", "before-activation", "stranger", "encryption-key-as-signer"])
         #expect(flagged.first { $0.archive == "stranger" }?.message.contains("not a signing key of this keyring") == true)
         #expect(flagged.first { $0.archive == "after-retirement" }?.message.contains("outside its window 2026-01-01T00:00:00Z to 2026-01-31T00:00:00Z") == true)
-        #expect(report.exitStatus == ReviewReport.exitArchivesAtRisk)
+        #expect(report.outcome == .archivesAtRisk)
     }
 
     @Test func theJSONFormNamesItsFieldsAndRoundTrips() throws {
@@ -120,7 +120,12 @@ import SealedArchive
         #expect(object["kind"] as? String == "keyring-review")
         #expect(object["at"] as? String == "2026-04-06T00:00:00Z")
         #expect(object["action_due"] as? Bool == true)
-        #expect(object["exit_status"] as? Int == 65)
+        #expect(object["outcome"] as? String == "archives-at-risk")
+        // The library has no exit codes: `exit_status` appears only when the
+        // caller (the CLI) gives its own.
+        #expect(object["exit_status"] == nil)
+        let withStatus = try #require(try JSONSerialization.jsonObject(with: Data(try report.json(exitStatus: 65).utf8)) as? [String: Any])
+        #expect(withStatus["exit_status"] as? Int == 65)
         let keys = try #require(object["keys"] as? [[String: Any]])
         #expect(keys.count == 3)
         #expect(keys.allSatisfy { $0["status"] is String && $0["age_seconds"] is Int && $0["key_id"] is String })
@@ -133,7 +138,7 @@ import SealedArchive
         let decoded = try JSONDecoder().decode(ReviewReport.self, from: Data(json.utf8))
         #expect(decoded.actions == report.actions)
         #expect(decoded.keys == report.keys)
-        #expect(decoded.exitStatus == report.exitStatus)
+        #expect(decoded.outcome == report.outcome)
         #expect(decoded.at == report.at)
     }
 
@@ -154,6 +159,34 @@ import SealedArchive
         #expect(String(decoding: both, as: UTF8.self).split(separator: "\n").count == 2)
         // The log is kept across reopening, and reopening checks its mode.
         #expect(try Keyring(opening: dir.file("k")).reviewLog().count == 2)
+    }
+
+    /// Spec/KEYRING.md section 5.4: a log line records the review's outcome
+    /// by name, never a process exit code; lines written before that (with
+    /// `exit_status`) are still entries, for readers and for repair.
+    @Test func theLogRecordsANamedOutcomeAndStillReadsOldLinesWithAnExitStatus() throws {
+        try keyring.appendReviewLog(keyring.review(inventory: nil, at: days(120)), now: days(1))
+        let logPath = dir.file("k/review.log")
+        let written = try String(contentsOfFile: logPath, encoding: .utf8)
+        #expect(written.contains("\"outcome\":\"action-due\""))
+        #expect(!written.contains("exit_status"))
+
+        // Two lines as an older version wrote them: numbers, no outcome.
+        let old = { (status: Int, due: Bool, unrecoverable: Int) in
+            "{\"action_due\":\(due),\"actions\":[],\"at\":\"2026-01-02T00:00:00Z\",\"exit_status\":\(status),\"keys\":[],"
+                + "\"logged\":\"2026-01-02T00:00:00Z\",\"schema\":1,\"signed_outside_window\":0,\"unrecoverable_archives\":\(unrecoverable)}\n"
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((old(65, true, 1) + old(0, false, 0)).utf8))
+        try handle.close()
+        let entries = try keyring.reviewLog()
+        #expect(entries.map(\.outcome) == [.actionDue, .archivesAtRisk, .ok])
+        #expect(try Keyring.check(at: dir.file("k")).isClean)
+
+        // A line that is no entry is damaged local state, not a key problem.
+        try Data((written + "{\"schema\":1,\"lo\n").utf8).write(to: URL(fileURLWithPath: logPath))
+        #expect(errorCode { _ = try keyring.reviewLog() } == .state)
     }
 
     @Test func pruneJSONAndTextSayWhatHappened() throws {

@@ -60,7 +60,7 @@ import SealedArchive
             }
             #expect(report.actions(.unrecoverable).isEmpty, "day \(d)")
             #expect(report.actions(.signedOutsideWindow).isEmpty, "day \(d)")
-            #expect(report.exitStatus == (expectRotate.isEmpty && expectDestroy.isEmpty ? 0 : 75), "day \(d)")
+            #expect(report.outcome == (expectRotate.isEmpty && expectDestroy.isEmpty ? .ok : .actionDue), "day \(d)")
             if let predicted = predictedRotation, predicted.day == d {
                 #expect(Set(report.actions(.rotate).compactMap(\.purpose)) == predicted.purposes, "predicted for day \(d)")
             }

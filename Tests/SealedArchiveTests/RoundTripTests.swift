@@ -312,7 +312,7 @@ import TestSupport
         let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: [host.signer])
         try reader.unlock(with: [old])
         let sink = MemorySink()
-        let result = try Rewrap.rewrap(reader, to: [new.recipient], signingKey: operator_, into: sink)
+        let result = try Rewrap.rewrap(reader, origin: .trustedSigners([TrustedSigner(host.signer)]), to: [new.recipient], signingKey: operator_, into: sink)
         let rewrapped = sink.bytes
 
         #expect(try openInMemory(rewrapped, with: [new], signers: [operator_.signer]) == plaintext)
@@ -334,7 +334,43 @@ import TestSupport
         damaged[try ArchiveHeader(parsing: archive).length + 5000] ^= 1
         let reader = try ArchiveReader(source: MemorySource(damaged))
         try reader.unlock(with: [old])
-        #expect(errorCode { _ = try Rewrap.rewrap(reader, to: [try Identity.generate().recipient], signingKey: try SigningKey.generate(), into: MemorySink()) } == .damaged)
+        #expect(errorCode { _ = try Rewrap.rewrap(reader, origin: .allowUnsigned, to: [try Identity.generate().recipient], signingKey: try SigningKey.generate(), into: MemorySink()) } == .damaged)
+    }
+
+    /// The origin policy lives in the library: without trusted signers (and
+    /// without an explicit `allowUnsigned`) nothing is re-signed, and an
+    /// unsigned, foreign-signed or forged original is refused even when the
+    /// reader was opened without signers.
+    @Test func anOriginalNoTrustedSignerVouchesForIsRefusedByTheLibrary() throws {
+        let old = try Identity.generate(), host = try SigningKey.generate(), forger = try SigningKey.generate()
+        let operator_ = try SigningKey.generate()
+        let plaintext = randomBytes(2 * 4096 + 5)
+        #expect(errorCode { _ = try RewrapOrigin(trustedSigners: nil, allowUnsigned: false) } == .invalidArgument)
+        #expect(errorCode { _ = try RewrapOrigin(trustedSigners: [], allowUnsigned: false) } == .invalidArgument)
+        #expect(try RewrapOrigin(trustedSigners: nil, allowUnsigned: true) == .allowUnsigned)
+        let policy = try RewrapOrigin(trustedSigners: [TrustedSigner(host.signer)], allowUnsigned: false)
+
+        func rewrap(_ archive: [UInt8], _ origin: RewrapOrigin) throws -> [UInt8] {
+            let reader = try ArchiveReader(source: MemorySource(archive))
+            try reader.unlock(with: [old])
+            let sink = MemorySink()
+            _ = try Rewrap.rewrap(reader, origin: origin, to: [try Identity.generate().recipient], signingKey: operator_, into: sink)
+            return sink.bytes
+        }
+        let (unsigned, _) = try sealInMemory(plaintext, to: [old.recipient])
+        let (foreign, _) = try sealInMemory(plaintext, to: [old.recipient], signedBy: forger)
+        let (genuine, _) = try sealInMemory(plaintext, to: [old.recipient], signedBy: host)
+        #expect(errorCode { _ = try rewrap(unsigned, policy) } == .unsigned)
+        #expect(errorCode { _ = try rewrap(foreign, policy) } == .untrustedSigner)
+        #expect(errorCode { _ = try rewrap(genuine, .trustedSigners([])) } == .invalidArgument)
+        // A window that ended before the archive was made.
+        #expect(errorCode { _ = try rewrap(genuine, .trustedSigners([TrustedSigner(host.signer, validUntil: Date(timeIntervalSince1970: 1))])) } == .untrustedSigner)
+        // A forged signature under the trusted key: the trailer's last bytes.
+        var forged = genuine
+        forged[forged.count - 1] ^= 1
+        #expect(errorCode { _ = try rewrap(forged, policy) } == .signature)
+        #expect(try !rewrap(genuine, policy).isEmpty)
+        #expect(try !rewrap(unsigned, .allowUnsigned).isEmpty)
     }
 }
 

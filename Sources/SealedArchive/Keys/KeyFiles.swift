@@ -77,37 +77,27 @@ public enum KeyFiles {
         }
     }
 
-    /// Reads a recipients file: one `age1…` a line, `#` comments.
+    /// Reads a recipients file: one `age1…` a line, `#` comments
+    /// (``RecipientsFile``).
     public static func readRecipients(path: String) throws -> [Recipient] {
-        try parseRecipients(TextFile.readText(path, what: "recipients file", code: .invalidKey), path: path)
+        try RecipientsFile(path: path).recipients
     }
 
     /// Parses the text of a recipients file (`path` names it in messages).
     static func parseRecipients(_ text: String, path: String) throws -> [Recipient] {
-        let recipients = try publicLines(text).map { line in
-            do { return try Recipient(parsing: line) } catch let error as SealedArchiveError {
-                throw SealedArchiveError(error.code, "'\(path)': \(error.message)", cause: error)
-            }
-        }
-        guard !recipients.isEmpty else { throw SealedArchiveError(.invalidKey, "recipients file '\(path)' lists no recipient") }
-        return recipients
+        try RecipientsFile(parsing: text, path: path).recipients
     }
 
     /// Reads a signers file: one `sealsig1…` a line, optionally with its
-    /// validity window (`valid-from=…`, `valid-until=…`), `#` comments.
+    /// validity window (`valid-from=…`, `valid-until=…`), `#` comments
+    /// (``SignersFile``).
     public static func readSigners(path: String) throws -> [TrustedSigner] {
-        try parseSigners(TextFile.readText(path, what: "signers file", code: .invalidKey), path: path)
+        try SignersFile(path: path).signers
     }
 
     /// Parses the text of a signers file (`path` names it in messages).
     static func parseSigners(_ text: String, path: String) throws -> [TrustedSigner] {
-        let signers = try publicLines(text).map { line in
-            do { return try TrustedSigner(parsing: line) } catch let error as SealedArchiveError {
-                throw SealedArchiveError(error.code, "'\(path)': \(error.message)", cause: error)
-            }
-        }
-        guard !signers.isEmpty else { throw SealedArchiveError(.invalidKey, "signers file '\(path)' lists no signer") }
-        return signers
+        try SignersFile(parsing: text, path: path).signers
     }
 
     /// Writes an identity file as `age-keygen` does, 0600, never replacing an
@@ -183,10 +173,4 @@ public enum KeyFiles {
         }
     }
 
-    /// The meaningful lines of a public key list, trimmed.
-    private static func publicLines(_ text: String) -> [String] {
-        TextLines.split(text)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-    }
 }

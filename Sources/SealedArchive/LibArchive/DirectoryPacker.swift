@@ -54,11 +54,11 @@ public enum DirectoryPacker {
         var summary = PackSummary()
 
         init(sink: ByteSink, compression: TarCompression, binaryNames: Bool) throws {
-            guard let disk = archive_read_disk_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a disk reader") }
+            guard let disk = archive_read_disk_new() else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a disk reader") }
             self.disk = disk
             guard let resolver = archive_entry_linkresolver_new() else {
                 archive_read_free(disk)
-                throw SealedArchiveError(.crypto, "libarchive could not allocate a link resolver")
+                throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a link resolver")
             }
             self.resolver = resolver
             archive_entry_linkresolver_set_strategy(resolver, CARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
@@ -131,7 +131,7 @@ public enum DirectoryPacker {
                     "'\(shown)' is a FIFO, socket or device: only files, directories and symbolic links are packed")
             }
 
-            guard let entry = archive_entry_new2(disk) else { throw SealedArchiveError(.crypto, "libarchive could not allocate an entry") }
+            guard let entry = archive_entry_new2(disk) else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate an entry") }
             defer { archive_entry_free(entry) }
             withCString(full) { archive_entry_copy_sourcepath(entry, $0) }
             withCString(relative) { archive_entry_copy_pathname(entry, $0) }

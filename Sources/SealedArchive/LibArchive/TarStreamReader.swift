@@ -34,7 +34,7 @@ final class TarStreamReader {
     /// `archive_read_support_filter_zstd`, `archive_read_support_format_tar`
     /// and `archive_read_open`.
     init(source: ByteSource, raw: Bool = false) throws {
-        guard let handle = archive_read_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a reader") }
+        guard let handle = archive_read_new() else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a reader") }
         self.handle = handle
         context = CallbackContext(source: source, bufferSize: 1 << 20)
         retained = Unmanaged.passRetained(context)
@@ -139,7 +139,7 @@ final class DiskWriter {
     /// The corresponding C functions are `archive_write_disk_new` and
     /// `archive_write_disk_set_options`.
     init() throws {
-        guard let handle = archive_write_disk_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a disk writer") }
+        guard let handle = archive_write_disk_new() else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a disk writer") }
         self.handle = handle
         let options = CARCHIVE_EXTRACT_SECURE | CARCHIVE_EXTRACT_TIME | CARCHIVE_EXTRACT_PERM | CARCHIVE_EXTRACT_NO_OVERWRITE
         try LibArchive.check(archive_write_disk_set_options(handle, options), handle, "cannot configure extraction")

@@ -50,7 +50,7 @@ final class TarStreamWriter {
     ///   not UTF-8 at all. It is set for the whole stream because libarchive
     ///   takes format options only before the first entry.
     init(sink: ByteSink, compression: TarCompression, binaryNames: Bool = false) throws {
-        guard let handle = archive_write_new() else { throw SealedArchiveError(.crypto, "libarchive could not allocate a writer") }
+        guard let handle = archive_write_new() else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a writer") }
         self.handle = handle
         context = CallbackContext(sink: sink)
         retained = Unmanaged.passRetained(context)

@@ -11,9 +11,14 @@
 /// re-encrypt the payload instead.
 public enum Rewrap {
     /// Reads the archive from `reader` (unlocked with an old identity) and
-    /// writes the re-wrapped archive to `sink`.
-    public static func rewrap(_ reader: ArchiveReader, to recipients: [Recipient], signingKey: SigningKey,
+    /// writes the re-wrapped archive to `sink`, if `origin` admits the
+    /// original: with trusted signers, an original that is unsigned, signed
+    /// by another key or outside its signer's window is refused before
+    /// anything is written, and one whose signature does not verify fails
+    /// before the new trailer is written (the sink is then not to be kept).
+    public static func rewrap(_ reader: ArchiveReader, origin: RewrapOrigin, to recipients: [Recipient], signingKey: SigningKey,
                               into sink: ByteSink) throws -> SealResult {
+        try origin.admit(reader.header)
         guard let original = reader.unlocked else {
             throw SealedArchiveError(.invalidArgument, "re-wrapping needs the archive unlocked with one of its identities")
         }

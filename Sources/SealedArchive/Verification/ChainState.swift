@@ -56,7 +56,9 @@ public final class ChainState {
         let bytes = try TextFile.read(path, what: "chain state", limit: 64 * 1024, allowStandardInput: false)
         guard let file = try? JSONDecoder().decode(File.self, from: Data(bytes)), file.schema == 1,
               HexCoding.decode(file.last.digest)?.count == 32 else {
-            throw SealedArchiveError(.invalidArgument, "chain state '\(shown)' is not a sealed-archive chain file\(missingIsNew ? "; move it away to start a new chain" : "")")
+            // Local state, damaged or not the file `seal --chain` wrote: neither
+            // a usage error nor an archive fault (Spec/CLI.md, exit codes).
+            throw SealedArchiveError(.state, "chain state '\(shown)' is not a sealed-archive chain file (damaged, or another file): \(missingIsNew ? "restore it from a copy, or move it away to start a new chain" : "give the chain file that 'seal --chain' keeps")")
         }
         return file.last
     }

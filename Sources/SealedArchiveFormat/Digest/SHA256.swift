@@ -15,7 +15,7 @@ public final class SHA256 {
 
     public init() throws {
         guard let context = EVP_MD_CTX_new() else {
-            throw SealedArchiveError(.crypto, "could not allocate a SHA-256 context")
+            throw SealedArchiveError(.resources, "out of memory: could not allocate a SHA-256 context")
         }
         self.context = context
         guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {

@@ -22,7 +22,7 @@ package enum PassphraseKey {
                                        salt, UInt64(opsLimit), Int(memLimitKiB) * 1024, crypto_pwhash_alg_argon2id13())
             }
         }
-        try Sodium.check(result, SealedArchiveError(.crypto, "deriving a key from the passphrase failed (out of memory?)"))
+        try Sodium.check(result, SealedArchiveError(.resources, "deriving a key from the passphrase failed: Argon2id could not get the memory it needs"))
         return key
     }
 

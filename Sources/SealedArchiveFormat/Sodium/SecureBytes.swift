@@ -20,7 +20,7 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible {
         try Sodium.ensureInitialized()
         precondition(count > 0, "SecureBytes needs a positive size")
         guard let pointer = sodium_malloc(count) else {
-            throw SealedArchiveError(.crypto, "could not allocate \(count) bytes of secure memory")
+            throw SealedArchiveError(.resources, "out of memory: could not allocate \(count) bytes of secure memory")
         }
         sodium_memzero(pointer, count)
         self.pointer = pointer
