@@ -92,40 +92,12 @@ struct Verify: ParsableCommand {
         }
 
         // Checks across the set.
-        let facts = outcomes.compactMap(\.facts)
-        var setProblems: [String] = []
-        var setNotes: [String] = []
-        if let maxAge {
-            let limit = try Duration.parse(maxAge)
-            if let problem = ArchiveSet.freshnessProblem(facts, maxAge: limit, now: now) {
-                setProblems.append(problem)
-            } else if let newest = ArchiveSet.newest(facts) {
-                setNotes.append("newest archive \(newest.name) is \(Duration.describe(now.timeIntervalSince1970 - TimeInterval(newest.created))) old (max \(maxAge))")
-            }
-        }
-        let chained = facts.filter { $0.sequence != nil }
-        // Chained archives that failed are reported on their own line, not
-        // also as gaps in the chain.
-        let failedSequences = Set(outcomes.filter { !$0.passed }.compactMap { $0.header?.sequence })
-        if !chained.isEmpty || expectedLast != nil {
-            let problems = ArchiveSet.chainProblems(facts, expectedLast: expectedLast, failed: failedSequences)
-            setProblems += problems
-            let sequences = chained.compactMap(\.sequence) + failedSequences
-            if problems.isEmpty, let first = sequences.min(), let last = sequences.max() {
-                if !failedSequences.isEmpty {
-                    setNotes.append("chain has no gap: archives \(first)–\(last) are present, \(counted(failedSequences.count, "archive")) of them damaged (above)")
-                } else {
-                    setNotes.append(first == last ? "chain: archive \(first) only, nothing to compare it with"
-                                                  : "chain complete: archives \(first)–\(last) follow each other")
-                }
-            }
-        }
-        if maxAge != nil || !chained.isEmpty || expectedLast != nil {
-            if !setProblems.isEmpty { statuses.append(.stale) }
+        if let set = ArchiveSet.check(outcomes, maxAge: try maxAge.map(Duration.parse), expectedLast: expectedLast, now: now) {
+            if !set.passed { statuses.append(.stale) }
             if json {
-                try Terminal.output(VerificationJSON.set(problems: setProblems, notes: setNotes, archives: outcomes.count, passed: facts.count), asJSON: true)
+                try Terminal.output(VerificationJSON.set(set, maxAgeText: maxAge), asJSON: true)
             } else {
-                try Terminal.output(VerificationText.set(problems: setProblems, notes: setNotes))
+                try Terminal.output(VerificationText.set(set, maxAgeText: maxAge))
             }
         }
         let worst = ExitStatus.worst(statuses)
@@ -160,10 +132,21 @@ enum VerificationText {
         return "OK \(name) [\(outcome.depth.rawValue)]: " + parts.joined(separator: "; ")
     }
 
-    static func set(problems: [String], notes: [String]) -> String {
-        problems.isEmpty
+    /// The set line. The RPO note repeats `--max-age` as the operator wrote it.
+    static func set(_ set: SetCheck, maxAgeText: String?) -> String {
+        let notes = notes(set, maxAgeText: maxAgeText)
+        return set.passed
             ? "OK set: " + (notes.isEmpty ? "no set problem found" : notes.joined(separator: "; "))
-            : "FAILED set: " + problems.joined(separator: "; ")
+            : "FAILED set: " + set.problems.map(\.description).joined(separator: "; ")
+    }
+
+    static func notes(_ set: SetCheck, maxAgeText: String?) -> [String] {
+        set.notes.map { note in
+            if case .fresh(let archive, let age, _) = note, let maxAgeText {
+                return "newest archive \(archive) is \(Duration.describe(age)) old (max \(maxAgeText))"
+            }
+            return note.description
+        }
     }
 }
 
@@ -197,9 +180,15 @@ enum VerificationJSON {
         return encode(object)
     }
 
-    static func set(problems: [String], notes: [String], archives: Int, passed: Int) -> String {
-        encode(["schema": 1, "kind": "set", "ok": problems.isEmpty, "problems": problems, "notes": notes,
-                "archives": archives, "archives_ok": passed])
+    static func set(_ set: SetCheck, maxAgeText: String?) -> String {
+        encode(["schema": 1, "kind": "set", "ok": set.passed, "problems": set.problems.map(\.description),
+                "problem_details": set.problems.map(jsonObject), "notes": VerificationText.notes(set, maxAgeText: maxAgeText),
+                "archives": set.archives, "archives_ok": set.archivesPassed])
+    }
+
+    /// An `Encodable` value as a JSONSerialization object.
+    static func jsonObject<T: Encodable>(_ value: T) -> Any {
+        (try? JSONEncoder().encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) } ?? [:] as [String: Any]
     }
 
     static func encode(_ object: [String: Any]) -> String {

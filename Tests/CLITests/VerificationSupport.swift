@@ -235,7 +235,7 @@ enum SpecJSONKeys {
         "signer", "signer_key_id", "sequence", "chunks", "archive_bytes", "digest", "signature_verified",
         "plaintext_bytes", "files", "manifest", "sha256",
     ]
-    static let set: Set<String> = ["schema", "kind", "ok", "problems", "notes", "archives", "archives_ok"]
+    static let set: Set<String> = ["schema", "kind", "ok", "problems", "problem_details", "notes", "archives", "archives_ok"]
     static let drill: Set<String> = [
         "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "signer", "signer_key_id",
         "age_seconds", "max_age_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",

@@ -92,8 +92,8 @@ public enum Drill {
         if let header = verification.header {
             age = now.timeIntervalSince1970 - TimeInterval(header.created)
             if let future = ArchiveSet.futureProblem(name: path, age: age!) {
-                failures.append(future)
-                firstError = firstError ?? SealedArchiveError(.stale, future)
+                failures.append(future.description)
+                firstError = firstError ?? SealedArchiveError(.stale, future.description)
             } else if let maxAge = options.maxAge, age! > maxAge {
                 let message = "the archive is \(Duration.describe(age!)) old, older than --max-age \(Duration.describe(maxAge)) (RPO missed)"
                 failures.append(message)
