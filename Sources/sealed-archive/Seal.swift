@@ -129,9 +129,7 @@ enum SealText {
     }
 
     static func json(_ report: SealReport) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        (try? ArchiveSummary.jsonLine(report)) ?? "{}"
     }
 }
 

@@ -64,35 +64,22 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let now = Date()
-        var options = VerifyOptions()
-        options.identities = try identity.identities()
-        options.identityResolver = try identity.resolver()
-        options.requiredSigners = try signer.requiredSigners()
-        options.restore = contents.restoreOptions
-        if let checksumFile {
-            let checksums = try ChecksumFile.read(path: checksumFile)
-            options.checksums = checksums
-            if archives.contains("-") {
-                options.standardInputName = try ChecksumFile.standardInputName(in: checksums, given: standardInputName, path: checksumFile)
-            }
-        }
-        let expectedLast = try chainFile.map { try ChainState.read(path: $0)?.sequence ?? 0 }
-        // A directory stands for the archives in it, chosen as drill chooses.
-        var paths: [String] = []
-        for archive in archives {
-            let found = try ArchiveDirectory.expanding([archive])
-            guard !found.isEmpty else { throw SealedArchiveError(.header, "no archive in the directory '\(archive)'") }
-            paths += found
-        }
+        var request = Verifier.Request(archives: archives)
+        request.options.identities = try identity.identities()
+        request.options.identityResolver = try identity.resolver()
+        request.options.requiredSigners = try signer.requiredSigners()
+        request.options.restore = contents.restoreOptions
+        request.checksumFile = checksumFile
+        request.standardInputName = standardInputName
+        request.maxAge = try maxAge.map(Duration.parse)
+        request.chainFile = chainFile
 
-        let outcomes = Verifier.verify(paths: paths, options: options)
-        var statuses = outcomes.map { $0.error.map(ExitStatus.for) ?? .success }
-        for outcome in outcomes {
+        let report = try Verifier.run(request, now: now)
+        var statuses = report.archives.map { $0.error.map(ExitStatus.for) ?? .success }
+        for outcome in report.archives {
             if json { try Terminal.output(VerificationJSON.archive(outcome), asJSON: true) } else { try Terminal.output(VerificationText.line(outcome)) }
         }
-
-        // Checks across the set.
-        if let set = ArchiveSet.check(outcomes, maxAge: try maxAge.map(Duration.parse), expectedLast: expectedLast, now: now) {
+        if let set = report.set {
             if !set.passed { statuses.append(.stale) }
             if json {
                 try Terminal.output(VerificationJSON.set(set, maxAgeText: maxAge), asJSON: true)
@@ -153,46 +140,10 @@ enum VerificationText {
 /// The JSON form: one object per line, each with `schema` 1 and `kind`.
 enum VerificationJSON {
     static func archive(_ outcome: ArchiveVerification) -> String {
-        var object: [String: Any] = [
-            "schema": 1, "kind": "archive", "archive": outcome.path, "depth": outcome.depth.rawValue, "ok": outcome.passed,
-        ]
-        if let error = outcome.error { object["error"] = ["code": error.code.rawValue, "message": error.message] }
-        if let header = outcome.header {
-            object["created"] = ISO8601DateFormatter().string(from: header.createdDate)
-            object["created_unix"] = header.created
-            object["payload_kind"] = header.payloadKind.description
-            object["recipients"] = header.stanzas.map { $0.keyID.description }
-            if let signer = header.signer { object["signer"] = signer.description; object["signer_key_id"] = signer.keyID.description }
-            if let sequence = header.sequence { object["sequence"] = sequence }
-        }
-        if let result = outcome.result, outcome.passed {
-            object["chunks"] = result.chunkCount
-            object["archive_bytes"] = result.archiveLength
-            object["digest"] = result.digestHex
-            object["signature_verified"] = result.signer != nil
-            if result.decrypted { object["plaintext_bytes"] = result.plaintextLength }
-        }
-        if let contents = outcome.contents {
-            object["files"] = contents.files
-            object["manifest"] = contents.manifestSkipped ? "skipped" : contents.manifestFilesChecked == nil ? "absent" : "matched"
-        }
-        if let sha256 = outcome.sha256 { object["sha256"] = sha256 }
-        return encode(object)
+        (try? ArchiveSummary(verification: outcome).jsonLine()) ?? "{}"
     }
 
     static func set(_ set: SetCheck, maxAgeText: String?) -> String {
-        encode(["schema": 1, "kind": "set", "ok": set.passed, "problems": set.problems.map(\.description),
-                "problem_details": set.problems.map(jsonObject), "notes": VerificationText.notes(set, maxAgeText: maxAgeText),
-                "archives": set.archives, "archives_ok": set.archivesPassed])
-    }
-
-    /// An `Encodable` value as a JSONSerialization object.
-    static func jsonObject<T: Encodable>(_ value: T) -> Any {
-        (try? JSONEncoder().encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) } ?? [:] as [String: Any]
-    }
-
-    static func encode(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        (try? ArchiveSummary.jsonLine(SetSummary(set, notes: VerificationText.notes(set, maxAgeText: maxAgeText)))) ?? "{}"
     }
 }

@@ -46,6 +46,13 @@ public enum Drill {
         }
     }
 
+    /// The archive a drill of `paths` restores: a single file as given,
+    /// else the newest (``newest(of:trustedSigners:)``).
+    public static func choose(_ paths: [String], trustedSigners: [TrustedSigner]? = nil) throws -> String {
+        if paths.count == 1 && !PathName.isDirectory(paths[0]) { return paths[0] }
+        return try newest(of: paths, trustedSigners: trustedSigners)
+    }
+
     /// The archive with the newest creation time among `paths` (a directory
     /// stands for the archives in it), read from headers only. A candidate
     /// whose header cannot be read fails the choice: it may be the newest.
