@@ -8,7 +8,7 @@ import Foundation
 /// using the library seals exactly as the tool does.
 public enum Sealer {
     /// How a file or stream input is recorded (a directory is always tar).
-    public enum PayloadChoice: String, Sendable, CaseIterable {
+    public enum PayloadChoice: String, Sendable {
         /// Recognise a tar or tar.zst stream, else bytes.
         case auto
         /// The input must be a tar stream libarchive reads.
