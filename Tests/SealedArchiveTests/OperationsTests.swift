@@ -149,3 +149,42 @@ import Testing
     }
 
 }
+
+@Suite struct ArchiveSummaryTests {
+    @Test func aHeaderSummaryRoundTripsThroughJSON() throws {
+        let identity = try Identity.generate()
+        let signing = try SigningKey.generate()
+        let (archive, _) = try sealInMemory(randomPlaintext(100), to: [identity.recipient], signedBy: signing) {
+            $0.label = "daily"
+            $0.sequence = 3
+            $0.previousDigest = [UInt8](repeating: 7, count: 32)
+        }
+        let header = try ArchiveReader(source: TricklingSource(archive, step: 1 << 20)).header
+        let summary = ArchiveSummary(header: header)
+        let line = try summary.jsonLine()
+        #expect(try JSONDecoder().decode(ArchiveSummary.self, from: Data(line.utf8)) == summary)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect((object["schema"] as? NSNumber)?.intValue == 1 && object["kind"] == nil, "inspect has no kind: \(line)")
+        #expect(object["sequence"] as? NSNumber == 3 && object["label"] as? String == "daily")
+        #expect(object["previous_digest"] as? String == String(repeating: "07", count: 32))
+        #expect(object["signer_key_id"] as? String == signing.signer.keyID.description)
+        #expect(Set(object.keys) == ["schema", "format_version", "created", "created_unix", "payload_kind", "compression", "chunk_size",
+                                     "header_length", "recipients", "signer", "signer_key_id", "label", "sequence", "previous_digest"])
+    }
+
+    @Test func aDrillSummaryIsOneFlatObjectThatReadsBack() throws {
+        var archive = ArchiveSummary()
+        archive.archive = "a.sarc"
+        archive.recipients = ["0123456789abcdef"]
+        archive.kind = "archive"  // the drill's kind wins
+        var drill = DrillSummary(failedBeforeChoosing: SealedArchiveError(.header, "no archive found"))
+        drill.archive = archive
+        drill.age_seconds = 90
+        let line = try ArchiveSummary.jsonLine(drill)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["kind"] as? String == "drill" && object["archive"] as? String == "a.sarc", "\(line)")
+        #expect((object["error"] as? [String: Any])?["code"] as? String == "header" && object["failures"] as? [String] == ["no archive found"])
+        let decoded = try JSONDecoder().decode(DrillSummary.self, from: Data(line.utf8))
+        #expect(decoded.archive.archive == "a.sarc" && decoded.archive.kind == nil && decoded.age_seconds == 90 && !decoded.ok)
+    }
+}

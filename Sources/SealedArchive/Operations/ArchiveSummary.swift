@@ -65,6 +65,16 @@ public struct ArchiveSummary: Codable, Sendable, Equatable {
             code = error.code.rawValue
             message = error.message
         }
+
+        /// Tolerates a missing message: a reader (the inventory) that meets
+        /// a truncated error object then says what is actually missing.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            code = try container.decode(String.self, forKey: .code)
+            message = try container.decodeIfPresent(String.self, forKey: .message) ?? ""
+        }
+
+        private enum CodingKeys: String, CodingKey { case code, message }
     }
 
     /// Nothing but the schema.
