@@ -85,7 +85,8 @@ public struct ArchiveInventory: Sendable, Equatable {
         try self.init(parsingInspectLines: text, source: "file '\(path)'")
     }
 
-    /// Parses JSON lines, one object a line: `created_unix` (required),
+    /// Parses JSON lines, one ``ArchiveSummary`` a line, as `inspect
+    /// --json` and `verify --json` print them: `created_unix` (required),
     /// `recipients` (required, key ids), `signer_key_id` (optional) and
     /// `archive` (optional: the name; the line number otherwise). Blank
     /// lines are skipped, and so are objects whose `kind` is present and not
@@ -102,9 +103,9 @@ public struct ArchiveInventory: Sendable, Equatable {
             func bad(_ why: String) -> SealedArchiveError {
                 SealedArchiveError(.invalidArgument, "line \(lineNumber) of the inventory \(source) \(why)")
             }
-            let object: InspectLine
+            let object: ArchiveSummary
             do {
-                object = try decoder.decode(InspectLine.self, from: Data(trimmed.utf8))
+                object = try decoder.decode(ArchiveSummary.self, from: Data(trimmed.utf8))
             } catch {
                 throw bad("is not an inspect --json object")
             }
@@ -133,15 +134,6 @@ public struct ArchiveInventory: Sendable, Equatable {
     /// The entries inside retention at `date`.
     public func insideRetention(_ retention: TimeInterval, at date: Date) -> [Entry] {
         entries.filter { $0.isInsideRetention(retention, at: date) }
-    }
-
-    /// The fields of an inspect line that matter here; others are ignored.
-    private struct InspectLine: Decodable {
-        let kind: String?
-        let archive: String?
-        let created_unix: UInt64?
-        let recipients: [String]?
-        let signer_key_id: String?
     }
 
     /// Whether the file begins with the 8-byte archive magic `SEALARC\0`

@@ -48,12 +48,11 @@ struct DrillCommand: ParsableCommand {
         options.maxAge = try maxAge.map(Duration.parse)
         let path: String
         do {
-            path = archives.count == 1 && !PathName.isDirectory(archives[0]) ? archives[0] : try Drill.newest(of: archives, trustedSigners: options.requiredSigners)
+            path = try Drill.choose(archives, trustedSigners: options.requiredSigners)
         } catch let error as SealedArchiveError {
             // The report goes to standard output like every drill result.
             if json {
-                try Terminal.output(VerificationJSON.encode(["schema": 1, "kind": "drill", "ok": false, "failures": [error.message],
-                                                             "error": ["code": error.code.rawValue, "message": error.message]]), asJSON: true)
+                try Terminal.output(try ArchiveSummary.jsonLine(DrillSummary(failedBeforeChoosing: error)), asJSON: true)
             } else {
                 try Terminal.output(lines: ["restore drill: FAILED", "  FAILED:    \(error.message)"])
             }
@@ -61,7 +60,7 @@ struct DrillCommand: ParsableCommand {
         }
         let report = Drill.run(path: path, options: options, now: now, cancellation: TerminationSignals.cancellation)
         if json {
-            try Terminal.output(DrillJSON.encode(report), asJSON: true)
+            try Terminal.output(try ArchiveSummary.jsonLine(DrillSummary(report)), asJSON: true)
         } else {
             try Terminal.output(lines: DrillText.render(report))
         }
@@ -94,27 +93,5 @@ enum DrillText {
         }
         for failure in report.failures { lines.append("  FAILED:    \(failure)") }
         return lines
-    }
-}
-
-enum DrillJSON {
-    static func encode(_ report: Drill.Report) -> String {
-        var object: [String: Any] = ["schema": 1, "kind": "drill", "archive": report.path, "ok": report.passed, "failures": report.failures]
-        if let error = report.error { object["error"] = ["code": error.code.rawValue, "message": error.message] }
-        if let header = report.verification.header {
-            object["created"] = ISO8601DateFormatter().string(from: header.createdDate)
-            object["recipients"] = header.stanzas.map { $0.keyID.description }
-            if let signer = header.signer { object["signer"] = signer.description; object["signer_key_id"] = signer.keyID.description }
-        }
-        if let used = report.verification.openedWith { object["opened_with_key_id"] = used.description }
-        if let age = report.ageSeconds { object["age_seconds"] = Int(exactly: age.rounded()) ?? (age < 0 ? Int.min : Int.max) }
-        if let maxAge = report.maxAge { object["max_age_seconds"] = Int(exactly: maxAge.rounded()) ?? Int.max }
-        if let bytes = report.archiveBytes { object["archive_bytes"] = bytes }
-        if let seconds = report.restoreSeconds { object["restore_seconds"] = (seconds * 1000).rounded() / 1000 }
-        if let bytes = report.restoredBytes { object["restored_bytes"] = bytes }
-        if let files = report.restoredFiles { object["restored_files"] = files }
-        if let rate = report.restoreBytesPerSecond { object["restore_bytes_per_second"] = Int(rate) }
-        if let manifest = report.manifestFilesChecked { object["manifest_files_checked"] = manifest }
-        return VerificationJSON.encode(object)
     }
 }

@@ -20,67 +20,30 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         let header = try ArchiveReader(source: FileSource(path: archive)).header
-        let report = HeaderReport(header)
+        let summary = ArchiveSummary(header: header)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try Terminal.output(String(decoding: try encoder.encode(report), as: UTF8.self), asJSON: true)
+            try Terminal.output(try summary.jsonLine(), asJSON: true)
         } else {
-            try Terminal.output(lines: report.lines)
+            try Terminal.output(lines: InspectText.lines(summary))
         }
     }
 }
 
-/// The header as `inspect` shows it. `schema` versions the JSON form.
-struct HeaderReport: Encodable {
-    let schema = 1
-    let format_version: Int
-    let created: String
-    let created_unix: UInt64
-    let payload_kind: String
-    let compression: String
-    let chunk_size: Int
-    let header_length: Int
-    let recipients: [String]
-    let signer: String?
-    let signer_key_id: String?
-    let label: String?
-    let sequence: UInt64?
-    let previous_digest: String?
-
-    init(_ header: ArchiveHeader) {
-        format_version = 1
-        created = ISO8601DateFormatter().string(from: header.createdDate)
-        created_unix = header.created
-        payload_kind = header.payloadKind.description
-        compression = header.compression.description
-        chunk_size = header.chunkSize
-        header_length = header.length
-        recipients = header.stanzas.map { $0.keyID.description }
-        signer = header.signer?.description
-        signer_key_id = header.signer?.keyID.description
-        label = header.label
-        sequence = header.sequence
-        previous_digest = header.previousDigestHex
-    }
-
-    var lines: [String] {
+/// The header as `inspect` shows it as text.
+enum InspectText {
+    static func lines(_ summary: ArchiveSummary) -> [String] {
+        let recipients = summary.recipients ?? []
         var lines = [
-            "format:      SealedArchive version \(format_version)",
-            "created:     \(created)",
-            "payload:     \(payload_kind), compression \(compression)",
-            "chunk size:  \(chunk_size) bytes",
+            "format:      SealedArchive version \(summary.format_version ?? 1)",
+            "created:     \(summary.created ?? "?")",
+            "payload:     \(summary.payload_kind ?? "?"), compression \(summary.compression ?? "?")",
+            "chunk size:  \(summary.chunk_size.map(String.init) ?? "?") bytes",
             "recipients:  \(recipients.count) (key ids \(recipients.joined(separator: ", ")))",
-            "signer:      \(signer.map { "\($0) (key id \(signer_key_id!))" } ?? "none: the archive is not signed")",
+            "signer:      \(summary.signer.map { "\($0) (key id \(summary.signer_key_id ?? "?"))" } ?? "none: the archive is not signed")",
         ]
-        if let label { lines.append("label:       \(label)") }
-        if let sequence { lines.append("sequence:    \(sequence)") }
-        if let previous_digest { lines.append("previous:    \(previous_digest)") }
+        if let label = summary.label { lines.append("label:       \(label)") }
+        if let sequence = summary.sequence { lines.append("sequence:    \(sequence)") }
+        if let previous = summary.previous_digest { lines.append("previous:    \(previous)") }
         return lines
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case schema, format_version, created, created_unix, payload_kind, compression, chunk_size,
-             header_length, recipients, signer, signer_key_id, label, sequence, previous_digest
     }
 }

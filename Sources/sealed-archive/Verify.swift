@@ -64,68 +64,27 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let now = try CommandClock.now()
-        var options = VerifyOptions()
-        options.identities = try identity.identities()
-        options.identityResolver = try identity.resolver()
-        options.requiredSigners = try signer.requiredSigners()
-        options.restore = contents.restoreOptions
-        if let checksumFile {
-            let checksums = try ChecksumFile.read(path: checksumFile)
-            options.checksums = checksums
-            if archives.contains("-") {
-                options.standardInputName = try ChecksumFile.standardInputName(in: checksums, given: standardInputName, path: checksumFile)
-            }
-        }
-        let expectedLast = try chainFile.map { try ChainState.read(path: $0)?.sequence ?? 0 }
-        // A directory stands for the archives in it, chosen as drill chooses.
-        var paths: [String] = []
-        for archive in archives {
-            let found = try ArchiveDirectory.expanding([archive])
-            guard !found.isEmpty else { throw SealedArchiveError(.header, "no archive in the directory '\(archive)'") }
-            paths += found
-        }
+        var request = Verifier.Request(archives: archives)
+        request.options.identities = try identity.identities()
+        request.options.identityResolver = try identity.resolver()
+        request.options.requiredSigners = try signer.requiredSigners()
+        request.options.restore = contents.restoreOptions
+        request.checksumFile = checksumFile
+        request.standardInputName = standardInputName
+        request.maxAge = try maxAge.map(Duration.parse)
+        request.chainFile = chainFile
 
-        let outcomes = Verifier.verify(paths: paths, options: options)
-        var statuses = outcomes.map { $0.error.map(ExitStatus.for) ?? .success }
-        for outcome in outcomes {
+        let report = try Verifier.run(request, now: now)
+        var statuses = report.archives.map { $0.error.map(ExitStatus.for) ?? .success }
+        for outcome in report.archives {
             if json { try Terminal.output(VerificationJSON.archive(outcome), asJSON: true) } else { try Terminal.output(VerificationText.line(outcome)) }
         }
-
-        // Checks across the set.
-        let facts = outcomes.compactMap(\.facts)
-        var setProblems: [String] = []
-        var setNotes: [String] = []
-        if let maxAge {
-            let limit = try Duration.parse(maxAge)
-            if let problem = ArchiveSet.freshnessProblem(facts, maxAge: limit, now: now) {
-                setProblems.append(problem)
-            } else if let newest = ArchiveSet.newest(facts) {
-                setNotes.append("newest archive \(newest.name) is \(Duration.describe(now.timeIntervalSince1970 - TimeInterval(newest.created))) old (max \(maxAge))")
-            }
-        }
-        let chained = facts.filter { $0.sequence != nil }
-        // Chained archives that failed are reported on their own line, not
-        // also as gaps in the chain.
-        let failedSequences = Set(outcomes.filter { !$0.passed }.compactMap { $0.header?.sequence })
-        if !chained.isEmpty || expectedLast != nil {
-            let problems = ArchiveSet.chainProblems(facts, expectedLast: expectedLast, failed: failedSequences)
-            setProblems += problems
-            let sequences = chained.compactMap(\.sequence) + failedSequences
-            if problems.isEmpty, let first = sequences.min(), let last = sequences.max() {
-                if !failedSequences.isEmpty {
-                    setNotes.append("chain has no gap: archives \(first)–\(last) are present, \(counted(failedSequences.count, "archive")) of them damaged (above)")
-                } else {
-                    setNotes.append(first == last ? "chain: archive \(first) only, nothing to compare it with"
-                                                  : "chain complete: archives \(first)–\(last) follow each other")
-                }
-            }
-        }
-        if maxAge != nil || !chained.isEmpty || expectedLast != nil {
-            if !setProblems.isEmpty { statuses.append(.stale) }
+        if let set = report.set {
+            if !set.passed { statuses.append(.stale) }
             if json {
-                try Terminal.output(VerificationJSON.set(problems: setProblems, notes: setNotes, archives: outcomes.count, passed: facts.count), asJSON: true)
+                try Terminal.output(VerificationJSON.set(set, maxAgeText: maxAge), asJSON: true)
             } else {
-                try Terminal.output(VerificationText.set(problems: setProblems, notes: setNotes))
+                try Terminal.output(VerificationText.set(set, maxAgeText: maxAge))
             }
         }
         let worst = ExitStatus.worst(statuses)
@@ -160,50 +119,31 @@ enum VerificationText {
         return "OK \(name) [\(outcome.depth.rawValue)]: " + parts.joined(separator: "; ")
     }
 
-    static func set(problems: [String], notes: [String]) -> String {
-        problems.isEmpty
+    /// The set line. The RPO note repeats `--max-age` as the operator wrote it.
+    static func set(_ set: SetCheck, maxAgeText: String?) -> String {
+        let notes = notes(set, maxAgeText: maxAgeText)
+        return set.passed
             ? "OK set: " + (notes.isEmpty ? "no set problem found" : notes.joined(separator: "; "))
-            : "FAILED set: " + problems.joined(separator: "; ")
+            : "FAILED set: " + set.problems.map(\.description).joined(separator: "; ")
+    }
+
+    static func notes(_ set: SetCheck, maxAgeText: String?) -> [String] {
+        set.notes.map { note in
+            if case .fresh(let archive, let age, _) = note, let maxAgeText {
+                return "newest archive \(archive) is \(Duration.describe(age)) old (max \(maxAgeText))"
+            }
+            return note.description
+        }
     }
 }
 
 /// The JSON form: one object per line, each with `schema` 1 and `kind`.
 enum VerificationJSON {
     static func archive(_ outcome: ArchiveVerification) -> String {
-        var object: [String: Any] = [
-            "schema": 1, "kind": "archive", "archive": outcome.path, "depth": outcome.depth.rawValue, "ok": outcome.passed,
-        ]
-        if let error = outcome.error { object["error"] = ["code": error.code.rawValue, "message": error.message] }
-        if let header = outcome.header {
-            object["created"] = ISO8601DateFormatter().string(from: header.createdDate)
-            object["created_unix"] = header.created
-            object["payload_kind"] = header.payloadKind.description
-            object["recipients"] = header.stanzas.map { $0.keyID.description }
-            if let signer = header.signer { object["signer"] = signer.description; object["signer_key_id"] = signer.keyID.description }
-            if let sequence = header.sequence { object["sequence"] = sequence }
-        }
-        if let result = outcome.result, outcome.passed {
-            object["chunks"] = result.chunkCount
-            object["archive_bytes"] = result.archiveLength
-            object["digest"] = result.digestHex
-            object["signature_verified"] = result.signer != nil
-            if result.decrypted { object["plaintext_bytes"] = result.plaintextLength }
-        }
-        if let contents = outcome.contents {
-            object["files"] = contents.files
-            object["manifest"] = contents.manifestSkipped ? "skipped" : contents.manifestFilesChecked == nil ? "absent" : "matched"
-        }
-        if let sha256 = outcome.sha256 { object["sha256"] = sha256 }
-        return encode(object)
+        (try? ArchiveSummary(verification: outcome).jsonLine()) ?? "{}"
     }
 
-    static func set(problems: [String], notes: [String], archives: Int, passed: Int) -> String {
-        encode(["schema": 1, "kind": "set", "ok": problems.isEmpty, "problems": problems, "notes": notes,
-                "archives": archives, "archives_ok": passed])
-    }
-
-    static func encode(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+    static func set(_ set: SetCheck, maxAgeText: String?) -> String {
+        (try? ArchiveSummary.jsonLine(SetSummary(set, notes: VerificationText.notes(set, maxAgeText: maxAgeText)))) ?? "{}"
     }
 }

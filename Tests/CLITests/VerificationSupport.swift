@@ -235,12 +235,17 @@ enum SpecJSONKeys {
         "schema", "kind", "archive", "depth", "ok", "error", "created", "created_unix", "payload_kind", "recipients",
         "signer", "signer_key_id", "sequence", "chunks", "archive_bytes", "digest", "signature_verified",
         "plaintext_bytes", "files", "manifest", "sha256",
+        // The header fields of inspect --json, and the key that opened it:
+        // every output describes an archive with one ArchiveSummary.
+        "format_version", "compression", "chunk_size", "header_length", "label", "previous_digest", "opened_with_key_id",
     ]
-    static let set: Set<String> = ["schema", "kind", "ok", "problems", "notes", "archives", "archives_ok"]
+    static let set: Set<String> = ["schema", "kind", "ok", "problems", "problem_details", "notes", "archives", "archives_ok"]
     static let drill: Set<String> = [
         "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "signer", "signer_key_id",
         "age_seconds", "max_age_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",
         "restore_bytes_per_second", "manifest_files_checked", "opened_with_key_id",
+        "format_version", "created_unix", "payload_kind", "compression", "chunk_size", "header_length", "label",
+        "sequence", "previous_digest",
     ]
 }
 

@@ -23,6 +23,24 @@ import SealedArchive
         #expect(!inventory.entries[1].isInsideRetention(90 * day, at: days(92)))
     }
 
+    /// The inventory reads the one summary the CLI prints for inspect and
+    /// verify, whatever else the line carries.
+    @Test func archiveSummaryLinesAreRead() throws {
+        var summary = ArchiveSummary()
+        summary.kind = "archive"
+        summary.archive = "n.sealed"
+        summary.created_unix = 1767312000
+        summary.recipients = ["0123456789abcdef"]
+        summary.signer_key_id = "00112233445566aa"
+        summary.ok = true
+        summary.depth = "deep"
+        summary.opened_with_key_id = "0123456789abcdef"
+        let inventory = try ArchiveInventory(parsingInspectLines: try summary.jsonLine(), source: "test")
+        #expect(inventory.entries.map(\.name) == ["n.sealed"])
+        #expect(inventory.entries.first?.created == days(1))
+        #expect(inventory.entries.first?.signer?.description == "00112233445566aa")
+    }
+
     @Test(arguments: [
         #"not json"#,
         #"{"schema":1,"recipients":["0123456789abcdef"]}"#,

@@ -20,19 +20,58 @@ public struct ArchiveFacts: Sendable {
 
 /// Checks across a set of verified archives: freshness (RPO) and the chain
 /// of sequence numbers and previous digests that `seal --chain` stamps.
+/// The findings are typed (``SetProblem``, ``SetNote``): numbers stay
+/// numbers (ages in seconds, sequence numbers), and the sentence each
+/// prints is its `description`.
 public enum ArchiveSet {
     /// The newest archive by creation time.
     public static func newest(_ facts: [ArchiveFacts]) -> ArchiveFacts? {
         facts.max { ($0.created, $0.name) < ($1.created, $1.name) }
     }
 
+    /// Every check across the set of `outcomes` (in the order given):
+    /// freshness against `maxAge` at `now`, when given, and the chain of
+    /// the chained archives against `expectedLast`, the sealing host's last
+    /// sequence number when known. Nil when no set check applies (no
+    /// `maxAge`, no chained archive and no chain state).
+    public static func check(_ outcomes: [ArchiveVerification], maxAge: TimeInterval?, expectedLast: UInt64?, now: Date) -> SetCheck? {
+        let facts = outcomes.compactMap(\.facts)
+        let chained = facts.filter { $0.sequence != nil }
+        guard maxAge != nil || !chained.isEmpty || expectedLast != nil else { return nil }
+        var problems: [SetProblem] = []
+        var notes: [SetNote] = []
+        if let maxAge {
+            if let problem = freshnessProblem(facts, maxAge: maxAge, now: now) {
+                problems.append(problem)
+            } else if let newest = newest(facts) {
+                notes.append(.fresh(archive: newest.name, ageSeconds: now.timeIntervalSince1970 - TimeInterval(newest.created), maxAgeSeconds: maxAge))
+            }
+        }
+        // Chained archives that failed are reported on their own line, not
+        // also as gaps in the chain.
+        let failedSequences = Set(outcomes.filter { !$0.passed }.compactMap { $0.header?.sequence })
+        if !chained.isEmpty || expectedLast != nil {
+            let chainProblems = chainProblems(facts, expectedLast: expectedLast, failed: failedSequences)
+            problems += chainProblems
+            let sequences = chained.compactMap(\.sequence) + failedSequences
+            if chainProblems.isEmpty, let first = sequences.min(), let last = sequences.max() {
+                if !failedSequences.isEmpty {
+                    notes.append(.chainPresentWithDamage(first: first, last: last, damaged: failedSequences.count))
+                } else {
+                    notes.append(first == last ? .chainSingle(sequence: first) : .chainComplete(first: first, last: last))
+                }
+            }
+        }
+        return SetCheck(problems: problems, notes: notes, archives: outcomes.count, archivesPassed: facts.count)
+    }
+
     /// A problem when the newest archive is older than `maxAge` at `now`.
-    public static func freshnessProblem(_ facts: [ArchiveFacts], maxAge: TimeInterval, now: Date) -> String? {
-        guard let newest = newest(facts) else { return "no archive verified, so none is fresh" }
+    public static func freshnessProblem(_ facts: [ArchiveFacts], maxAge: TimeInterval, now: Date) -> SetProblem? {
+        guard let newest = newest(facts) else { return .noneVerified }
         let age = now.timeIntervalSince1970 - TimeInterval(newest.created)
         if let future = futureProblem(name: newest.name, age: age) { return future }
         guard age > maxAge else { return nil }
-        return "the newest archive, \(newest.name), is \(Duration.describe(age)) old: older than the allowed \(Duration.describe(maxAge)) (RPO missed)"
+        return .stale(archive: newest.name, ageSeconds: age, maxAgeSeconds: maxAge)
     }
 
     /// Clocks disagree a little; more than this in the future is suspect.
@@ -40,9 +79,9 @@ public enum ArchiveSet {
 
     /// A problem when an archive claims to be created in the future: its
     /// age would otherwise satisfy any RPO.
-    public static func futureProblem(name: String, age: TimeInterval) -> String? {
+    public static func futureProblem(name: String, age: TimeInterval) -> SetProblem? {
         guard age < -allowedClockSkew else { return nil }
-        return "\(name) claims to be created \(Duration.describe(age)): a wrong clock on the sealing host, or a forged header"
+        return .createdInFuture(archive: name, ageSeconds: age)
     }
 
     /// Gaps, duplicates, broken links and rollbacks in the chained archives
@@ -51,26 +90,27 @@ public enum ArchiveSet {
     /// `failed` are the sequence numbers that archives which failed
     /// verification claim in their headers: those archives are present and
     /// already reported as damaged, so they are not also reported missing.
-    public static func chainProblems(_ facts: [ArchiveFacts], expectedLast: UInt64? = nil, failed: Set<UInt64> = []) -> [String] {
-        let chained = facts.filter { $0.sequence != nil }.sorted { ($0.sequence!, $0.name) < ($1.sequence!, $1.name) }
-        var problems: [String] = []
+    public static func chainProblems(_ facts: [ArchiveFacts], expectedLast: UInt64? = nil, failed: Set<UInt64> = []) -> [SetProblem] {
+        let chained = facts.compactMap { fact in fact.sequence.map { (sequence: $0, fact: fact) } }
+            .sorted { ($0.sequence, $0.fact.name) < ($1.sequence, $1.fact.name) }
+        var problems: [SetProblem] = []
         for (previous, current) in zip(chained, chained.dropFirst()) {
-            let (p, c) = (previous.sequence!, current.sequence!)
+            let (p, c) = (previous.sequence, current.sequence)
             if p == c {
-                problems.append(previous.digest == current.digest
-                    ? "\(previous.name) and \(current.name) are copies of archive \(c)"
-                    : "two different archives claim sequence \(c) (\(previous.name), \(current.name)): one replaced the other or the chain forked")
+                problems.append(previous.fact.digest == current.fact.digest
+                    ? .copies(sequence: c, archives: [previous.fact.name, current.fact.name])
+                    : .forked(sequence: c, archives: [previous.fact.name, current.fact.name]))
                 continue
             }
             if c > p + 1 {
                 for missing in missingRanges(from: p + 1, to: c - 1, present: failed) {
-                    problems.append("archive \(missing) missing between \(previous.name) and \(current.name) (deleted, or never synced)")
+                    problems.append(.missing(first: missing.lowerBound, last: missing.upperBound, after: previous.fact.name, before: current.fact.name))
                 }
-            } else if current.previousDigest != previous.digest {
-                problems.append("\(current.name) (sequence \(c)) does not follow \(previous.name): archive \(p) was replaced")
+            } else if current.fact.previousDigest != previous.fact.digest {
+                problems.append(.replaced(archive: current.fact.name, sequence: c, previous: previous.fact.name, previousSequence: p))
             }
-            if current.created < previous.created {
-                problems.append("\(current.name) (sequence \(c)) was created before \(previous.name) (sequence \(p)): a rollback")
+            if current.fact.created < previous.fact.created {
+                problems.append(.rollback(archive: current.fact.name, sequence: c, previous: previous.fact.name, previousSequence: p))
             }
         }
         if let expectedLast, expectedLast > 0 {
@@ -78,24 +118,22 @@ public enum ArchiveSet {
                 // A damaged newest archive is there: only what is after it is missing.
                 let last = max(verifiedLast, failed.max() ?? 0)
                 if last < expectedLast {
-                    problems.append("the sealing host's chain is at archive \(expectedLast) but the newest here is \(last): later archives are missing or were rolled back")
+                    problems.append(.behindHost(hostLast: expectedLast, newestHere: last))
                 }
             } else {
-                problems.append(failed.isEmpty
-                    ? "the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: archives 1–\(expectedLast) are missing"
-                    : "the sealing host's chain is at archive \(expectedLast) but no chained archive here verified: those present are damaged (above)")
+                problems.append(.noChainedArchiveVerified(hostLast: expectedLast, damagedPresent: !failed.isEmpty))
             }
         }
         return problems
     }
 
-    /// The numbers from `first` to `last` not in `present`, as ranges
-    /// ("3", "5–7"); `present` is small, so the range is never enumerated.
-    static func missingRanges(from first: UInt64, to last: UInt64, present: Set<UInt64>) -> [String] {
-        var ranges: [String] = []
+    /// The numbers from `first` to `last` not in `present`, as ranges;
+    /// `present` is small, so the range is never enumerated.
+    static func missingRanges(from first: UInt64, to last: UInt64, present: Set<UInt64>) -> [ClosedRange<UInt64>] {
+        var ranges: [ClosedRange<UInt64>] = []
         var start = first
         for number in present.filter({ (first...last).contains($0) }).sorted() + [last + 1] {
-            if number > start { ranges.append(number - 1 == start ? "\(start)" : "\(start)–\(number - 1)") }
+            if number > start { ranges.append(start...(number - 1)) }
             start = number + 1
         }
         return ranges

@@ -45,6 +45,13 @@ public enum Drill {
         }
     }
 
+    /// The archive a drill of `paths` restores: a single file as given,
+    /// else the newest (``newest(of:trustedSigners:)``).
+    public static func choose(_ paths: [String], trustedSigners: [TrustedSigner]? = nil) throws -> String {
+        if paths.count == 1 && !PathName.isDirectory(paths[0]) { return paths[0] }
+        return try newest(of: paths, trustedSigners: trustedSigners)
+    }
+
     /// The archive with the newest creation time among `paths` (a directory
     /// stands for the archives in it), read from headers only. A candidate
     /// whose header cannot be read fails the choice: it may be the newest.
@@ -94,8 +101,8 @@ public enum Drill {
         if let header = verification.header {
             age = now.timeIntervalSince1970 - TimeInterval(header.created)
             if let future = ArchiveSet.futureProblem(name: path, age: age!) {
-                failures.append(future)
-                firstError = firstError ?? SealedArchiveError(.stale, future)
+                failures.append(future.description)
+                firstError = firstError ?? SealedArchiveError(.stale, future.description)
             } else if let maxAge = options.maxAge, age! > maxAge {
                 let message = "the archive is \(Duration.describe(age!)) old, older than --max-age \(Duration.describe(maxAge)) (RPO missed)"
                 failures.append(message)
