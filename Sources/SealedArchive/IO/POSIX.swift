@@ -156,4 +156,23 @@ package enum POSIX {
         }
         return names
     }
+
+    /// Makes freed large blocks (1 MiB and up: batch buffers) go back to
+    /// the system at once. glibc otherwise raises its mmap threshold to the
+    /// largest block freed, so later batch buffers come from per-thread heaps
+    /// that keep freed pages resident: with readers on several threads the
+    /// resident size then grows past what ``WorkBudget`` allows in use.
+    /// Setting the threshold fixes it (and turns off that adjustment).
+    ///
+    /// The corresponding C function is `mallopt(M_MMAP_THRESHOLD, …)`. Its
+    /// header, malloc.h, is not in the Glibc module, so it is looked up by
+    /// name (no C shim for one call); a C library without it is left as is.
+    static let returnLargeBlocksToSystem: Void = {
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in malloc.h
+        guard let process = dlopen(nil, RTLD_NOW) else { return }
+        defer { dlclose(process) }
+        guard let symbol = dlsym(process, "mallopt") else { return }
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(mmapThreshold, 1 << 20)
+    }()
 }
