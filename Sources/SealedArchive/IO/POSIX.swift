@@ -135,6 +135,14 @@ package enum POSIX {
         throw error("cannot examine '\(shownPath(path))'")
     }
 
+    /// The size of `path` if it is a regular file (following symbolic
+    /// links), else nil.
+    static func regularFileSize(_ path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+
     /// Whether `path` is a directory (following symbolic links).
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()

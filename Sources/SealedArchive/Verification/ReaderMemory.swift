@@ -6,19 +6,21 @@ import Foundation
 /// The header is read once more, here, because the chunk size decides the
 /// buffers and the pool must decide before the reader allocates. If the file
 /// changes in between, only this estimate is off, never a check. A file whose
-/// header cannot be read is estimated small: its verification fails at the
-/// header, before any batch buffer exists.
+/// header cannot be read (or that does not exist) is estimated small: its
+/// verification fails at the header, before any batch buffer exists.
 enum ReaderMemory {
     /// What a header that cannot be read is charged.
     static let unreadable = 64 << 10
 
     static func bytes(path: String, depth: VerificationDepth) -> Int {
-        // Standard input cannot be read twice: charge a whole budget, so a
-        // reader of `-` runs beside nothing large.
-        guard path != "-" else { return WorkBudget.shared.capacity }
+        // Standard input, a FIFO or a device cannot be read twice (peeking
+        // would take the header from the verification): charge a whole
+        // budget, so such a reader runs beside nothing large.
+        guard path != "-", let size = POSIX.regularFileSize(path) else {
+            return path == "-" || FileManager.default.fileExists(atPath: path) ? WorkBudget.shared.capacity : unreadable
+        }
         guard let source = try? FileSource(path: path),
               let header = try? ArchiveReader(source: source).header else { return unreadable }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
         return bytes(header: header, depth: depth, archiveLength: size)
     }
 
