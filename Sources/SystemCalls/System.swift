@@ -88,6 +88,26 @@ package enum System {
         try nothingOrErrno { csystem_syncfs(fd) }
     }
 
+    /// Makes glibc serve blocks of `bytes` and more with mmap and give them
+    /// back to the system when freed, instead of raising its threshold to
+    /// the largest block freed and keeping such blocks in per-thread heaps.
+    /// Returns whether glibc accepted it.
+    ///
+    /// The corresponding C function is `mallopt(M_MMAP_THRESHOLD, …)`.
+    package static func setMemoryMapThreshold(_ bytes: Int32) -> Bool {
+        csystem_set_mmap_threshold(bytes) == 1
+    }
+
+    /// The size of `path` if it is a regular file (following symbolic
+    /// links), else nil.
+    ///
+    /// The corresponding C function is `stat`.
+    package static func regularFileSize(_ path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+
     /// Sets the permission bits of an open file.
     ///
     /// The corresponding C function is `fchmod`.

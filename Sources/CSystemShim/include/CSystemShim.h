@@ -2,10 +2,15 @@
 #define CSYSTEMSHIM_H
 
 /// Calls Swift cannot make directly: `syncfs` is declared by glibc only
-/// under _GNU_SOURCE, which the Swift importer does not define.
+/// under _GNU_SOURCE, which the Swift importer does not define, and
+/// `mallopt` lives in malloc.h, which the Glibc module leaves out.
 /// Only Sources/SystemCalls uses this module.
 
 /// Flushes the filesystem holding `fd` to stable storage; 0 or -1 with errno.
 int csystem_syncfs(int fd);
+
+/// Serves allocations of `bytes` and more with mmap, returned to the system
+/// when freed: `mallopt(M_MMAP_THRESHOLD, bytes)`; 1 on success.
+int csystem_set_mmap_threshold(int bytes);
 
 #endif

@@ -137,6 +137,10 @@ package enum POSIX {
         try attempt("cannot examine '\(shownPath(path))'") { () throws(SystemError) in try System.linkStatus(path) }
     }
 
+    /// The size of `path` if it is a regular file (following symbolic
+    /// links), else nil.
+    static func regularFileSize(_ path: String) -> Int? { System.regularFileSize(path) }
+
     /// Whether `path` is a directory (following symbolic links).
     package static func isDirectory(_ path: String) -> Bool { System.isDirectory(path) }
 
@@ -146,4 +150,14 @@ package enum POSIX {
     package static func directoryNames(_ path: String) throws -> [String] {
         try attempt("cannot read the directory '\(shownPath(path))'") { () throws(SystemError) in try System.directoryNames(path) }
     }
+
+    /// Makes freed large blocks (1 MiB and up: batch buffers) go back to
+    /// the system at once. glibc otherwise raises its mmap threshold to the
+    /// largest block freed, so later batch buffers come from per-thread heaps
+    /// that keep freed pages resident: with readers on several threads the
+    /// resident size then grows past what ``WorkBudget`` allows in use.
+    /// Setting the threshold fixes it (and turns off that adjustment).
+    static let returnLargeBlocksToSystem: Void = {
+        _ = System.setMemoryMapThreshold(1 << 20)
+    }()
 }

@@ -110,39 +110,15 @@ public enum Verifier {
         return outcome
     }
 
-    /// Verifies every archive, as many at once as there are cores, and
-    /// returns the outcomes in the order given.
+    /// Verifies every archive, several at once, and returns the outcomes
+    /// in the order given. They run in ``WorkerPool`` (one worker per core),
+    /// each taking its buffers' bytes from the process's ``WorkBudget``
+    /// first, so many archives with large chunks do not multiply memory.
     public static func verify(paths: [String], options: VerifyOptions) -> [ArchiveVerification] {
-        let results = ResultSlots(count: paths.count)
-        let next = Counter()
-        let workers = min(paths.count, ProcessInfoCores.count)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while let index = next.take(below: paths.count) {
-                results.set(index, verify(path: paths[index], options: options))
-            }
-        }
-        return results.all
-    }
-}
-
-/// Thread-safe slots for results computed out of order.
-private final class ResultSlots: @unchecked Sendable {
-    private var slots: [ArchiveVerification?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: ArchiveVerification) { lock.withLock { slots[index] = value } }
-    var all: [ArchiveVerification] { lock.withLock { slots.map { $0! } } }
-}
-
-/// Hands out indices to workers.
-private final class Counter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
-    func take(below limit: Int) -> Int? {
-        lock.withLock {
-            guard value < limit else { return nil }
-            defer { value += 1 }
-            return value
+        let depth = options.depth
+        return WorkerPool.map(count: paths.count, cost: { ReaderMemory.bytes(path: paths[$0], depth: depth) }) {
+            verify(path: paths[$0], options: options)
         }
     }
 }
+
