@@ -295,6 +295,59 @@ package enum System {
         return names
     }
 
+    // MARK: Names as raw bytes (file names need not be UTF-8)
+
+    /// ``linkStatus(_:)`` for a path given as bytes; throws ENOENT too.
+    ///
+    /// The corresponding C function is `lstat`.
+    package static func linkStatus(bytes path: [UInt8]) throws(SystemError) -> FileStatus {
+        let name = cString(path)
+        var info = FileStatus()
+        try nothingOrErrno { lstat(name, &info) }
+        return info
+    }
+
+    /// ``open(_:flags:mode:)`` for a path given as bytes.
+    ///
+    /// The corresponding C function is `open`.
+    package static func open(bytes path: [UInt8], flags: Int32) throws(SystemError) -> Int32 {
+        let name = cString(path)
+        return try valueOrErrno { Glibc.open(name, flags | O_CLOEXEC) }
+    }
+
+    /// The target of a symbolic link given as bytes.
+    ///
+    /// The corresponding C function is `readlink`.
+    package static func linkTarget(bytes path: [UInt8]) throws(SystemError) -> [UInt8] {
+        let name = cString(path)
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = buffer.count
+        let n = try valueOrErrno { readlink(name, &buffer, count) }
+        return buffer[..<n].map { UInt8(bitPattern: $0) }
+    }
+
+    /// The names in a directory given as bytes, `.` and `..` left out, in
+    /// no order; an error while reading it is an error, not a short list.
+    ///
+    /// The corresponding C functions are `opendir` and `readdir`.
+    package static func directoryNames(bytes path: [UInt8]) throws(SystemError) -> [[UInt8]] {
+        let name = cString(path)
+        guard let directory = opendir(name) else { throw SystemError.current }
+        defer { closedir(directory) }
+        var names: [[UInt8]] = []
+        while true {
+            Glibc.errno = 0
+            guard let entry = readdir(directory) else {
+                if Glibc.errno != 0 { throw SystemError.current }
+                break
+            }
+            let item = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            if item == [UInt8(ascii: ".")] || item == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+            names.append(item)
+        }
+        return names
+    }
+
     // MARK: Terminal
 
     /// The terminal settings of `fd`.

@@ -1,5 +1,6 @@
 internal import CArchive
 import Foundation
+import SystemCalls
 
 /// What packing stored.
 public struct PackSummary: Sendable {
@@ -27,8 +28,7 @@ public enum DirectoryPacker {
     }
 
     private static func packInUTF8(directory: String, into sink: ByteSink, compression: TarCompression) throws -> PackSummary {
-        var rootInfo = stat()
-        guard stat(directory, &rootInfo) == 0 else { throw POSIX.error("cannot read directory '\(directory)'") }
+        let rootInfo = try POSIX.attempt("cannot read directory '\(directory)'") { () throws(SystemError) in try System.status(directory) }
         guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
             throw SealedArchiveError(.invalidArgument, "'\(directory)' is not a directory")
         }
@@ -92,15 +92,12 @@ public enum DirectoryPacker {
                 for name in try sortedNames(directory) {
                     let path = relative.isEmpty ? name : relative + [UInt8(ascii: "/")] + name
                     let full = root + [UInt8(ascii: "/")] + path
-                    var info = stat()
-                    guard withCString(full, { lstat($0, &info) }) == 0 else {
-                        throw POSIX.error("cannot read '\(String(decoding: full, as: UTF8.self))'")
+                    let info = try POSIX.attempt("cannot read '\(String(decoding: full, as: UTF8.self))'") { () throws(SystemError) in
+                        try System.linkStatus(bytes: full)
                     }
                     var target: [UInt8] = []
                     if info.st_mode & S_IFMT == S_IFLNK {
-                        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                        let n = withCString(full) { readlink($0, &buffer, buffer.count - 1) }
-                        if n > 0 { target = buffer[..<n].map { UInt8(bitPattern: $0) } }
+                        target = (try? System.linkTarget(bytes: full)) ?? []
                     }
                     paths.append(ListedPath(path: path, needsBinaryNames: path.contains { $0 >= 0x80 } || target.contains { $0 >= 0x80 }))
                     if info.st_mode & S_IFMT == S_IFDIR { try visit(path) }
@@ -113,18 +110,18 @@ public enum DirectoryPacker {
         /// Stores one entry.
         func store(full: [UInt8], relative: [UInt8]) throws {
             let shown = String(decoding: full, as: UTF8.self)
-            var info = stat()
-            guard withCString(full, { lstat($0, &info) }) == 0 else { throw POSIX.error("cannot read '\(shown)'") }
+            var info = try POSIX.attempt("cannot read '\(shown)'") { () throws(SystemError) in try System.linkStatus(bytes: full) }
             var fd: Int32 = -1
-            defer { if fd >= 0 { close(fd) } }
+            defer { if fd >= 0 { POSIX.close(fd) } }
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 summary.directories += 1
             case S_IFLNK:
                 summary.symlinks += 1
             case S_IFREG:
-                fd = withCString(full) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-                guard fd >= 0 else { throw POSIX.error("cannot read '\(shown)'") }
+                fd = try POSIX.attempt("cannot read '\(shown)'") { () throws(SystemError) in
+                    try System.open(bytes: full, flags: O_RDONLY | O_NOFOLLOW)
+                }
                 info = try POSIX.status(fd, what: "'\(shown)'")
             default:
                 throw SealedArchiveError(.invalidArgument,
@@ -183,24 +180,9 @@ public enum DirectoryPacker {
 
         /// The names in a directory, byte-wise sorted, without `.` and `..`.
         static func sortedNames(_ directory: [UInt8]) throws -> [[UInt8]] {
-            guard let handle = withCString(directory, { opendir($0) }) else {
-                throw POSIX.error("cannot list '\(String(decoding: directory, as: UTF8.self))'")
-            }
-            defer { closedir(handle) }
-            var names: [[UInt8]] = []
-            while true {
-                errno = 0
-                guard let item = readdir(handle) else {
-                    if errno != 0 { throw POSIX.error("cannot list '\(String(decoding: directory, as: UTF8.self))'") }
-                    break
-                }
-                let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                    Array(raw.prefix(while: { $0 != 0 }))
-                }
-                if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
-                names.append(name)
-            }
-            return names.sorted { $0.lexicographicallyPrecedes($1) }
+            try POSIX.attempt("cannot list '\(String(decoding: directory, as: UTF8.self))'") { () throws(SystemError) in
+                try System.directoryNames(bytes: directory)
+            }.sorted { $0.lexicographicallyPrecedes($1) }
         }
     }
 }
