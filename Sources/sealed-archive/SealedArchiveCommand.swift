@@ -85,7 +85,7 @@ struct SealedArchiveCommand: ParsableCommand {
         if let error = error as? CocoaError {
             text = error.localizedDescription
         } else if let error = error as? POSIXError {
-            text = String(cString: strerror(error.code.rawValue))
+            text = SystemError(errno: error.code.rawValue).description
         } else {
             text = String(describing: error)
         }
