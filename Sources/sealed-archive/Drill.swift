@@ -74,7 +74,7 @@ enum DrillText {
         var lines = ["restore drill of \(report.path): \(report.passed ? "PASSED" : "FAILED")"]
         if let header = verification.header {
             let age = report.ageSeconds.map(Duration.describe) ?? "?"
-            let target = report.maxAge.map { " (max \(Duration.describe($0)): \((report.ageSeconds ?? 0) <= $0 ? "met" : "MISSED"))" } ?? ""
+            let target = report.maxAge.map { " (max \(Duration.describe($0)): \(report.recoveryPointMet == false ? "MISSED" : "met"))" } ?? ""
             lines.append("  created:   \(ISO8601DateFormatter().string(from: header.createdDate)), \(age) old\(target)")
             let recipients = header.stanzas.map(\.keyID)
             // The library names the identity that opened it: with --keyring

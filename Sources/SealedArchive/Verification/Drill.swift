@@ -38,6 +38,13 @@ public enum Drill {
         public let error: SealedArchiveError?
 
         public var passed: Bool { failures.isEmpty }
+        /// Whether the archive meets the RPO (`maxAge`); nil without one or
+        /// without a readable creation time. The same test the drill's
+        /// failure list applies.
+        public var recoveryPointMet: Bool? {
+            guard let maxAge, let ageSeconds else { return nil }
+            return ageSeconds <= maxAge
+        }
         /// Restore throughput in bytes per second (RTO evidence).
         public var restoreBytesPerSecond: Double? {
             guard let restoredBytes, let restoreSeconds, restoreSeconds > 0 else { return nil }
