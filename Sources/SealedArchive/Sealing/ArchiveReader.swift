@@ -189,7 +189,7 @@ final class RecordStream {
             (self.window, self.plaintext, self.recordLength, self.chunkSize, self.decoder, self.unlocked)
         var checked = [CheckedRecord?](repeating: nil, count: count)
         try checked.withUnsafeMutableBufferPointer { slots in
-            try Parallel.forEach(count) { j in
+            try Parallel.forEach(count, bytes: count * recordLength) { j in
                 let recordIndex = firstIndex + UInt64(j)
                 let last = final && j == count - 1
                 let start = j * recordLength
