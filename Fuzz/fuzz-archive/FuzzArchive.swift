@@ -74,8 +74,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
         }
     }
     let stream = outcome("stream reader") {
-        let reader = try ArchiveReader(source: MemorySource(bytes))
-        try reader.unlock(with: identities)
+        let reader = try ArchiveReader(source: MemorySource(bytes)).unlock(with: identities)
         _ = try reader.decrypt(into: MemorySink())
     }
     Fuzz.check(stream == decrypting, "stream reader \(String(describing: stream)) but core \(String(describing: decrypting))")

@@ -28,8 +28,7 @@ extension Keyring {
                     let writer = try ArchiveWriter(sink: sink, recipients: [recipient], signingKey: nil, options: SealOptions(created: now))
                     try challenge.withUnsafeBytes { try writer.write($0) }
                     _ = try writer.finish()
-                    let reader = try ArchiveReader(source: MemorySource(sink.bytes))
-                    try reader.unlock(with: [try identity(for: record.keyID, passphrase: passphrase)])
+                    let reader = try ArchiveReader(source: MemorySource(sink.bytes)).unlock(with: [try identity(for: record.keyID, passphrase: passphrase)])
                     let opened = MemorySink()
                     _ = try reader.decrypt(into: opened)
                     guard opened.bytes == challenge else { throw SealedArchiveError(.damaged, "the challenge came back different") }

@@ -49,10 +49,10 @@ struct Open: ParsableCommand {
 
     func run() throws {
         let requiredSigners = try signer.requiredSigners()
-        let (reader, identities) = try identity.identities {
+        let (locked, identities) = try identity.identities {
             try ArchiveReader(source: FileSource(path: archive), trustedSigners: requiredSigners)
         }
-        try reader.unlock(with: identities)
+        let reader = try locked.unlock(with: identities)
         if !reader.header.isSigned {
             Terminal.note("sealed-archive: warning: the archive is not signed: its origin cannot be checked")
         }

@@ -55,10 +55,10 @@ struct RewrapCommand: ParsableCommand {
         if origin == .allowUnsigned {
             Terminal.note("sealed-archive: warning: re-signing an archive that no trusted signer vouches for (--allow-unsigned-source)")
         }
-        let (reader, identities) = try identity.identities {
+        let (locked, identities) = try identity.identities {
             try ArchiveReader(source: FileSource(path: archive), trustedSigners: origin.requiredSigners)
         }
-        try reader.unlock(with: identities)
+        let reader = try locked.unlock(with: identities)
         let (sink, file) = try output.open(mode: 0o644)
         _ = try Rewrap.rewrap(reader, origin: origin, to: all, signingKey: signingKey, into: sink)
         try file?.commit()

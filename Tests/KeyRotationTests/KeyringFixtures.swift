@@ -74,12 +74,12 @@ func sealArchive(_ keyring: Keyring, plaintext: [UInt8], at date: Date, to path:
 /// signing key of the keyring whose window holds the creation time.
 func openArchive(_ keyring: Keyring, path: String) throws -> [UInt8] {
     let windows = keyring.signerWindows
-    let reader = try ArchiveReader(source: FileSource(path: path), requiredSigners: windows.map(\.signer))
-    let header = reader.header
+    let locked = try ArchiveReader(source: FileSource(path: path), requiredSigners: windows.map(\.signer))
+    let header = locked.header
     guard let signer = header.signer, let window = windows.first(where: { $0.signer == signer }), window.contains(header.createdDate) else {
         throw SealedArchiveError(.untrustedSigner, "signed outside its signer's window")
     }
-    try reader.unlock(with: try keyring.identities(opening: header))
+    let reader = try locked.unlock(with: try keyring.identities(opening: header))
     let sink = MemorySink()
     _ = try reader.decrypt(into: sink)
     return sink.bytes

@@ -47,10 +47,8 @@ import TestSupport
         }
     }
 
-    func reader(_ source: ByteSource) throws -> ArchiveReader {
-        let reader = try ArchiveReader(source: source, requiredSigners: nil)
-        try reader.unlock(with: [identity])
-        return reader
+    func reader(_ source: ByteSource) throws -> UnlockedArchiveReader {
+        try ArchiveReader(source: source, requiredSigners: nil).unlock(with: [identity])
     }
 
     @Test func cancellingARestoreInProgressLeavesNothing() throws {

@@ -38,8 +38,7 @@ func sealInMemory(_ plaintext: [UInt8], to recipients: [Recipient], signedBy key
 /// Opens an archive in memory.
 func openInMemory(_ archive: [UInt8], with identities: [Identity], signers: [SignerKey]? = nil,
                   step: Int = 1 << 20) throws -> [UInt8] {
-    let reader = try ArchiveReader(source: TricklingSource(archive, step: step), requiredSigners: signers)
-    try reader.unlock(with: identities)
+    let reader = try ArchiveReader(source: TricklingSource(archive, step: step), requiredSigners: signers).unlock(with: identities)
     let sink = MemorySink()
     _ = try reader.decrypt(into: sink)
     return sink.bytes

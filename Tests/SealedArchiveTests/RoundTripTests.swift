@@ -112,22 +112,30 @@ import TestSupport
         #expect(try ArchiveHeader(parsing: a).stanzas != ArchiveHeader(parsing: b).stanzas)
     }
 
-    /// Misusing a reader is a caller's error, thrown, not a process stop
-    /// (these were `precondition`s): decrypting before unlock, and a second
-    /// pass over a stream that was already read.
-    @Test func readerMisuseThrowsInvalidArgument() throws {
+    /// Decrypting before unlock no longer compiles (only
+    /// ``UnlockedArchiveReader``, which ``ArchiveReader/unlock(with:)``
+    /// returns, decrypts); what the types cannot say is that the stream is
+    /// read once: a second pass, through either form of the reader, is a
+    /// caller's error, thrown, not a process stop and not an empty read.
+    @Test func aSecondPassThrowsInvalidArgument() throws {
         let (archive, _) = try sealInMemory(randomBytes(5000), to: [alice.recipient])
         let locked = try ArchiveReader(source: MemorySource(archive))
-        #expect(errorCode { _ = try locked.decrypt(into: MemorySink()) } == .invalidArgument)
-        #expect(errorCode { _ = try locked.plaintext() } == .invalidArgument)
-        // The refused decrypt did not consume the stream: verify still runs.
         #expect(errorCode { _ = try locked.verify() } == nil)
         #expect(errorCode { _ = try locked.verify() } == .invalidArgument)
+        // Unlocking reads nothing past the header, so it still works, but
+        // the records were read.
+        #expect(errorCode { _ = try locked.unlock(with: [alice]).decrypt(into: MemorySink()) } == .invalidArgument)
+
         let reader = try ArchiveReader(source: MemorySource(archive))
-        #expect(try reader.unlock(with: [bob, alice]) == alice.recipient.keyID)
-        #expect(reader.unlocked?.keyID == alice.recipient.keyID)
-        _ = try reader.decrypt(into: MemorySink())
-        #expect(errorCode { _ = try reader.decrypt(into: MemorySink()) } == .invalidArgument)
+        let unlocked = try reader.unlock(with: [bob, alice])
+        #expect(unlocked.keyID == alice.recipient.keyID)
+        #expect(unlocked.header.length == reader.header.length)
+        _ = try unlocked.decrypt(into: MemorySink())
+        #expect(errorCode { _ = try unlocked.decrypt(into: MemorySink()) } == .invalidArgument)
+        #expect(errorCode { _ = try unlocked.plaintext() } == .invalidArgument)
+        #expect(errorCode { _ = try reader.verify() } == .invalidArgument)
+        // A second unlock shares the first one's stream: still one pass.
+        #expect(errorCode { _ = try reader.unlock(with: [alice]).decrypt(into: MemorySink()) } == .invalidArgument)
     }
 }
 
@@ -188,8 +196,7 @@ import TestSupport
         var tampered = archive
         let damaged = 30
         tampered[h + damaged * (4096 + 48) + 1] ^= 1
-        let reader = try ArchiveReader(source: MemorySource(tampered))
-        try reader.unlock(with: [alice])
+        let reader = try ArchiveReader(source: MemorySource(tampered)).unlock(with: [alice])
         let sink = MemorySink()
         #expect(throws: SealedArchiveError(.damaged, "")) { _ = try reader.decrypt(into: sink) }
         #expect(sink.bytes.count <= damaged * 4096)
@@ -309,8 +316,7 @@ import TestSupport
         let host = try SigningKey.generate(), operator_ = try SigningKey.generate()
         let plaintext = randomBytes(5 * 4096 + 77)
         let (archive, sealed) = try sealInMemory(plaintext, to: [old.recipient], signedBy: host) { $0.sequence = 9 }
-        let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: [host.signer])
-        try reader.unlock(with: [old])
+        let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: [host.signer]).unlock(with: [old])
         let sink = MemorySink()
         let result = try Rewrap.rewrap(reader, origin: .trustedSigners([TrustedSigner(host.signer)]), to: [new.recipient], signingKey: operator_, into: sink)
         let rewrapped = sink.bytes
@@ -332,8 +338,7 @@ import TestSupport
         let (archive, _) = try sealInMemory(randomBytes(3 * 4096), to: [old.recipient])
         var damaged = archive
         damaged[try ArchiveHeader(parsing: archive).length + 5000] ^= 1
-        let reader = try ArchiveReader(source: MemorySource(damaged))
-        try reader.unlock(with: [old])
+        let reader = try ArchiveReader(source: MemorySource(damaged)).unlock(with: [old])
         #expect(errorCode { _ = try Rewrap.rewrap(reader, origin: .allowUnsigned, to: [try Identity.generate().recipient], signingKey: try SigningKey.generate(), into: MemorySink()) } == .damaged)
     }
 
@@ -351,8 +356,7 @@ import TestSupport
         let policy = try RewrapOrigin(trustedSigners: [TrustedSigner(host.signer)], allowUnsigned: false)
 
         func rewrap(_ archive: [UInt8], _ origin: RewrapOrigin) throws -> [UInt8] {
-            let reader = try ArchiveReader(source: MemorySource(archive))
-            try reader.unlock(with: [old])
+            let reader = try ArchiveReader(source: MemorySource(archive)).unlock(with: [old])
             let sink = MemorySink()
             _ = try Rewrap.rewrap(reader, origin: origin, to: [try Identity.generate().recipient], signingKey: operator_, into: sink)
             return sink.bytes

@@ -39,8 +39,7 @@ import TestSupport
         let signers = vector.signers.isEmpty ? nil : try vector.signers.map { try SignerKey(parsing: $0) }
         var plaintext: [UInt8] = []
         let outcome = errorCode {
-            let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: signers)
-            try reader.unlock(with: identities)
+            let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: signers).unlock(with: identities)
             let sink = MemorySink()
             _ = try reader.decrypt(into: sink)
             plaintext = sink.bytes

@@ -41,7 +41,7 @@ public struct ListedEntry: Sendable {
 
 /// Reading an archive's tar payload: extracting it safely, checking it
 /// without writing, listing it, or writing the decompressed tar stream.
-/// Every function takes an unlocked ``ArchiveReader`` and reads it whole, so
+/// Every function takes an ``UnlockedArchiveReader`` and reads it whole, so
 /// every archive check of Spec/FORMAT.md is made too.
 public enum Restore {
     /// Extracts into `destination`, which must not exist or be an empty
@@ -53,14 +53,14 @@ public enum Restore {
     /// `cancellation` is checked between blocks; once cancelled, extraction
     /// stops with ``Cancellation/interrupted`` and leaves nothing, unless the
     /// tree was already moved into place (then it returns normally).
-    public static func extract(_ reader: ArchiveReader, to destination: String, options: RestoreOptions,
+    public static func extract(_ reader: UnlockedArchiveReader, to destination: String, options: RestoreOptions,
                                cancellation: Cancellation = Cancellation()) throws -> ContentsSummary {
         try extract(reader, to: destination, options: options, cancellation: cancellation, flush: flushFileSystem)
     }
 
     /// ``extract(_:to:options:cancellation:)`` with the flush of the staged
     /// tree as a parameter (tests observe it).
-    package static func extract(_ reader: ArchiveReader, to destination: String, options: RestoreOptions,
+    package static func extract(_ reader: UnlockedArchiveReader, to destination: String, options: RestoreOptions,
                                 cancellation: Cancellation, flush: (String) throws -> Void) throws -> ContentsSummary {
         try requireTar(reader)
         let target = try ExtractionTarget(destination)
@@ -129,7 +129,7 @@ public enum Restore {
     /// Reads every entry and its content, applying the same checks as
     /// extraction (entry safety, size limit, manifest), writing nothing.
     /// `list` is called for each entry.
-    public static func check(_ reader: ArchiveReader, options: RestoreOptions, cancellation: Cancellation = Cancellation(),
+    public static func check(_ reader: UnlockedArchiveReader, options: RestoreOptions, cancellation: Cancellation = Cancellation(),
                              list: ((ListedEntry) throws -> Void)? = nil) throws -> ContentsSummary {
         try requireTar(reader)
         return try walk(reader, options: options, staging: nil, list: list, cancellation: cancellation)
@@ -137,7 +137,7 @@ public enum Restore {
 
     /// Writes the payload decompressed (for a tar payload: the plain tar
     /// stream) to `sink`.
-    public static func writeDecompressed(_ reader: ArchiveReader, into sink: ByteSink) throws -> ReadResult {
+    public static func writeDecompressed(_ reader: UnlockedArchiveReader, into sink: ByteSink) throws -> ReadResult {
         guard reader.header.compression != .none else { return try reader.decrypt(into: sink) }
         let plaintext = try reader.plaintext()
         let raw = try TarStreamReader(source: plaintext, raw: true)
@@ -147,7 +147,7 @@ public enum Restore {
         return try drain(plaintext)
     }
 
-    private static func requireTar(_ reader: ArchiveReader) throws {
+    private static func requireTar(_ reader: UnlockedArchiveReader) throws {
         guard reader.header.payloadKind == .tar else {
             throw SealedArchiveError(.invalidArgument, "the archive holds a byte stream, not a directory: open it with -o FILE instead")
         }
@@ -162,12 +162,12 @@ public enum Restore {
         return plaintext.result!
     }
 
-    private static func walk(_ reader: ArchiveReader, options: RestoreOptions, staging: [UInt8]?,
+    private static func walk(_ reader: UnlockedArchiveReader, options: RestoreOptions, staging: [UInt8]?,
                              list: ((ListedEntry) throws -> Void)?, cancellation: Cancellation) throws -> ContentsSummary {
         try UTF8Locale.run { try walkInUTF8(reader, options: options, staging: staging, list: list, cancellation: cancellation) }
     }
 
-    private static func walkInUTF8(_ reader: ArchiveReader, options: RestoreOptions, staging: [UInt8]?,
+    private static func walkInUTF8(_ reader: UnlockedArchiveReader, options: RestoreOptions, staging: [UInt8]?,
                                    list: ((ListedEntry) throws -> Void)?, cancellation: Cancellation) throws -> ContentsSummary {
         let plaintext = try reader.plaintext()
         let tar = try TarStreamReader(source: plaintext)

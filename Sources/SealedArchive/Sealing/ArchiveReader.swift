@@ -3,9 +3,16 @@ import Foundation
 /// Reads an archive from a stream, in the order and with the outcomes of
 /// Spec/FORMAT.md section 8, through the format core: creating a reader
 /// reads the header and makes an ``ArchiveDecoder`` (checks 1–8);
-/// ``unlock(with:)`` makes the ``UnlockedArchive`` (9–11), the only thing
-/// that decrypts; ``verify()`` and ``decrypt(into:)`` feed every record and
-/// the trailer through the core (12–17), keyless or decrypting.
+/// ``verify()`` feeds every record and the trailer through the keyless core
+/// (12–17 without opening chunks); ``unlock(with:)`` makes the
+/// ``UnlockedArchiveReader`` (9–11), the only type that decrypts.
+///
+/// The call order is the types': nothing here decrypts, so "decrypt before
+/// unlock" cannot be written. What the types cannot say is that the stream
+/// is read once (classes cannot be noncopyable, and a reader shared with
+/// its unlocked form must hand the stream to exactly one pass): a second
+/// pass, through this reader or any ``UnlockedArchiveReader`` made from it,
+/// throws `invalid-argument` instead of reading nothing.
 ///
 /// Memory holds one batch of records plus the trailer's length, whatever the
 /// archive's size; nothing seeks, so the source can be a pipe. The records of
@@ -17,8 +24,6 @@ public final class ArchiveReader {
     public let decoder: ArchiveDecoder
     /// The input, until a pass over the records takes it.
     private var source: ByteSource?
-    /// Set by ``unlock(with:)``.
-    public private(set) var unlocked: UnlockedArchive?
 
     /// Reads and checks the header.
     ///
@@ -46,14 +51,12 @@ public final class ArchiveReader {
     }
 
     /// Opens the file key with the first identity that has a stanza, and
-    /// authenticates the header under it.
-    /// Returns the key id of the identity that opened the archive, so a
-    /// report can name it without guessing from the identities given.
-    @discardableResult
-    public func unlock(with identities: [Identity]) throws -> KeyID {
-        let unlocked = try decoder.unlock(with: identities)
-        self.unlocked = unlocked
-        return unlocked.keyID
+    /// authenticates the header under it. The result is the only way to
+    /// decrypt; it names the key that opened the archive
+    /// (``UnlockedArchiveReader/keyID``), so a report can name it without
+    /// guessing from the identities given. Reads nothing past the header.
+    public func unlock(with identities: [Identity]) throws -> UnlockedArchiveReader {
+        UnlockedArchiveReader(reader: self, unlocked: try decoder.unlock(with: identities))
     }
 
     /// Checks every record and the trailer without decrypting (checks
@@ -63,54 +66,15 @@ public final class ArchiveReader {
         return try records.drain()
     }
 
-    /// Decrypts every record into `sink`, checking everything on the way.
-    /// Requires ``unlock(with:)``. The sink receives plaintext as records
-    /// authenticate; it is complete and genuine only if this returns.
-    public func decrypt(into sink: ByteSink) throws -> ReadResult {
-        let unlocked = try requireUnlocked()
-        let records = try RecordStream(source: takeSource(), opener: .decrypting(unlocked))
-        while let plaintext = try records.next() {
-            if !plaintext.isEmpty { try sink.write(plaintext) }
-        }
-        return try records.finalResult()
-    }
-
-    /// The plaintext as a byte source that decrypts as it is read, for
-    /// consumers that pull (libarchive's reader). Requires
-    /// ``unlock(with:)``. Reading it to its end (a read returning 0) means
-    /// every check passed; ``PlaintextSource/result`` is then set. A failed
-    /// check is thrown from `read(into:)`.
-    public func plaintext() throws -> PlaintextSource {
-        // Unlocked first: a refused call leaves the stream unread.
-        let unlocked = try requireUnlocked()
-        return PlaintextSource(records: try RecordStream(source: takeSource(), opener: .decrypting(unlocked)),
-                               batchCapacity: Parallel.batchSize * header.chunkSize)
-    }
-
-    /// Every record, checked and opened, passed to `observer` in order with
-    /// its check: re-wrapping copies them byte for byte.
-    func forEachRecord(_ observer: @escaping (_ record: UnsafeRawBufferPointer, _ checked: CheckedRecord) throws -> Void) throws -> ReadResult {
-        let unlocked = try requireUnlocked()
-        let records = try RecordStream(source: takeSource(), opener: .decrypting(unlocked))
-        records.observer = observer
-        return try records.drain()
-    }
-
-    /// The records are read once, from a stream: a second pass is a
-    /// caller's mistake, reported as such rather than reading nothing.
-    private func takeSource() throws -> ByteSource {
+    /// The records are read once, from a stream: a second pass (by this
+    /// reader or an ``UnlockedArchiveReader`` made from it) is a caller's
+    /// mistake, reported as such rather than reading nothing.
+    func takeSource() throws -> ByteSource {
         guard let source else {
             throw SealedArchiveError(.invalidArgument, "an archive reader reads its records once: make a new reader for another pass")
         }
         self.source = nil
         return source
-    }
-
-    private func requireUnlocked() throws -> UnlockedArchive {
-        guard let unlocked else {
-            throw SealedArchiveError(.invalidArgument, "decrypting needs the archive unlocked with one of its identities first")
-        }
-        return unlocked
     }
 }
 
@@ -225,7 +189,7 @@ final class RecordStream {
             (self.window, self.plaintext, self.recordLength, self.chunkSize, self.decoder, self.unlocked)
         var checked = [CheckedRecord?](repeating: nil, count: count)
         try checked.withUnsafeMutableBufferPointer { slots in
-            try Parallel.forEach(count) { j in
+            try Parallel.forEach(count, bytes: count * recordLength) { j in
                 let recordIndex = firstIndex + UInt64(j)
                 let last = final && j == count - 1
                 let start = j * recordLength

@@ -105,7 +105,7 @@ public final class ArchiveWriter: ByteSink {
         var sealed = [CheckedRecord?](repeating: nil, count: count)
         do {
             try sealed.withUnsafeMutableBufferPointer { slots in
-                try Parallel.forEach(count) { j in
+                try Parallel.forEach(count, bytes: filled) { j in
                     let start = j * chunkSize
                     let length = min(chunkSize, filled - start)
                     let recordStart = j * recordLength

@@ -16,12 +16,10 @@ public enum Rewrap {
     /// by another key or outside its signer's window is refused before
     /// anything is written, and one whose signature does not verify fails
     /// before the new trailer is written (the sink is then not to be kept).
-    public static func rewrap(_ reader: ArchiveReader, origin: RewrapOrigin, to recipients: [Recipient], signingKey: SigningKey,
+    public static func rewrap(_ reader: UnlockedArchiveReader, origin: RewrapOrigin, to recipients: [Recipient], signingKey: SigningKey,
                               into sink: ByteSink) throws -> SealResult {
         try origin.admit(reader.header)
-        guard let original = reader.unlocked else {
-            throw SealedArchiveError(.invalidArgument, "re-wrapping needs the archive unlocked with one of its identities")
-        }
+        let original = reader.unlocked
         var unique: [Recipient] = []
         for recipient in recipients where !unique.contains(recipient) { unique.append(recipient) }
         guard (1...FormatV1.maximumRecipients).contains(unique.count) else {

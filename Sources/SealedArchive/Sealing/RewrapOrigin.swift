@@ -44,23 +44,17 @@ public enum RewrapOrigin: Sendable, Equatable {
         .invalidArgument,
         "rewrap signs the archive with --sign-key: give the original sealing host's key with --signer or --signers, so only a genuine archive is re-signed (or --allow-unsigned-source)")
 
-    /// Checks the original's header against the policy: the same checks and
-    /// errors as a reader given trusted signers (`unsigned`,
-    /// `untrusted-signer`). The signature itself is checked by the reader
-    /// after the last record, before the re-wrapped trailer is written.
+    /// Checks the original's header against the policy: the reader's own
+    /// check 8 (``ArchiveDecoder/checkSigner(of:trustedSigners:)``, errors
+    /// `unsigned`, `untrusted-signer`), again here because the reader handed
+    /// to ``Rewrap`` may have been made with other signers or none. The
+    /// signature itself is checked by the reader after the last record,
+    /// before the re-wrapped trailer is written.
     func admit(_ header: ArchiveHeader) throws {
         guard case .trustedSigners(let trustedSigners) = self else { return }
         guard !trustedSigners.isEmpty else { throw Self.noTrustedSigner }
-        guard let signer = header.signer else {
-            throw SealedArchiveError(.unsigned, "the archive is not signed, and a signature by a trusted signer is required")
-        }
-        let trusted = trustedSigners.filter { $0.key == signer }
-        guard !trusted.isEmpty else {
-            throw SealedArchiveError(.untrustedSigner, "the archive is signed by \(signer) (key id \(signer.keyID)), which is not a trusted signer")
-        }
-        guard trusted.contains(where: { $0.admits(created: header.created) }) else {
-            throw SealedArchiveError(.untrustedSigner,
-                "the archive was created \(ISO8601DateFormatter().string(from: header.createdDate)), outside the window in which signer \(signer.keyID) is trusted (\(trusted.map(\.description).joined(separator: "; ")))")
-        }
+        // The reader's check 8, not a copy of it: one place decides whom a
+        // trusted-signer list admits, with one set of errors.
+        try ArchiveDecoder.checkSigner(of: header, trustedSigners: trustedSigners)
     }
 }

@@ -132,8 +132,8 @@ public enum Drill {
                     TemporaryFiles.unregister(registration)
                 }
                 let start = clock.now
-                let reader = try ArchiveReader(source: FileSource(path: path), trustedSigners: options.requiredSigners)
-                try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
+                let locked = try ArchiveReader(source: FileSource(path: path), trustedSigners: options.requiredSigners)
+                let reader = try locked.unlock(with: options.identities + (try options.identityResolver?(locked.header) ?? []))
                 if reader.header.payloadKind == .tar {
                     let summary = try Restore.extract(reader, to: scratch + "/restore", options: options.restore, cancellation: cancellation)
                     restoredBytes = summary.contentBytes

@@ -82,13 +82,14 @@ public enum Verifier {
             if outcome.depth != .deep {
                 outcome.result = try reader.verify()
             } else {
-                outcome.openedWith = try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
+                let unlocked = try reader.unlock(with: options.identities + (try options.identityResolver?(reader.header) ?? []))
+                outcome.openedWith = unlocked.keyID
                 if reader.header.payloadKind == .tar {
-                    let contents = try Restore.check(reader, options: options.restore)
+                    let contents = try Restore.check(unlocked, options: options.restore)
                     outcome.contents = contents
                     outcome.result = contents.archive
                 } else {
-                    outcome.result = try reader.decrypt(into: DiscardingSink())
+                    outcome.result = try unlocked.decrypt(into: DiscardingSink())
                 }
             }
             if let checksums = options.checksums, let hashing {
