@@ -20,14 +20,6 @@ public struct SealOptions: Sendable {
     }
 
     func validate() throws {
-        guard FormatV1.chunkSizeLog2Range.contains(chunkSizeLog2) else {
-            throw SealedArchiveError(.invalidArgument,
-                "chunk size 2^\(chunkSizeLog2) is outside 2^\(FormatV1.chunkSizeLog2Range.lowerBound)–2^\(FormatV1.chunkSizeLog2Range.upperBound)")
-        }
-        // Check 6 refuses it: an opener would write compressed bytes.
-        guard payloadKind == .tar || compression == .none else {
-            throw SealedArchiveError(.invalidArgument, "a byte payload is stored uncompressed: only a tar payload can be recorded as zstd")
-        }
         if let label {
             let bytes = Array(label.utf8)
             // Stricter than readers (Spec/FORMAT.md): no C1 or bidirectional
@@ -36,9 +28,9 @@ public struct SealOptions: Sendable {
                 throw SealedArchiveError(.invalidArgument, "the label must be 1–255 bytes of text without control characters (C0, C1 or bidirectional)")
             }
         }
-        if let previousDigest, previousDigest.count != 32 {
-            throw SealedArchiveError(.invalidArgument, "the previous digest must be 32 bytes")
-        }
+        // The format's own rules; the label rule above is the stricter one.
+        try ArchiveEncoder.checkParameters(chunkSizeLog2: chunkSizeLog2, payloadKind: payloadKind, compression: compression,
+                                           label: label, previousDigest: previousDigest)
         guard created.timeIntervalSince1970 >= 0 else {
             throw SealedArchiveError(.invalidArgument, "the creation time is before 1970")
         }

@@ -22,6 +22,29 @@ public final class ArchiveEncoder {
     public convenience init(recipients: [Recipient], signingKey: SigningKey?, chunkSizeLog2: Int = FormatV1.defaultChunkSizeLog2,
                             payloadKind: PayloadKind, compression: Compression, created: UInt64,
                             label: String? = nil, sequence: UInt64? = nil, previousDigest: [UInt8]? = nil) throws {
+        try Self.checkParameters(chunkSizeLog2: chunkSizeLog2, payloadKind: payloadKind, compression: compression,
+                                 label: label, previousDigest: previousDigest)
+        var unique: [Recipient] = []
+        for recipient in recipients where !unique.contains(recipient) { unique.append(recipient) }
+        guard !unique.isEmpty else { throw SealedArchiveError(.invalidArgument, "an archive needs at least one recipient") }
+        guard unique.count <= FormatV1.maximumRecipients else {
+            throw SealedArchiveError(.invalidArgument, "\(unique.count) recipients given; an archive holds at most \(FormatV1.maximumRecipients)")
+        }
+        let keys = try KeySchedule.random()
+        try self.init(keys: keys, signingKey: signingKey, header: ArchiveHeader(
+            chunkSizeLog2: chunkSizeLog2, payloadKind: payloadKind, compression: compression, created: created,
+            stanzas: try unique.map { try Stanza.wrap(keys.fileKey, to: $0) }, signer: signingKey?.signer,
+            label: label, sequence: sequence, previousDigest: previousDigest))
+    }
+
+    /// The header fields a new archive may carry (Spec/FORMAT.md section
+    /// 5): a chunk size in range, compression only for a tar payload (check
+    /// 6 refuses the rest: an opener would write compressed bytes), a label
+    /// of 1–255 bytes without C0 controls, a 32-byte previous digest.
+    /// Callers with stricter rules (the library's ``SealOptions``) add them
+    /// on top of this one check.
+    package static func checkParameters(chunkSizeLog2: Int, payloadKind: PayloadKind, compression: Compression,
+                                        label: String?, previousDigest: [UInt8]?) throws {
         guard FormatV1.chunkSizeLog2Range.contains(chunkSizeLog2) else {
             throw SealedArchiveError(.invalidArgument,
                 "chunk size 2^\(chunkSizeLog2) is outside 2^\(FormatV1.chunkSizeLog2Range.lowerBound)–2^\(FormatV1.chunkSizeLog2Range.upperBound)")
@@ -38,17 +61,6 @@ public final class ArchiveEncoder {
         if let previousDigest, previousDigest.count != 32 {
             throw SealedArchiveError(.invalidArgument, "the previous digest must be 32 bytes")
         }
-        var unique: [Recipient] = []
-        for recipient in recipients where !unique.contains(recipient) { unique.append(recipient) }
-        guard !unique.isEmpty else { throw SealedArchiveError(.invalidArgument, "an archive needs at least one recipient") }
-        guard unique.count <= FormatV1.maximumRecipients else {
-            throw SealedArchiveError(.invalidArgument, "\(unique.count) recipients given; an archive holds at most \(FormatV1.maximumRecipients)")
-        }
-        let keys = try KeySchedule.random()
-        try self.init(keys: keys, signingKey: signingKey, header: ArchiveHeader(
-            chunkSizeLog2: chunkSizeLog2, payloadKind: payloadKind, compression: compression, created: created,
-            stanzas: try unique.map { try Stanza.wrap(keys.fileKey, to: $0) }, signer: signingKey?.signer,
-            label: label, sequence: sequence, previousDigest: previousDigest))
     }
 
     /// Re-wrapping (Spec/FORMAT.md section 12): the original's file key and
