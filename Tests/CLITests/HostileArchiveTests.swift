@@ -59,7 +59,24 @@ struct HostileArchiveTests {
         #expect(known == tested, "untested: \(known.subtracting(tested).sorted()), unknown: \(tested.subtracting(known).sorted())")
     }
 
-    @Test(arguments: HostileArchiveTests.cases)
+    /// The cases the fast tier runs: one or two of each kind (escapes by
+    /// name, symlink and hard link, special files, clashes, the manifest,
+    /// limits, sparse maps, times, and the benign archive). Each case costs
+    /// a python run, a key, a seal and several opens, about a second; the
+    /// full tier runs all of `cases`.
+    static let fastCases = [
+        "dotdot_escape", "absolute_path", "symlink_etc_then_write", "symlink_chain_physical_parent",
+        "hardlink_etc_passwd", "hardlink_before_target", "fifo", "setuid_setgid",
+        "implicit_dir_then_symlink", "manifest_unlisted_hardlink", "path_too_long",
+        "sparse_map_overlapping", "mtime_out_of_range", "benign",
+    ]
+
+    /// The fast subset only names real cases.
+    @Test func fastCasesAreCases() {
+        #expect(Set(Self.fastCases).isSubset(of: Set(Self.cases)), "\(Set(Self.fastCases).subtracting(Self.cases))")
+    }
+
+    @Test(arguments: TestTier.scaled(fast: HostileArchiveTests.fastCases, full: HostileArchiveTests.cases))
     func hostileCase(_ name: String) throws {
         let run = try HostileRun(name)
         try #require(run.fixture.slow != true && run.fixture.unprivileged != true)
@@ -78,7 +95,8 @@ struct HostileArchiveTests {
     /// problem (root ignores modes), so when the tests run as root the
     /// commands run as `nobody` through setpriv.
     @Test(.enabled(if: HostileRun.canRunUnprivileged || TestTier.full, "needs a non-root user, or setpriv or runuser (util-linux) when root"),
-          arguments: HostileArchiveTests.unprivilegedCases)
+          arguments: TestTier.scaled(fast: ["readonly_dir_then_refusal", "dir_0500_listed_after_contents"],
+                                     full: HostileArchiveTests.unprivilegedCases))
     func staysCleanForUnprivilegedUser(_ name: String) throws {
         try #require(HostileRun.canRunUnprivileged, "running as root, and neither setpriv nor runuser (util-linux) is installed")
         let run = try HostileRun(name, unprivileged: true)

@@ -183,7 +183,30 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
         let signer: String
     }
 
+    /// The files of the fixture (name, bytes, mode), the signer and the
+    /// identity's stanza, made once per test process: the three keys and
+    /// the seal are most of what a tamper case would otherwise spend, and
+    /// every case starts from the same archive. Each test still gets a
+    /// fresh sandbox holding copies of these files.
+    struct Original: Sendable {
+        let files: [(name: String, bytes: [UInt8], mode: Int)]
+        let ownStanza: Int
+        let signer: String
+    }
+
+    static let original: Result<Original, any Error> = Result { try makeOriginal() }
+
+    /// A fresh sandbox holding a copy of the shared original archive, keys
+    /// and plaintext.
     static func makeFixture() throws -> Fixture {
+        let original = try original.get()
+        let sandbox = try Sandbox()
+        for file in original.files { try sandbox.write(file.name, file.bytes, mode: file.mode) }
+        let layout = try ArchiveLayout(sandbox.read("archive"))
+        return Fixture(sandbox: sandbox, layout: layout, ownStanza: original.ownStanza, signer: original.signer)
+    }
+
+    static func makeOriginal() throws -> Original {
         let sandbox = try Sandbox()
         let other = try sandbox.makeIdentity("other-id")
         let mine = try sandbox.makeIdentity("id")
@@ -205,7 +228,12 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
         let ownStanza = try #require((0..<2).first {
             layout.stanzaKeyID($0) == (try? Recipient(parsing: mine).keyID.description)
         })
-        return Fixture(sandbox: sandbox, layout: layout, ownStanza: ownStanza, signer: signer)
+        let files = try ["archive", "id", "other-id", "plain", "sk"].map { name in
+            let attributes = try FileManager.default.attributesOfItem(atPath: sandbox.path(name))
+            let mode = try #require((attributes[.posixPermissions] as? NSNumber)?.intValue)
+            return (name: name, bytes: try sandbox.read(name), mode: mode)
+        }
+        return Original(files: files, ownStanza: ownStanza, signer: signer)
     }
 
     @Test func untouchedArchivePasses() throws {
