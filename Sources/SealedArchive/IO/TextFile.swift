@@ -25,10 +25,18 @@ public enum TextFile {
             let (fd, _) = try POSIX.openRegularFile(path, what: name, code: code, followLinks: followLinks)
             source = FileSource(owning: fd, name: name)
         }
-        var bytes = [UInt8](repeating: 0, count: limit + 1)
-        let count = try bytes.withUnsafeMutableBytes { try source.readFully(into: $0) }
-        guard count <= limit else { throw SealedArchiveError(code, "\(name) is larger than \(limit) bytes: it is not a \(what)") }
-        bytes.removeLast(bytes.count - count)
+        // In pieces, growing as the file does: a buffer of the whole limit
+        // (64 MiB for the keyring's files) would be zero-filled, page by
+        // page, for every small file read.
+        var bytes: [UInt8] = []
+        var piece = [UInt8](repeating: 0, count: min(limit + 1, 64 << 10))
+        while bytes.count <= limit {
+            let wanted = min(piece.count, limit + 1 - bytes.count)
+            let count = try piece.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<wanted])) }
+            bytes += piece[..<count]
+            if count < wanted { break }
+        }
+        guard bytes.count <= limit else { throw SealedArchiveError(code, "\(name) is larger than \(limit) bytes: it is not a \(what)") }
         return bytes
     }
 
