@@ -34,7 +34,7 @@ final class WorkBudget: Sendable {
         /// The most ever held at once (for tests).
         var peak = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(capacity: Int) {
         self.capacity = capacity

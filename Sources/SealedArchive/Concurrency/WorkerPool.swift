@@ -52,11 +52,11 @@ enum WorkerPool {
             var results: [T?]
         }
         private let count: Int
-        private let state: Mutex<State>
+        private let state: Locked<State>
 
         init(count: Int) {
             self.count = count
-            state = Mutex(State(results: Array(repeating: nil, count: count)))
+            state = Locked(State(results: Array(repeating: nil, count: count)))
         }
 
         func take() -> Int? {

@@ -20,7 +20,7 @@ public final class Cancellation: Sendable {
         var cancelled = false
         var commits = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

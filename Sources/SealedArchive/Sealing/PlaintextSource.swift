@@ -110,7 +110,7 @@ public final class PlaintextSource: ByteSource {
         }
 
         let buffers: [UnsafeMutableRawBufferPointer]
-        let state = Mutex(State())
+        let state = Locked(State())
         let free = DispatchSemaphore(value: 0)
         let full = DispatchSemaphore(value: 0)
 
