@@ -1,6 +1,5 @@
 import Foundation
 import SealedArchive
-import Synchronization
 import SystemCalls
 
 /// Asking for a passphrase on the controlling terminal with echo off: a
@@ -9,7 +8,7 @@ import SystemCalls
 enum TerminalPassphrase {
     /// The terminal settings to put back if a signal ends the process
     /// while echo is off.
-    private static let echoOff = Mutex<(fd: Int32, saved: System.TerminalAttributes)?>(nil)
+    private static let echoOff = Locked<(fd: Int32, saved: System.TerminalAttributes)?>(nil)
 
     /// Puts the terminal's echo back if a prompt had turned it off.
     static func restoreTerminal() {

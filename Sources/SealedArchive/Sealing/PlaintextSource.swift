@@ -180,22 +180,27 @@ public final class PlaintextSource: ByteSource {
         }
 
         func run() {
+            // This thread may have hashed what it read (a checksum of the
+            // archive through a hashing source): OpenSSL's per-thread state
+            // goes before the reader can see the end and the process exit.
+            func finish(_ ending: Shared.Ending?) {
+                SHA256.releaseThreadState()
+                if let ending { shared.end(ending) }
+            }
             var slot = 0
             while true {
                 shared.free.wait()
-                if shared.isCancelled { return }
+                if shared.isCancelled { return finish(nil) }
                 do {
                     guard let batch = try records.next() else {
-                        shared.end(.end(records.result))
-                        return
+                        return finish(.end(records.result))
                     }
-                    if shared.isCancelled { return }
+                    if shared.isCancelled { return finish(nil) }
                     UnsafeMutableRawBufferPointer(rebasing: shared.buffers[slot][..<batch.count]).copyMemory(from: batch)
                     shared.filled(slot: slot, length: batch.count)
                     slot = 1 - slot
                 } catch {
-                    shared.end(.failure(error))
-                    return
+                    return finish(.failure(error))
                 }
             }
         }
