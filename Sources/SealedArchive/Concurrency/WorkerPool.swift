@@ -33,13 +33,12 @@ enum WorkerPool {
         let threads = max(1, min(workers, count))
         let done = DispatchSemaphore(value: 0)
         for _ in 0..<threads {
-            Thread.detachNewThread {
+            WorkerThread.detach({
                 while let index = jobs.take() {
                     let value = budget.withBytes(cost(index)) { body(index) }
                     jobs.set(index, value)
                 }
-                done.signal()
-            }
+            }, then: { done.signal() })
         }
         for _ in 0..<threads { done.wait() }
         return jobs.results

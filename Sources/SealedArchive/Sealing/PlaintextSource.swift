@@ -37,7 +37,10 @@ public final class PlaintextSource: ByteSource {
     init(records: RecordStream, batchCapacity: Int) {
         shared = Shared(batchCapacity: batchCapacity)
         let producer = Producer(shared: shared, records: records)
-        Thread.detachNewThread { producer.run() }
+        let shared = shared
+        WorkerThread.detach({ producer.run() }, then: { ending in
+            if let ending { shared.end(ending) }
+        })
     }
 
     deinit {
@@ -179,28 +182,23 @@ public final class PlaintextSource: ByteSource {
             self.records = records
         }
 
-        func run() {
-            // This thread may have hashed what it read (a checksum of the
-            // archive through a hashing source): OpenSSL's per-thread state
-            // goes before the reader can see the end and the process exit.
-            func finish(_ ending: Shared.Ending?) {
-                SHA256.releaseThreadState()
-                if let ending { shared.end(ending) }
-            }
+        /// Fills batches until the stream ends, fails or is cancelled, and
+        /// returns how it ended (nil when cancelled: nobody is waiting).
+        func run() -> Shared.Ending? {
             var slot = 0
             while true {
                 shared.free.wait()
-                if shared.isCancelled { return finish(nil) }
+                if shared.isCancelled { return nil }
                 do {
                     guard let batch = try records.next() else {
-                        return finish(.end(records.result))
+                        return .end(records.result)
                     }
-                    if shared.isCancelled { return finish(nil) }
+                    if shared.isCancelled { return nil }
                     UnsafeMutableRawBufferPointer(rebasing: shared.buffers[slot][..<batch.count]).copyMemory(from: batch)
                     shared.filled(slot: slot, length: batch.count)
                     slot = 1 - slot
                 } catch {
-                    return finish(.failure(error))
+                    return .failure(error)
                 }
             }
         }
