@@ -99,6 +99,32 @@ enum Input {
     case file(String)
 }
 
+/// `SEALED_TEST_TRACE=FILE` appends one line per command a test runs (its
+/// seconds, when it started, the test, the command) to FILE: what to read when a suite gets
+/// slow, since swift-testing's own per-test times arrive only at the end.
+enum CommandTrace {
+    private static let file: FileHandle? = ProcessInfo.processInfo.environment["SEALED_TEST_TRACE"].flatMap { path in
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = FileHandle(forWritingAtPath: path)
+        _ = try? handle?.seekToEnd()
+        return handle
+    }
+    private static let lock = NSLock()
+
+    private static let processStart = ContinuousClock.now
+
+    static func record(_ command: [String], started: ContinuousClock.Instant) {
+        guard let file else { return }
+        func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        let test = Test.current.map { "\($0.id)" } ?? "?"
+        let line = String(format: "%.3f\t%.3f\t", seconds(.now - started), seconds(started - processStart))
+            + test + "\t" + command.joined(separator: " ").prefix(200) + "\n"
+        lock.withLock { file.write(Data(line.utf8)) }
+    }
+}
+
 /// A fresh temporary directory for one test, removed when released. Commands
 /// run with `work/` as their current directory, so tests name files by their
 /// bare names; captured output lives in a sibling directory, so `work/`
@@ -190,8 +216,10 @@ final class Sandbox {
         process.standardInput = stdinHandle
         process.standardOutput = stdoutHandle
         process.standardError = stderrHandle
+        let started = ContinuousClock.now
         try process.run()
         process.waitUntilExit()
+        CommandTrace.record(display ?? ([executable] + arguments), started: started)
 
         let signaled = process.terminationReason == .uncaughtSignal
         let result = RunResult(
@@ -208,26 +236,29 @@ final class Sandbox {
 
     // MARK: Keys, made by the CLI itself
 
-    /// `keygen -o name`; returns the recipient (`age1…`) printed on stderr.
+    /// `keygen -o name`, or the same file as `keygen` made it earlier (see
+    /// ``MadeKeys``); returns the recipient (`age1…`).
     @discardableResult
     func makeIdentity(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        try makeKey(["keygen", "-o", name], prefix: "age1", sourceLocation: sourceLocation)
+        try placeKey(.identity, at: name, sourceLocation: sourceLocation)
     }
 
-    /// `keygen --signing -o name`; returns the signer key (`sealsig1…`).
+    /// `keygen --signing -o name`, or the same file as `keygen` made it
+    /// earlier; returns the signer key (`sealsig1…`).
     @discardableResult
     func makeSigningKey(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        try makeKey(["keygen", "--signing", "-o", name], prefix: "sealsig1", sourceLocation: sourceLocation)
+        try placeKey(.signing, at: name, sourceLocation: sourceLocation)
     }
 
-    private func makeKey(_ arguments: [String], prefix: String, sourceLocation: SourceLocation) throws -> String {
-        let result = try run(arguments)
-        try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
-        let line = try #require(result.stderrLines.first { $0.hasPrefix("Public key: ") },
-                                "\(result)", sourceLocation: sourceLocation)
-        let key = String(line.dropFirst("Public key: ".count))
-        try #require(key.hasPrefix(prefix), "\(result)", sourceLocation: sourceLocation)
-        return key
+    private var keysPlaced: [MadeKeys.Kind: Int] = [:]
+
+    private func placeKey(_ kind: MadeKeys.Kind, at name: String, sourceLocation: SourceLocation) throws -> String {
+        let index = keysPlaced[kind, default: 0]
+        keysPlaced[kind] = index + 1
+        let key = try MadeKeys.shared.key(kind, index, sourceLocation: sourceLocation)
+        try #require(!exists(name), "\(name) already exists: keygen would refuse it", sourceLocation: sourceLocation)
+        try write(name, key.file, mode: 0o600)
+        return key.publicKey
     }
 
     /// `recipient name`: the public key(s), one a line.
@@ -348,4 +379,47 @@ func expectNoOutput(_ sandbox: Sandbox, _ name: String, sourceLocation: SourceLo
     #expect(!sandbox.exists(name), "\(name) should not exist", sourceLocation: sourceLocation)
     let partial = (try? sandbox.partialFiles(for: name)) ?? ["<cannot list>"]
     #expect(partial.isEmpty, "temporary files left: \(partial)", sourceLocation: sourceLocation)
+}
+
+/// Key files made by `keygen` once per test process and handed out by
+/// index: a sandbox's first identity is key 0, its second key 1, so keys
+/// within a sandbox are distinct, while sandboxes, which never meet, share
+/// them. A `keygen` process per key was a fifth of all the commands the
+/// suites ran. The tests of `keygen` itself run it directly.
+final class MadeKeys: @unchecked Sendable {
+    enum Kind: Hashable {
+        case identity, signing
+        var arguments: [String] { self == .identity ? ["keygen"] : ["keygen", "--signing"] }
+        var prefix: String { self == .identity ? "age1" : "sealsig1" }
+    }
+
+    struct Key {
+        let file: [UInt8]
+        let publicKey: String
+    }
+
+    static let shared = MadeKeys()
+    private let lock = NSLock()
+    private var keys: [Kind: [Key]] = [:]
+
+    func key(_ kind: Kind, _ index: Int, sourceLocation: SourceLocation) throws -> Key {
+        lock.lock()
+        defer { lock.unlock() }
+        while keys[kind, default: []].count <= index {
+            keys[kind, default: []].append(try Self.make(kind, sourceLocation: sourceLocation))
+        }
+        return keys[kind]![index]
+    }
+
+    private static func make(_ kind: Kind, sourceLocation: SourceLocation) throws -> Key {
+        let sandbox = try Sandbox()
+        let result = try sandbox.run(kind.arguments + ["-o", "key"])
+        try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+        let line = try #require(result.stderrLines.first { $0.hasPrefix("Public key: ") },
+                                "\(result)", sourceLocation: sourceLocation)
+        let publicKey = String(line.dropFirst("Public key: ".count))
+        try #require(publicKey.hasPrefix(kind.prefix), "\(result)", sourceLocation: sourceLocation)
+        try #require(try sandbox.mode("key") == 0o600, "keygen wrote a key file that is not 0600", sourceLocation: sourceLocation)
+        return Key(file: try sandbox.read("key"), publicKey: publicKey)
+    }
 }

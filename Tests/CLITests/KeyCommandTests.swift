@@ -181,7 +181,7 @@ import Testing
 
     /// A secret key file readable by group or others is refused, naming the
     /// file and the fix, whichever command reads it.
-    @Test(arguments: [0o644, 0o640, 0o604, 0o660])
+    @Test(arguments: TestTier.sample([0o644, 0o640, 0o604, 0o660], fast: 2))
     func looseKeyFilesAreRefused(mode: Int) throws {
         let sandbox = try Sandbox()
         let recipient = try sandbox.makeIdentity("my-id")

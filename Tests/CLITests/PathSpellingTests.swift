@@ -53,7 +53,10 @@ import Testing
         return (sandbox, recipient)
     }
 
-    @Test(arguments: newNames)
+    /// The fast tier's names: non-ASCII, a newline and an escape sequence.
+    static let fastNewNames = ["é", "new\nline", "esc\u{1b}[31m"]
+
+    @Test(arguments: TestTier.scaled(fast: fastNewNames, full: newNames))
     func newOutputNamesWork(_ name: String) throws {
         let (sandbox, recipient) = try Self.makeFixture()
         defer { makeTreeRemovable(sandbox.root.path) }
@@ -131,12 +134,10 @@ import Testing
             ("keys review --archives", { ["keys", "review", "--keyring", "no-ring", "--archives", $0] }),
             ("keys import-paper -o", { ["keys", "import-paper", "-o", $0, "a.sarc"] }),
         ]
-        for (label, arguments) in commands {
-            for (name, why) in Self.badNames {
-                let result = try sandbox.run(arguments(name))
-                Self.expectHandled(result, "\(label) with \(why)")
-                #expect(result.status != 0, "\(label) with \(why) should fail: \(result)")
-            }
+        for ((label, arguments), (name, why)) in TestTier.pairs(commands, Self.badNames) {
+            let result = try sandbox.run(arguments(name))
+            Self.expectHandled(result, "\(label) with \(why)")
+            #expect(result.status != 0, "\(label) with \(why) should fail: \(result)")
         }
         let left = try sandbox.listing().filter { !before.contains($0) }
         #expect(left.isEmpty, "left behind: \(left)")

@@ -36,25 +36,23 @@ import Testing
             ("deep", "-i id"),
             ("deep", "-i id --signer \(bench.signer)"),
         ]
-        for name in ["nightly.sarc", "dump.sarc"] {
-            for (depth, flags) in depths {
-                bench.sandbox.removeItem("rclone.rc")
-                let piped = try bench.sh(#"""
-                    { rclone --config /dev/null cat ":local:$REMOTE"; echo $? > rclone.rc; } | "$SA" verify $FLAGS -
-                    """#, environment: ["REMOTE": "\(remote)/\(name)", "FLAGS": flags])
-                let context = "\(name) at \(depth) (\(flags)): \(piped)"
-                #expect(try bench.sandbox.read("rclone.rc") == Array("0\n".utf8), "\(context)")
-                #expect(piped.status == 0, "\(context)")
-                #expect(piped.stderrLinesWithoutWarnings.isEmpty, "\(context)")
-                #expect(piped.stdoutLines.count == 1, "\(context)")
-                let line = try #require(VerifyLine(piped.stdoutLines.first ?? ""), "not a verify line: \(context)")
-                #expect(line.ok, "\(context)")
-                #expect(line.depth == depth, "\(context)")
-                #expect(piped.stdoutLines.allSatisfy { $0.contains("[\(depth)]") }, "\(context)")
-                #expect(line.detail.contains(bench.signer), "the signer is named: \(context)")
-                if depth == "deep" && name == "nightly.sarc" {
-                    #expect(line.detail.contains("MANIFEST.sha256 matches"), "\(context)")
-                }
+        for ((depth, flags), name) in TestTier.pairs(depths, ["nightly.sarc", "dump.sarc"]) {
+            bench.sandbox.removeItem("rclone.rc")
+            let piped = try bench.sh(#"""
+                { rclone --config /dev/null cat ":local:$REMOTE"; echo $? > rclone.rc; } | "$SA" verify $FLAGS -
+                """#, environment: ["REMOTE": "\(remote)/\(name)", "FLAGS": flags])
+            let context = "\(name) at \(depth) (\(flags)): \(piped)"
+            #expect(try bench.sandbox.read("rclone.rc") == Array("0\n".utf8), "\(context)")
+            #expect(piped.status == 0, "\(context)")
+            #expect(piped.stderrLinesWithoutWarnings.isEmpty, "\(context)")
+            #expect(piped.stdoutLines.count == 1, "\(context)")
+            let line = try #require(VerifyLine(piped.stdoutLines.first ?? ""), "not a verify line: \(context)")
+            #expect(line.ok, "\(context)")
+            #expect(line.depth == depth, "\(context)")
+            #expect(piped.stdoutLines.allSatisfy { $0.contains("[\(depth)]") }, "\(context)")
+            #expect(line.detail.contains(bench.signer), "the signer is named: \(context)")
+            if depth == "deep" && name == "nightly.sarc" {
+                #expect(line.detail.contains("MANIFEST.sha256 matches"), "\(context)")
             }
         }
 

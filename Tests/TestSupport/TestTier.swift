@@ -22,4 +22,25 @@ public enum TestTier {
     /// `full` in the full tier, `fast` otherwise: a round count or size that
     /// keeps what a test asserts but costs less on a laptop.
     public static func scaled<T>(fast: T, full: T) -> T { Self.full ? full : fast }
+
+    /// Every case in the full tier; in the fast tier `count` of them spread
+    /// evenly from the first to the last, the same ones every run. For
+    /// tables whose rows are ordered by where they strike (header, keys,
+    /// records, trailer), so the sample still reaches each part.
+    public static func sample<C: Collection>(_ cases: C, fast count: Int) -> [C.Element] {
+        let all = Array(cases)
+        guard !full, count < all.count else { return all }
+        guard count > 1 else { return Array(all.prefix(count)) }
+        return (0..<count).map { all[$0 * (all.count - 1) / (count - 1)] }
+    }
+
+    /// The (row, column) pairs a table test runs: all of them in the full
+    /// tier; in the fast tier each row once, with the columns taken in
+    /// turn, so every row and every column still runs (a diagonal through
+    /// the table instead of the whole of it).
+    public static func pairs<Row, Column>(_ rows: [Row], _ columns: [Column]) -> [(Row, Column)] {
+        guard !columns.isEmpty else { return [] }
+        if full { return rows.flatMap { row in columns.map { (row, $0) } } }
+        return rows.enumerated().map { ($0.element, columns[$0.offset % columns.count]) }
+    }
 }
