@@ -104,7 +104,7 @@ enum Input {
 /// slow, since swift-testing's own per-test times arrive only at the end.
 enum CommandTrace {
     private static let file: FileHandle? = ProcessInfo.processInfo.environment["SEALED_TEST_TRACE"].flatMap { path in
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         let handle = FileHandle(forWritingAtPath: path)
         _ = try? handle?.seekToEnd()
         return handle
