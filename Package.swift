@@ -63,11 +63,14 @@ let package = Package(
         .target(name: "KeyRotation", dependencies: ["SealedArchive", "SystemCalls"]),
         // What every test target shares: the test tiers and external tools,
         // the seeded generator, SHA-256 and hex, the vectors' schema. No
-        // Swift Testing in it, so the fuzz targets' seed writers use it too.
-        .target(name: "TestSupport", dependencies: ["SealedArchive"], path: "Tests/TestSupport"),
+        // Swift Testing in it, so the fuzz targets' seed writers use it too,
+        // and only the format core, so the core's own tests use it without
+        // the IO library.
+        .target(name: "TestSupport", dependencies: ["SealedArchiveFormat"], path: "Tests/TestSupport"),
         .testTarget(name: "SealedArchiveTests", dependencies: ["SealedArchive", "SystemCalls", "TestSupport"]),
-        // Fast tests of the format core alone, through its own API.
-        .testTarget(name: "SealedArchiveFormatTests", dependencies: ["SealedArchiveFormat"]),
+        // Fast tests of the format core alone, through its own API (the
+        // IO library is not a dependency, so they cannot reach it).
+        .testTarget(name: "SealedArchiveFormatTests", dependencies: ["SealedArchiveFormat", "TestSupport"]),
         .testTarget(name: "KeyRotationTests", dependencies: ["KeyRotation", "SealedArchive", "TestSupport"]),
         // End-to-end tests run the built `sealed-archive` binary.
         .testTarget(

@@ -1,10 +1,6 @@
 import Foundation
 import SealedArchiveFormat
 
-/// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 /// The code of the SealedArchiveError `body` throws, nil when it returns.
 func errorCode(_ body: () throws -> Void) -> SealedArchiveError.Code? {
     do { try body(); return nil } catch let error as SealedArchiveError { return error.code } catch { return SealedArchiveError.Code(rawValue: "foreign: \(error)") }
@@ -13,12 +9,6 @@ func errorCode(_ body: () throws -> Void) -> SealedArchiveError.Code? {
 /// The SealedArchiveError `body` throws, nil when it returns.
 func thrown(_ body: () throws -> Void) -> SealedArchiveError? {
     do { try body(); return nil } catch { return error as? SealedArchiveError }
-}
-
-func sha256Hex(_ bytes: [UInt8]) throws -> String {
-    let hasher = try SHA256()
-    bytes.withUnsafeBytes { hasher.update($0) }
-    return hasher.finalizeHex()
 }
 
 func deterministicBytes(_ count: Int, seed: UInt8 = 7) -> [UInt8] {

@@ -1,33 +1,18 @@
 import Foundation
 import Testing
 import SealedArchiveFormat
+import TestSupport
 
 /// Every vector of Spec/vectors decoded through the format core alone
 /// (ArchiveImage over ArchiveDecoder, UnlockedArchive, RecordAccumulator),
 /// with the outcome its JSON states, decrypting and keyless.
 @Suite struct CoreVectorTests {
-    struct Vector: Decodable, CustomStringConvertible, Sendable {
-        let name: String
-        let archive: String
-        let identities: [String]
-        let signers: [String]
-        let expect: String
-        let keyless_expect: String
-        let plaintext_sha256: String?
-        let plaintext_length: Int?
-        var description: String { name }
-    }
+    typealias Vector = TestVector
 
-    static let directory = packageRoot.appendingPathComponent("Spec/vectors")
-
-    static func all() throws -> [Vector] {
-        try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted().map {
-            try JSONDecoder().decode(Vector.self, from: Data(contentsOf: directory.appendingPathComponent($0)))
-        }
-    }
+    static func all() throws -> [Vector] { try TestVector.load() }
 
     func bytes(_ vector: Vector) throws -> [UInt8] {
-        try [UInt8](Data(contentsOf: Self.directory.appendingPathComponent(vector.archive)))
+        try [UInt8](Data(contentsOf: vector.archiveURL))
     }
 
     func trusted(_ vector: Vector) throws -> [TrustedSigner]? {
@@ -57,7 +42,7 @@ import SealedArchiveFormat
         #expect((outcome?.rawValue ?? "ok") == vector.expect)
         if vector.expect == "ok" {
             #expect(plaintext.count == vector.plaintext_length)
-            #expect(try sha256Hex(plaintext) == vector.plaintext_sha256)
+            #expect(sha256Hex(plaintext) == vector.plaintext_sha256)
         }
     }
 
@@ -84,6 +69,6 @@ import SealedArchiveFormat
             #expect(checked.isLast == (index == count - 1))
             pieces[Int(index)] = Array(buffer[..<checked.plaintextLength])
         }
-        #expect(try sha256Hex(Array(pieces.joined())) == vector.plaintext_sha256)
+        #expect(sha256Hex(Array(pieces.joined())) == vector.plaintext_sha256)
     }
 }

@@ -1,4 +1,4 @@
-import SealedArchive
+import SealedArchiveFormat
 
 /// Lowercase hex of `bytes`, as sha256sum and the vectors write digests.
 public func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
@@ -12,11 +12,11 @@ public func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
     return String(decoding: text, as: UTF8.self)
 }
 
-/// The SHA-256 of `bytes` in lowercase hex, computed by the library's own
-/// SHA-256 (libsodium), so the tests need no second implementation.
+/// The SHA-256 of `bytes` in lowercase hex, computed by the format core's
+/// own SHA-256 (OpenSSL), so the tests need no second implementation.
 public func sha256Hex(_ bytes: [UInt8]) -> String {
-    // SHA256() fails only if libsodium cannot initialise, which no test
-    // can recover from.
+    // SHA256() fails only when OpenSSL cannot allocate a context, which no
+    // test can recover from.
     let hasher = try! SHA256()
     bytes.withUnsafeBytes { hasher.update($0) }
     return hex(hasher.finalize())
