@@ -3,7 +3,7 @@ import Foundation
 /// The line rules shared by recipients and signers files (Spec/KEYS.md
 /// section 3): one key a line, blank lines and `#` comments ignored,
 /// surrounding spaces removed. Reading and writing use the same rules, so
-/// what ``RecipientsFile`` and ``SignersFile`` write reads back the same.
+/// what ``KeyListFile`` writes reads back the same.
 enum KeyListText {
     /// The key lines and the comment texts (without `#` and surrounding
     /// spaces) of a list, in order.
