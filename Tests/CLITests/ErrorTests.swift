@@ -279,7 +279,8 @@ import Testing
         expectNoOutput(sandbox, "archive")
     }
 
-    @Test(arguments: ["", "tab\there", "bell\u{07}", "del\u{7F}", String(repeating: "a", count: 256)])
+    @Test(arguments: ["", "tab\there", "bell\u{07}", "del\u{7F}", "c1\u{85}", "rlo\u{202E}x", "alm\u{061C}x", "iss\u{206A}x",
+                      String(repeating: "a", count: 256)])
     func badLabelIsUsage(label: String) throws {
         let sandbox = try Sandbox()
         let recipient = try sandbox.makeIdentity("id")

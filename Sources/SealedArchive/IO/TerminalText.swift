@@ -6,14 +6,15 @@ public enum TerminalText {
     /// Whether a terminal could act on `scalar` instead of showing it: C0
     /// controls, DEL and C1 controls (ESC and the one-character CSI U+009B
     /// start terminal sequences); the Unicode bidirectional controls
-    /// U+200E, U+200F, U+202A–U+202E and U+2066–U+2069 (they make a name
-    /// display as another, "Trojan Source" style); and U+2028, U+2029, at
+    /// U+061C, U+200E, U+200F, U+202A–U+202E and U+2066–U+2069 and the
+    /// deprecated format controls U+206A–U+206F (they make a name display
+    /// as another, "Trojan Source" style); and U+2028, U+2029, at
     /// which some terminals and log viewers break lines, so one error line
     /// would read as two.
     public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F: return true
-        case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x206F: return true
         case 0x2028, 0x2029: return true
         default: return false
         }
