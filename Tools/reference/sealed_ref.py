@@ -1938,11 +1938,15 @@ def cmd_open(args):
     signers = parse_signer_args(args.signer)
     if args.archive == "-" and "-" in args.identity:
         raise ToolError("usage", "standard input cannot be both the archive and an identity file")
+    if args.list or args.only:
+        return cmd_open_seeking(args, identities, signers)
     inp = open_input(args.archive)
+    if args.tar:
+        return cmd_open_tar(args, inp, identities, signers)
     if args.output:
         out = AtomicOutput(args.output)
         try:
-            decode(inp, identities, signers, out.write)
+            decode_any(inp, identities, signers, out.write)
         except BaseException:
             out.abort()
             raise
@@ -1952,9 +1956,105 @@ def cmd_open(args):
 
         def sink(b):
             stdout.write(b)
-        decode(inp, identities, signers, sink)
+        decode_any(inp, identities, signers, sink)
         stdout.flush()
     return 0
+
+
+def whole_tar(inp, identities, signers):
+    """Decode a version 2 tar archive whole and make the V2 §8 whole-payload
+    check (frames against the seek table, index against the tar)."""
+    parts = []
+    res = decode_any(inp, identities, signers, parts.append)
+    if res.header.version != VERSION2 or res.header.payload_kind != 2:
+        raise ToolError("usage", "--tar needs a version 2 archive of payload kind 2")
+    tar, entries = check_tar_payload(b"".join(parts))
+    return res, tar, entries
+
+
+def cmd_open_tar(args, inp, identities, signers):
+    """open --tar: the tar stream, written only after every check passed."""
+    _, tar, _ = whole_tar(inp, identities, signers)
+    if args.output:
+        out = AtomicOutput(args.output)
+        out.write(tar)
+        out.commit()
+    else:
+        sys.stdout.buffer.write(tar)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def entry_line(e):
+    kind = {ENTRY_FILE: "-", ENTRY_DIR: "d", ENTRY_SYMLINK: "l", ENTRY_HARDLINK: "h", ENTRY_OTHER: "?"}[e.type]
+    line = "%s %04o %12d %s %s" % (kind, e.mode, e.size, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.mtime))
+                                   if 0 <= e.mtime < 1 << 40 else str(e.mtime), escape_path(e.path))
+    if e.link:
+        line += (" -> " if e.type == ENTRY_SYMLINK else " link to ") + escape_path(e.link)
+    return line
+
+
+def cmd_open_seeking(args, identities, signers):
+    """open --list / --only PATH (V2 §7.1, §8, §8.1): authenticate header,
+    group table and trailer, then read only the records the seek table, the
+    index and the selected members need."""
+    if args.archive == "-":
+        raise ToolError("usage", "--list and --only need a seekable archive file")
+    with open_input(args.archive) as f:
+        part = PartialV2(f, identities, signers)
+        if part.hdr.payload_kind != 2:
+            raise ToolError("usage", "--list and --only need a tar archive (payload kind 2)")
+        st = SeekingTar(part.payload_length, part.read_payload)
+        if args.list:
+            for e in st.entries:
+                safe_relative(e.path)          # extraction's name rules (V2 §8.1)
+                print(entry_line(e))
+            return 0
+        if not args.directory:
+            raise ToolError("usage", "--only needs -C DIR")
+        wanted = []
+        for path in args.only:
+            sel = st.select(os.fsencode(path))
+            if not sel:
+                raise ToolError("usage", "%s is not in the archive's index" % path)
+            wanted.extend(e for e in sel if e not in wanted)
+        wanted_paths = {e.path for e in wanted}
+        checked = []
+        for k, e in enumerate(st.entries):
+            if e in wanted:
+                ent, m, content = st.checked_member(k)
+                if ent.type == ENTRY_HARDLINK and ent.link not in wanted_paths:
+                    raise ToolError("usage", "hard link %s: its target %s is not extracted"
+                                    % (escape_path(ent.path), escape_path(ent.link)))
+                checked.append((ent, m, content))
+        extract_members(checked, args.directory)
+    return 0
+
+
+def extract_members(checked, directory):
+    """Write checked members under directory (mode and mtime from the tar
+    header, never the index, V2 §8.1). A minimal extractor: files,
+    directories, symbolic and hard links; anything else is listed, never
+    extracted. Nothing is written before every member has been checked."""
+    root = os.path.abspath(directory)
+    os.makedirs(root, exist_ok=True)
+    for e, m, content in checked:
+        dest = os.path.join(root, safe_relative(e.path))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if e.type == ENTRY_DIR:
+            os.makedirs(dest, exist_ok=True)
+        elif e.type == ENTRY_FILE:
+            with open(dest, "wb") as out:
+                out.write(content)
+        elif e.type == ENTRY_SYMLINK:
+            os.symlink(os.fsdecode(e.link), dest)
+        elif e.type == ENTRY_HARDLINK:
+            os.link(os.path.join(root, safe_relative(e.link)), dest)
+        else:
+            continue
+        if e.type != ENTRY_SYMLINK:
+            os.chmod(dest, m.mode & 0o777)
+            os.utime(dest, (m.mtime, m.mtime))
 
 
 def describe(res):
@@ -1971,7 +2071,18 @@ def describe(res):
 
 def cmd_verify(args):
     signers = parse_signer_args(args.signer)
-    res = decode(open_input(args.archive), None, signers)
+    if args.identity:
+        # verify -i: open every record and, for a version 2 tar, make the
+        # V2 §8 whole-payload check.
+        identities = []
+        for path in args.identity:
+            identities.extend(load_identities(path))
+        parts = []
+        res = decode_any(open_input(args.archive), identities, signers, parts.append)
+        if res.header.version == VERSION2 and res.header.payload_kind == 2:
+            check_tar_payload(b"".join(parts))
+    else:
+        res = decode_any(open_input(args.archive), None, signers)
     print(describe(res))
     return 0
 
@@ -1994,10 +2105,26 @@ def run_vector(directory, path):
     except (OSError, ValueError, KeyError, TypeError) as e:
         return name, ["expected a valid vector got %s" % " ".join(str(e).split())]
 
+    v2 = name.startswith("v2-")
+
     def outcome(ids, sink=None):
+        # SPEC-QUESTION (V2 §7 check 2 / §12): a version 1 vector with
+        # version byte 2 (Spec/vectors/invalid-version) becomes a version 2
+        # header to a reader of both versions; vectors not named v2-* are
+        # therefore decoded by the version 1 procedure alone.
+        parts = []
         try:
             with open(archive, "rb") as f:
-                decode(f, ids, signers, sink)
+                if not v2:
+                    decode(f, ids, signers, sink)
+                    return "ok"
+                res = decode_any(f, ids, signers, parts.append if ids is not None else None)
+            if ids is not None:
+                payload = b"".join(parts)
+                if res.header.version == VERSION2 and res.header.payload_kind == 2:
+                    check_tar_payload(payload)      # V2 §8 whole-payload check
+                if sink is not None:
+                    sink(payload)
             return "ok"
         except SealedError as e:
             return e.cls
@@ -2068,8 +2195,13 @@ def cmd_encode(args):
     inp = open_input(args.input)
     out = AtomicOutput(args.output)
     try:
-        encode(inp, out, recipients, seed, args.chunk_size_log2, args.created, args.payload_kind,
-               args.compression, args.label, args.sequence, prev)
+        if args.format_version == 2:
+            encode_v2(inp, out, recipients, seed, args.chunk_size_log2, args.group_size_log2, args.created,
+                      args.payload_kind, args.label, args.sequence, prev,
+                      tar_options={"raw": args.frames == "raw"})
+        else:
+            encode(inp, out, recipients, seed, args.chunk_size_log2, args.created, args.payload_kind,
+                   args.compression, args.label, args.sequence, prev)
     except BaseException:
         out.abort()
         raise
@@ -2112,17 +2244,22 @@ class Parser(argparse.ArgumentParser):
 
 
 def main(argv=None):
-    p = Parser(prog="sealed_ref.py", description="SealedArchive v1 reference implementation (from the spec).")
+    p = Parser(prog="sealed_ref.py", description="SealedArchive v1/v2 reference implementation (from the spec).")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
 
     o = sub.add_parser("open", help="decrypt an archive")
     o.add_argument("-i", "--identity", action="append", required=True, metavar="IDENTITY_FILE")
     o.add_argument("--signer", action="append", metavar="sealsig1...")
     o.add_argument("-o", "--output", metavar="OUT")
+    o.add_argument("--tar", action="store_true", help="version 2 tar: write the tar stream after the whole-payload check")
+    o.add_argument("--list", action="store_true", help="version 2 tar: list the entry index (seeking)")
+    o.add_argument("--only", action="append", metavar="PATH", help="version 2 tar: extract PATH (seeking), with -C")
+    o.add_argument("-C", "--directory", metavar="DIR")
     o.add_argument("archive", metavar="ARCHIVE")
 
     v = sub.add_parser("verify", help="keyless checks")
     v.add_argument("--signer", action="append", metavar="sealsig1...")
+    v.add_argument("-i", "--identity", action="append", metavar="IDENTITY_FILE")
     v.add_argument("archive", metavar="ARCHIVE")
 
     t = sub.add_parser("vectors", help="run test vectors")
@@ -2139,6 +2276,10 @@ def main(argv=None):
     e.add_argument("--payload-kind", type=int, default=1, choices=PAYLOAD_KINDS)
     e.add_argument("--compression", type=int, default=0, choices=COMPRESSIONS,
                    help="header byte only: INPUT must already be compressed")
+    e.add_argument("--format-version", type=int, default=1, choices=(1, 2))
+    e.add_argument("--group-size-log2", type=int, metavar="N", help="version 2 (default 30 - chunk size log2)")
+    e.add_argument("--frames", choices=("zstd", "raw"), default="zstd",
+                   help="version 2 tar: zstd level 3 frames, or frames of raw blocks")
     e.add_argument("-o", "--output", required=True, metavar="OUT")
     e.add_argument("input", metavar="INPUT")
 
