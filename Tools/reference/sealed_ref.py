@@ -2106,6 +2106,7 @@ def run_vector(directory, path):
         return name, ["expected a valid vector got %s" % " ".join(str(e).split())]
 
     v2 = name.startswith("v2-")
+    tar_sha = [None]
 
     def outcome(ids, sink=None):
         # SPEC-QUESTION (V2 §7 check 2 / §12): a version 1 vector with
@@ -2122,7 +2123,8 @@ def run_vector(directory, path):
             if ids is not None:
                 payload = b"".join(parts)
                 if res.header.version == VERSION2 and res.header.payload_kind == 2:
-                    check_tar_payload(payload)      # V2 §8 whole-payload check
+                    tar, _ = check_tar_payload(payload)     # V2 §8 whole-payload check
+                    tar_sha[0] = hashlib.sha256(tar).hexdigest()
                 if sink is not None:
                     sink(payload)
             return "ok"
@@ -2154,6 +2156,8 @@ def run_vector(directory, path):
             problems.append("expected plaintext sha256 %s got %s" % (v["plaintext_sha256"], sha.hexdigest()))
         if "plaintext_length" in v and length[0] != v["plaintext_length"]:
             problems.append("expected plaintext length %s got %d" % (v["plaintext_length"], length[0]))
+        if "tar_sha256" in v and tar_sha[0] != v["tar_sha256"].lower():
+            problems.append("expected tar sha256 %s got %s" % (v["tar_sha256"], tar_sha[0]))
     return name, problems
 
 

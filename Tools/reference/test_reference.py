@@ -381,6 +381,9 @@ def write_vectors(cases, directory):
         if c.expect == "ok":
             v["plaintext_sha256"] = hashlib.sha256(c.plaintext).hexdigest()
             v["plaintext_length"] = len(c.plaintext)
+            if c.archive[8:9] == b"\x02" and c.archive[14:15] == b"\x02":
+                # Version 2 tar payloads: the tar stream the frames yield.
+                v["tar_sha256"] = hashlib.sha256(S.check_tar_payload(c.plaintext)[0]).hexdigest()
         with open(os.path.join(directory, c.name + ".json"), "w") as f:
             json.dump(v, f, indent=2)
             f.write("\n")
