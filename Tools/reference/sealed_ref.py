@@ -1836,7 +1836,7 @@ class SeekingTar:
         sha = hashlib.sha256(content).digest() if etype == ENTRY_FILE else bytes(32)
         if len(content) != size or not ct_equal(sha, e.sha256):
             raise SealedError("damaged", "content of %r does not match the index" % e.path)
-        member_end = t.offset
+        member_end = _skip_non_entries(chunk, t.offset)
         if end is not None:
             if member_end != len(chunk):
                 raise SealedError("damaged", "%r does not end at the next entry's header" % e.path)
@@ -1846,6 +1846,20 @@ class SeekingTar:
             if len(chunk) - member_end < 2 * TAR_BLOCK or any(chunk[member_end:]):
                 raise SealedError("damaged", "%r is not followed by the end-of-archive marker" % e.path)
         return e, m, content
+
+
+def _skip_non_entries(tar, pos):
+    """Past the pax `g` and GNU `V` headers at pos, which are no entry
+    (V2 §8.1). SPEC-QUESTION (V2 §8.1 end rule): a member followed by such a
+    header ends before the next entry's header_offset; the rule is read as
+    "ends there, or only g / V headers lie between"."""
+    while pos + TAR_BLOCK <= len(tar) and tar[pos + 156:pos + 157] in (b"g", b"V") and any(tar[pos:pos + TAR_BLOCK]):
+        try:
+            size = int(tar[pos + 124:pos + 136].split(b"\0", 1)[0].strip() or b"0", 8)
+        except ValueError:
+            raise SealedError("damaged", "bad size in a tar header at %d" % pos)
+        pos += TAR_BLOCK + -(-size // TAR_BLOCK) * TAR_BLOCK
+    return pos
 
 
 def escape_path(b):
@@ -1986,11 +2000,17 @@ def cmd_open_tar(args, inp, identities, signers):
 
 
 def entry_line(e):
+    """One --list line, escaped; a name extraction would refuse is marked
+    (SPEC-QUESTION V2 §8.1: "checked with extraction's name rules")."""
     kind = {ENTRY_FILE: "-", ENTRY_DIR: "d", ENTRY_SYMLINK: "l", ENTRY_HARDLINK: "h", ENTRY_OTHER: "?"}[e.type]
     line = "%s %04o %12d %s %s" % (kind, e.mode, e.size, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.mtime))
                                    if 0 <= e.mtime < 1 << 40 else str(e.mtime), escape_path(e.path))
     if e.link:
         line += (" -> " if e.type == ENTRY_SYMLINK else " link to ") + escape_path(e.link)
+    try:
+        safe_relative(e.path)
+    except SealedError:
+        line += "  [refused by extraction: unsafe name]"
     return line
 
 
@@ -1999,7 +2019,14 @@ def cmd_open_seeking(args, identities, signers):
     group table and trailer, then read only the records the seek table, the
     index and the selected members need."""
     if args.archive == "-":
-        raise ToolError("usage", "--list and --only need a seekable archive file")
+        if args.only:
+            raise ToolError("usage", "--only needs a seekable archive file")
+        # V2 §8.1: on a pipe there is no index to seek to; --list reads the
+        # tar itself (after the whole-payload check).
+        _, _, entries = whole_tar(sys.stdin.buffer, identities, signers)
+        for e in entries:
+            print(entry_line(e))
+        return 0
     with open_input(args.archive) as f:
         part = PartialV2(f, identities, signers)
         if part.hdr.payload_kind != 2:
@@ -2007,7 +2034,6 @@ def cmd_open_seeking(args, identities, signers):
         st = SeekingTar(part.payload_length, part.read_payload)
         if args.list:
             for e in st.entries:
-                safe_relative(e.path)          # extraction's name rules (V2 §8.1)
                 print(entry_line(e))
             return 0
         if not args.directory:

@@ -579,9 +579,9 @@ def build_cases_v2(k):
         seal2(ptd, [A[1]], glog2=18), "ok", "ok", pt=ptd)
     add("v2-ok-fields", "label (non-ASCII), sequence, previous_digest", seal2(pt5, [A[1]], label="Grüße ✓", sequence=9,
         previous_digest=b"\x33" * 32), "ok", "ok", pt=pt5)
-    unknown = [stanza2(2, S.recipient_key_id(A[1]) + os.urandom(1112)), stanza2(0x7f, bytes(8))]
+    unknown = [stanza2(0x42, S.recipient_key_id(A[1]) + os.urandom(1112)), stanza2(0x7f, bytes(8))]
     fk0 = os.urandom(32)
-    add("v2-ok-unknown-stanzas", "an X-Wing-sized type 02 stanza sharing A's key id and a type 7F stanza: skipped (V2 §3.1)",
+    add("v2-ok-unknown-stanzas", "an X-Wing-sized (1120-byte) type 42 stanza sharing A's key id and a type 7F stanza: skipped (V2 §3.1)",
         seal2(pt5, [A[1]], extra_stanzas=unknown), "ok", "ok", pt=pt5)
     add("v2-ok-unknown-stanza-first", "unknown stanzas before the X25519 one",
         craft2(pt5, unknown + [S.make_stanza_v2(A[1], fk0)], fk0), "ok", "ok", pt=pt5)
@@ -666,8 +666,8 @@ def build_cases_v2(k):
     # --- checks 10-12 -------------------------------------------------------------
     add("v2-wrong-identity", "identity is not a recipient (check 10)", base, "no-identity", "ok", ids=(W,))
     add("v2-key-id-flip", "X25519 key id flipped (check 10; keyless 16)", flip(base, 30), "no-identity", "damaged")
-    only_unknown = craft2(b"x", [stanza2(2, S.make_stanza(A[1], fk)), S.make_stanza_v2(B[1], fk)], fk)
-    add("v2-identity-only-in-unknown-stanza", "A's key id only in a type 02 stanza: no match (check 10)",
+    only_unknown = craft2(b"x", [stanza2(0x42, S.make_stanza(A[1], fk)), S.make_stanza_v2(B[1], fk)], fk)
+    add("v2-identity-only-in-unknown-stanza", "A's key id only in an unknown type 42 stanza: no match (check 10)",
         only_unknown, "no-identity", "ok")
     add("v2-wrapped-key-flip", "sealed file key flipped (check 11)", flip(base, 30 + 8 + 40), "damaged", "damaged")
     add("v2-created-flip", "created flipped (check 12; keyless 16)", flip(base, 16), "damaged", "damaged")
@@ -1235,6 +1235,26 @@ class TestV2Tar(unittest.TestCase):
             self.assertEqual(tar[entries[k].header_offset + 156:entries[k].header_offset + 157],
                              b"x" if fmt == tarfile.PAX_FORMAT else b"L")
             self.assertEqual(S.parse_index(S.serialize_index(entries)), entries)
+
+    def test_global_header_is_no_entry(self):
+        # V2 §8.1: a pax g header is not an entry; the next member's
+        # header_offset is its own first header, and --only of the member
+        # before it still passes the end rule (reading in SPEC-QUESTIONS).
+        import tarfile
+
+        def member(name, data):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            return ti.tobuf(tarfile.PAX_FORMAT) + data + bytes(-len(data) % 512)
+        g = tarfile.TarInfo.create_pax_global_header({"comment": "hi"})
+        tar = member("a", b"A" * 10) + g + member("b", b"B" * 700) + bytes(1024)
+        entries, end = S.tar_index(tar)
+        self.assertEqual([(e.path, e.header_offset) for e in entries], [(b"a", 0), (b"b", 1024 + len(g))])
+        payload = S.build_tar_payload(tar)
+        S.check_tar_payload(payload)
+        st = S.SeekingTar(len(payload), lambda o, n: payload[o:o + n])
+        self.assertEqual(st.checked_member(0)[2], b"A" * 10)
+        self.assertEqual(st.checked_member(1)[2], b"B" * 700)
 
     def test_frame_cutting(self):
         tar = make_tar(big=True)
