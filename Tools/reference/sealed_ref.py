@@ -1215,8 +1215,10 @@ class PartialV2:
         f.seek(0)
         start = read_up_to(f, 13)
         check_prefix(start)
+        if start[8] == VERSION:
+            raise ToolError("usage", "partial reads (FORMAT-v2 §7.1) need a version 2 archive")
         if start[8] != VERSION2:
-            raise SealedError("version", "partial reads are defined for version 2 only (version %d)" % start[8])
+            raise SealedError("version", "version %d is not supported (only 1 and 2)" % start[8])
         hdr = read_header_v2(start, f)
         check_required_signers(hdr, signers)
         check_header_signature(hdr, f)
@@ -1879,9 +1881,9 @@ def escape_path(b):
 def safe_relative(path):
     """Extraction name rule (reference's reading): relative, no '..'."""
     parts = [p for p in path.split(b"/") if p not in (b"", b".")]
-    if path.startswith(b"/") or b".." in parts or not parts:
+    if path.startswith(b"/") or b".." in parts:
         raise SealedError("damaged", "unsafe path %r" % escape_path(path))
-    return os.path.join(*[os.fsdecode(p) for p in parts])
+    return os.path.join(*[os.fsdecode(p) for p in parts]) if parts else "."     # "./": the root itself
 
 
 # ---------------------------------------------------------------------------
