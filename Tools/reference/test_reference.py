@@ -1187,6 +1187,25 @@ class TestV2(unittest.TestCase):
                     self.assertEqual(S.split_v2(body, Hd), (n - 1, last + 32 * ((n - 1) % G + 1) + 32 * m + 48),
                                      (glog2, n, last))
 
+    def test_bounded_lookahead(self):
+        # V2 §7: a sequential decoder reads at most F + 32·G + 32·m + T + 1
+        # bytes ahead of what it has released.
+        pt = os.urandom(21 * C + 5)
+        for glog2 in (1, 3):
+            a = seal2(pt, [KEYS.A[1]], glog2=glog2)
+            G, n = 1 << glog2, 22
+            m = -(-n // G)
+            r = ShortReader(a)
+            seen = []
+
+            def sink(p):
+                i = len(seen)
+                consumed = 150 + F2 * i + 32 * G * (i // G) + len(p) + 16
+                seen.append(p)
+                self.assertLessEqual(r.pos - consumed, F2 + 32 * G + 32 * m + 48 + 1)
+            S.decode_any(r, [KEYS.A[0]], (), sink)
+            self.assertEqual(b"".join(seen), pt)
+
     def test_label_rule(self):
         # V2 §3.2 versus FORMAT §4.2.
         self.assertTrue(S.valid_label_v2("Grüße ✓".encode()))
