@@ -1,23 +1,27 @@
 #!/usr/bin/python3
-"""Independent reference implementation of the SealedArchive format, version 1.
+"""Independent reference implementation of the SealedArchive format, versions 1 and 2.
 
-Written from Spec/FORMAT.md and Spec/KEYS.md only (no Swift source was read),
+Version 1 was written from Spec/FORMAT.md and Spec/KEYS.md only, version 2
+from Spec/FORMAT-v2.md only ("V2 §n" in comments; no Swift source was read),
 so that disagreements between this tool and the Swift package point at gaps in
 the specification or at bugs on either side. Section numbers in comments
 ("FORMAT §8 check 12", "KEYS §1") refer to those two documents. Where the spec
 left a choice open, the reading taken here is recorded in SPEC-QUESTIONS.md
 next to this file and marked "SPEC-QUESTION" in the code.
 
-Only the Python standard library and PyNaCl (libsodium) are used. Run it with
-/usr/bin/python3 (Debian's python3-nacl).
+Only the Python standard library, PyNaCl (libsodium) and, for version 2 tar
+payloads, python3-zstandard (else the zstd command) are used. Run it with
+/usr/bin/python3 (Debian's python3-nacl, python3-zstandard).
 
 Subcommands:
-  open     -i IDENTITY_FILE [-i ...] [--signer sealsig1...]... [-o OUT] ARCHIVE
-  verify   [--signer sealsig1...]... ARCHIVE
+  open     -i IDENTITY_FILE [-i ...] [--signer sealsig1...]... [-o OUT]
+           [--tar | --list | --only PATH... -C DIR] ARCHIVE
+  verify   [--signer sealsig1...]... [-i IDENTITY_FILE ...] ARCHIVE
   vectors  DIR
   encode   -r age1... [-r ...] [--signing-key-file F] [--chunk-size-log2 N]
            [--created SECONDS] [--label TEXT] [--sequence N]
            [--previous-digest HEX] [--payload-kind 1|2] [--compression 0|1]
+           [--format-version 1|2] [--group-size-log2 N] [--frames zstd|raw]
            -o OUT INPUT
   keygen   [--signing] -o FILE        (helper: writes a new key file, KEYS §4)
 

@@ -7,7 +7,9 @@ archives whose outcome class is derived from FORMAT §8 by hand.
         # write every case below as a test vector (schema in README.md), e.g.
         # to run the same cases through another decoder.
 
-Every expectation comment names the check of FORMAT §8 that decides it.
+Every expectation comment names the check of FORMAT §8 (version 1) or
+FORMAT-v2 §7 (cases named v2-*) that decides it. --emit-vectors writes the
+version 1 cases to DIR and the version 2 ones to DIR/v2.
 """
 
 import hashlib
