@@ -18,8 +18,8 @@ cd "$(dirname "$0")/.."
 export SEALED_ARCHIVE_FULL_TESTS=1
 
 . Tools/lib/install-packages.sh
-install_packages libsodium-dev libarchive-dev libssl-dev pkg-config age python3-nacl time zstd rclone
-PYTHON=/usr/bin/python3   # Debian's Python, which has python3-nacl
+install_packages libsodium-dev libarchive-dev libssl-dev pkg-config age python3-nacl python3-zstandard time zstd rclone
+PYTHON=/usr/bin/python3   # Debian's Python, which has python3-nacl and python3-zstandard
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,6 +27,8 @@ trap 'rm -rf "$work"' EXIT
 echo "== reference decoder self-test (Python, written from Spec/ alone)"
 "$PYTHON" Tools/reference/test_reference.py
 "$PYTHON" Tools/reference/test_reference.py --emit-vectors "$work/python-vectors" >/dev/null
+# Version 2 vectors (v2-*) are written to python-vectors/v2, same JSON schema.
+"$PYTHON" Tools/reference/sealed_ref.py vectors "$work/python-vectors/v2" | tail -n 1
 
 echo "== reference decoder on Spec/vectors"
 "$PYTHON" Tools/reference/sealed_ref.py vectors Spec/vectors | tail -n 1

@@ -7,7 +7,9 @@ archives whose outcome class is derived from FORMAT §8 by hand.
         # write every case below as a test vector (schema in README.md), e.g.
         # to run the same cases through another decoder.
 
-Every expectation comment names the check of FORMAT §8 that decides it.
+Every expectation comment names the check of FORMAT §8 (version 1) or
+FORMAT-v2 §7 (cases named v2-*) that decides it. --emit-vectors writes the
+version 1 cases to DIR and the version 2 ones to DIR/v2.
 """
 
 import hashlib
@@ -381,9 +383,387 @@ def write_vectors(cases, directory):
         if c.expect == "ok":
             v["plaintext_sha256"] = hashlib.sha256(c.plaintext).hexdigest()
             v["plaintext_length"] = len(c.plaintext)
+            if c.archive[8:9] == b"\x02" and c.archive[14:15] == b"\x02":
+                # Version 2 tar payloads: the tar stream the frames yield.
+                v["tar_sha256"] = hashlib.sha256(S.check_tar_payload(c.plaintext)[0]).hexdigest()
         with open(os.path.join(directory, c.name + ".json"), "w") as f:
             json.dump(v, f, indent=2)
             f.write("\n")
+
+
+
+
+def outcome2(archive, identities=None, signers=()):
+    """outcome() through the version dispatch; with identities, a version 2
+    tar payload also gets the V2 §8 whole-payload check."""
+    pt = []
+    try:
+        res = S.decode_any(io.BytesIO(archive), identities, list(signers), pt.append)
+        payload = b"".join(pt)
+        if identities is not None and res.header.version == 2 and res.header.payload_kind == 2:
+            S.check_tar_payload(payload)
+        return "ok", payload
+    except S.SealedError as e:
+        return e.cls, None
+
+
+# ---------------------------------------------------------------------------
+# Version 2 (Spec/FORMAT-v2.md, "V2 §n"): cases named v2-*, C = 4 KiB and
+# G = 2 unless stated, so group boundaries fall every 2 records.
+# ---------------------------------------------------------------------------
+
+G2_LOG2 = 1
+F2 = C + 16                    # V2 §5
+
+
+def seal2(pt, recipients, seed=None, log2=LOG2, glog2=G2_LOG2, **kw):
+    out = io.BytesIO()
+    kw.setdefault("created", CREATED)
+    S.encode_v2(io.BytesIO(pt), out, recipients, seed, log2, glog2, **kw)
+    return out.getvalue()
+
+
+def craft2(pt, stanzas, file_key, fields=b"", log2=LOG2, glog2=G2_LOG2, seed=None, chunks=None,
+           header_signature=None, payload_kind=1, **header_kw):
+    """A version 2 archive by hand: stanzas are typed stanza bytes, header_kw
+    overrides header bytes (build_header_v2) under a correct MAC."""
+    header = S.build_header_v2(file_key, stanzas, fields, log2, glog2, payload_kind, None, CREATED, **header_kw)
+    out = io.BytesIO()
+    if chunks is None:
+        chunks = S.iter_chunks(io.BytesIO(pt), 1 << log2)
+    S.write_body_v2(out, header, file_key, chunks, glog2, seed, header_signature)
+    return out.getvalue()
+
+
+def stanza2(stype, body):
+    return S.u8(stype) + S.u16(len(body)) + body
+
+
+class Layout2:
+    """Offsets of a well-formed version 2 archive (V2 §2, §5)."""
+
+    def __init__(self, a, signed=False, log2=LOG2, glog2=G2_LOG2):
+        self.a = a
+        self.hl = struct.unpack_from("<I", a, 9)[0]
+        self.S = self.hl + (64 if signed else 0)
+        self.T = 112 if signed else 48
+        self.F, self.G = (1 << log2) + 16, 1 << glog2
+        n, tail = S.split_v2(len(a) - self.S, type("H", (), {"record_size": self.F, "group_size": self.G,
+                                                                "trailer_size": self.T})())
+        self.n = n + 1
+        self.m = -(-self.n // self.G)
+        p = (self.n - 1) % self.G
+        self.last_len = tail - self.T - 32 * (p + 1) - 32 * self.m
+
+    def record(self, i):
+        return self.S + i * self.F + (i // self.G) * 32 * self.G
+
+    def record_len(self, i):
+        return self.last_len if i == self.n - 1 else self.F
+
+    def segment(self, j):
+        if j < self.m - 1:
+            return self.S + (j + 1) * self.G * self.F + j * 32 * self.G
+        return self.record(self.n - 1) + self.last_len
+
+    def table(self):
+        return len(self.a) - self.T - 32 * self.m
+
+    def parts(self):
+        """(header + header signature, [c_i])."""
+        return self.a[:self.S], [self.a[self.record(i):self.record(i) + self.record_len(i)] for i in range(self.n)]
+
+
+def rebuild2(prefix, cts, glog2=G2_LOG2, seed=None):
+    """What anyone can do without a key: recompute hashes, segments, group
+    table and digest over the given records (V2 §2, §6)."""
+    hl = struct.unpack_from("<I", prefix, 9)[0]
+    header, hsig = prefix[:hl], prefix[hl:]
+    G, n = 1 << glog2, len(cts)
+    out, group, table = [prefix], [], []
+    for i, c in enumerate(cts):
+        out.append(c)
+        group.append(S.record_hash_v2(i, int(i == n - 1), c))
+        if len(group) == G or i == n - 1:
+            seg = b"".join(group)
+            out.append(seg)
+            table.append(S.segment_hash(len(table), seg))
+            group = []
+    out.append(b"".join(table))
+    d = S.digest_v2(header, hsig, table, n)
+    trailer = S.TRAILER_MAGIC + S.u64(n) + d
+    if seed is not None:
+        trailer += S.sign_detached(seed, S.D2_SIGNATURE + d)
+    return b"".join(out) + trailer
+
+
+def make_tar(fmt=None, big=False):
+    """A tar with nested directories, a long (pax or GNU) path, a symbolic
+    and a hard link, an empty file and a FIFO."""
+    import tarfile
+    fmt = tarfile.PAX_FORMAT if fmt is None else fmt
+    b = io.BytesIO()
+    rnd = lambda n: (hashlib.sha256(b"%d" % n).digest() * (n // 32 + 1))[:n]
+    with tarfile.open(fileobj=b, mode="w", format=fmt) as t:
+        def add(name, type=tarfile.REGTYPE, data=b"", link="", mode=0o644, mtime=1700000000):
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.size, ti.linkname, ti.mode, ti.mtime = type, len(data), link, mode, mtime
+            t.addfile(ti, io.BytesIO(data) if type == tarfile.REGTYPE else None)
+        add("top/", tarfile.DIRTYPE, mode=0o755)
+        add("top/a.txt", data=b"hello\n")
+        add("top/sub/", tarfile.DIRTYPE, mode=0o700)
+        add("top/sub/deep/", tarfile.DIRTYPE)
+        add("top/sub/deep/nested.bin", data=rnd(300000 if big else 9000), mode=0o600)
+        add("top/sub/" + "long-name-" * 12 + ".txt", data=b"long\n")
+        add("top/sub/empty", data=b"")
+        add("top/link", tarfile.SYMTYPE, link="sub/deep/nested.bin", mode=0o777)
+        add("top/hard", tarfile.LNKTYPE, link="top/a.txt")
+        add("top/fifo", tarfile.FIFOTYPE)
+        add("other/x.bin", data=rnd(700000 if big else 5000))
+    return b.getvalue()
+
+
+def tar_payload_parts(tar, raw=False, cut=S.FRAME_CUT, soft=S.FRAME_SOFT):
+    """(frames [(bytes, decompressed size)], entries) as build_tar_payload makes them."""
+    entries, _ = S.tar_index(tar)
+    frames = []
+    for s, e in S.cut_frames(tar, [x.header_offset for x in entries], cut, soft):
+        fr = S.zstd_raw_frame(tar[s:e]) if raw else S.zstd_compressed_frame(tar[s:e])
+        frames.append((fr, e - s))
+    return frames, entries
+
+
+def assemble_payload(frames, index_bytes, seek=None, raw=True):
+    """V2 §8 payload from parts, so tests can make the index or seek table lie."""
+    inner = S.zstd_raw_frame(index_bytes) if raw else S.zstd_compressed_frame(index_bytes)
+    index_frame = S.u32(S.SKIPPABLE_INDEX) + S.u32(len(inner)) + inner
+    if seek is None:
+        seek = [(len(fr), d) for fr, d in frames]
+    f = len(seek)
+    body = b"".join(S.u32(c) + S.u32(d) for c, d in seek) + S.u64(len(index_frame)) + S.u32(f) + S.SEEK_MAGIC
+    return b"".join(fr for fr, _ in frames) + index_frame + S.u32(S.SKIPPABLE_SEEK) + S.u32(8 * f + 16) + body
+
+
+def seal2_payload(payload, recipients, seed=None, **kw):
+    """Seal an already built kind-2 payload (bytes chunked as given)."""
+    fk = os.urandom(32)
+    stanzas = [S.make_stanza_v2(pk, fk) for pk in recipients]
+    signer = sodium.crypto_sign_seed_keypair(seed)[0] if seed else None
+    return craft2(payload, stanzas, fk, S.encode_fields(signer), seed=seed, payload_kind=2, **kw)
+
+
+def build_cases_v2(k):
+    A, B, W, S1, S2 = k.A, k.B, k.W, k.S1, k.S2
+    cases = []
+
+    def add(name, desc, archive, expect, keyless, ids=(A,), signers=(), pt=None):
+        assert name.startswith("v2-")
+        cases.append(Case(name, desc, archive, [i[0] for i in ids], [s[1] for s in signers], expect, keyless, pt))
+
+    # --- well-formed: G = 2, C = 4 KiB, 1 to 5 records, full and short last
+    for n in range(1, 6):
+        for kind, size in (("full", n * C), ("short", (n - 1) * C + 100)):
+            pt = os.urandom(size)
+            add("v2-ok-%d-records-%s-last" % (n, kind), "%d records, G = 2, last record %s (V2 §5 group boundaries)"
+                % (n, kind), seal2(pt, [A[1]]), "ok", "ok", pt=pt)
+    add("v2-ok-empty", "empty payload: one 16-byte record", seal2(b"", [A[1]]), "ok", "ok", pt=b"")
+    pt5 = os.urandom(4 * C + 100)                  # base: 5 records, groups [0,1] [2,3] [4]
+    base = seal2(pt5, [A[1]])
+    L = Layout2(base)
+    assert (L.n, L.m, L.last_len) == (5, 3, 116)
+    ptS = os.urandom(3 * C + 7)
+    signed = seal2(ptS, [A[1]], S1[0])
+    LS = Layout2(signed, signed=True)
+    add("v2-ok-signed", "signed, signer required (checks 8, 9, 17)", signed, "ok", "ok", signers=(S1,), pt=ptS)
+    add("v2-ok-signed-not-required", "signed, nothing required: checks 9 and 17 still run", signed, "ok", "ok", pt=ptS)
+    ptd = os.urandom(3 * C + 1)
+    add("v2-ok-default-group-size", "group_size_log2 = 30 - chunk_size_log2 = 18: one group",
+        seal2(ptd, [A[1]], glog2=18), "ok", "ok", pt=ptd)
+    add("v2-ok-fields", "label (non-ASCII), sequence, previous_digest", seal2(pt5, [A[1]], label="Grüße ✓", sequence=9,
+        previous_digest=b"\x33" * 32), "ok", "ok", pt=pt5)
+    unknown = [stanza2(0x42, S.recipient_key_id(A[1]) + os.urandom(1112)), stanza2(0x7f, bytes(8))]
+    fk0 = os.urandom(32)
+    add("v2-ok-unknown-stanzas", "an X-Wing-sized (1120-byte) type 42 stanza sharing A's key id and a type 7F stanza: skipped (V2 §3.1)",
+        seal2(pt5, [A[1]], extra_stanzas=unknown), "ok", "ok", pt=pt5)
+    add("v2-ok-unknown-stanza-first", "unknown stanzas before the X25519 one",
+        craft2(pt5, unknown + [S.make_stanza_v2(A[1], fk0)], fk0), "ok", "ok", pt=pt5)
+    add("v2-ok-two-recipients-second", "2 recipients, opened by the second", seal2(pt5, [A[1], B[1]]), "ok", "ok",
+        ids=(W, B), pt=pt5)
+    big = os.urandom(5)
+    add("v2-ok-chunk-log2-24", "chunk_size_log2 24, group_size_log2 6", seal2(big, [A[1]], log2=24, glog2=6),
+        "ok", "ok", pt=big)
+
+    # --- checks 1-7 -----------------------------------------------------------
+    hl = L.hl
+    add("v2-cut-12", "12 bytes (check 1)", base[:12], "header", "header")
+    add("v2-version-3", "version byte 3 (check 2)", put(base, 8, b"\x03"), "version", "version")
+    add("v2-header-length-149", "header_length 149 (check 3)", put(base, 9, S.u32(149)), "limit", "limit")
+    add("v2-header-length-65537", "header_length 65537 (check 3)", put(base, 9, S.u32(65537)), "limit", "limit")
+    add("v2-header-length-65536-cut", "header_length 65536 on a shorter input (check 4)", put(base, 9, S.u32(65536)),
+        "truncated", "truncated")
+    add("v2-cut-13", "13 bytes (check 4)", base[:13], "truncated", "truncated")
+    add("v2-cut-in-header", "header minus its last byte (check 4)", base[:hl - 1], "truncated", "truncated")
+    add("v2-stanza-count-0", "stanza_count 0 (check 5)", put(base, 25, S.u16(0)), "limit", "limit")
+    add("v2-stanza-count-65", "stanza_count 65 (check 5 before 7)", put(base, 25, S.u16(65)), "limit", "limit")
+    fk = os.urandom(32)
+    st = [S.make_stanza_v2(A[1], fk)]
+    for name, kw in (("chunk-log2-11", dict(log2=11)), ("chunk-log2-25", dict(log2=25)), ("group-log2-0", dict(glog2=0)),
+                     ("group-log2-19-with-chunk-log2-12", dict(glog2=19)),
+                     ("kind-0", dict(payload_kind=0)), ("kind-3", dict(payload_kind=3))):
+        a = craft2(b"x", st, fk, log2=min(max(kw.get("log2", LOG2), 12), 24), **{x: y for x, y in kw.items() if x != "log2"})
+        if "log2" in kw:
+            a = put(a, 13, bytes([kw["log2"]]))
+        add("v2-" + name, name + " (check 6)", a, "header", "header")
+    add("v2-kind-1-compression-1", "byte payload with compression 1 (check 6)",
+        put(craft2(b"x", st, fk), 15, b"\x01"), "header", "header")
+    add("v2-kind-2-compression-0", "tar payload with compression 0 (check 6)",
+        put(craft2(b"x", st, fk, payload_kind=2), 15, b"\x00"), "header", "header")
+    add("v2-x25519-body-87", "X25519 stanza with body_length 87 (check 7; a label keeps header_length >= 150)",
+        craft2(b"x", [stanza2(1, S.make_stanza(A[1], fk)[:87])], fk, S.encode_fields(label="pad")), "header", "header")
+    add("v2-header-149-small-stanza", "one 8-byte unknown stanza and a label, 149 bytes: check 3 (limit), not 7",
+        craft2(b"x", [stanza2(9, bytes(8))], fk, S.encode_fields(label="p" * 76)), "limit", "limit")
+    add("v2-x25519-body-89", "X25519 stanza with body_length 89 (check 7)",
+        craft2(b"x", [stanza2(1, S.make_stanza(A[1], fk) + b"\x00")], fk), "header", "header")
+    add("v2-unknown-stanza-body-7", "unknown stanza type with a 7-byte body (check 7: every body >= 8)",
+        craft2(b"x", st + [stanza2(9, bytes(7))], fk), "header", "header")
+    add("v2-duplicate-key-id", "same X25519 recipient twice (check 7)", craft2(b"x", st + st, fk), "header", "header")
+    add("v2-stanza-overruns", "stanza body_length past the fields (check 7)",
+        craft2(b"x", [stanza2(9, bytes(8))[:1] + S.u16(200) + bytes(8)] + st, fk), "header", "header")
+    add("v2-stanza-count-2-one-stanza", "stanza_count 2 with one stanza (check 7)",
+        craft2(b"x", st, fk, stanza_count=2), "header", "header")
+    for name, label in (("bidi-202e", "a\u202eb"), ("c1-0085", "a\u0085b"), ("lf", "a\nb"), ("del", "a\x7fb"),
+                        ("lrm-200e", "\u200e"), ("line-sep-2028", "x\u2028"), ("alm-061c", "\u061c"),
+                        ("isolate-2066", "\u2066x"), ("deprecated-206f", "\u206f")):
+        add("v2-label-" + name, "label with U+%04X (check 7, V2 §3.2)" % ord([c for c in label if c not in "abx"][0]),
+            craft2(b"x", st, fk, S.encode_fields(label=label.encode("utf-8"))), "header", "header")
+    add("v2-label-bad-utf8", "label 0xC0 0x80, an overlong NUL (check 7)",
+        craft2(b"x", st, fk, S.encode_fields(label=b"\xc0\x80")), "header", "header")
+    add("v2-field-unknown-tag", "field tag 5 (check 7)", craft2(b"x", st, fk, b"\x05" + S.u16(1) + b"z"), "header", "header")
+    add("v2-header-length-plus-1", "header_length one too big (check 7)", put(base, 9, S.u32(hl + 1)), "header", "header")
+
+    # --- checks 8-9 -------------------------------------------------------------
+    add("v2-unsigned-signer-required", "unsigned, S1 required (check 8)", base, "unsigned", "unsigned", signers=(S1,))
+    add("v2-untrusted-signer", "signed by S1, S2 required (check 8)", signed, "untrusted-signer", "untrusted-signer",
+        signers=(S2,))
+    add("v2-header-signature-flip", "header signature flipped (check 9)", flip(signed, LS.hl + 5), "signature", "signature",
+        signers=(S1,))
+    add("v2-header-signature-flip-not-required", "header signature flipped, nothing required: check 9 still runs",
+        flip(signed, LS.hl + 5), "signature", "signature")
+    fkS = os.urandom(32)
+    sig_fields = S.encode_fields(S1[1])
+    bad_hsig = craft2(ptS, [S.make_stanza_v2(A[1], fkS)], fkS, sig_fields, seed=S1[0], header_signature=os.urandom(64))
+    add("v2-header-signature-bad-trailer-good", "a header signature that fails while the trailer's passes (check 9)",
+        bad_hsig, "signature", "signature", signers=(S1,))
+    add("v2-header-signature-before-no-identity", "bad header signature and a wrong identity: check 9 before 10",
+        bad_hsig, "signature", "signature", ids=(W,))
+    fkF = os.urandom(32)
+    forged = craft2(ptS, [S.make_stanza_v2(A[1], fkF)], fkF, sig_fields, seed=S2[0],
+                    header_signature=S.sign_detached(S2[0], S.D2_HEADER_SIGNATURE + S.build_header_v2(
+                        fkF, [S.make_stanza_v2(A[1], fkF)], sig_fields, LOG2, G2_LOG2, 1, None, CREATED)))
+    add("v2-forged-header-signature", "a forger names S1 and signs with S2: refused at check 9, before decryption",
+        forged, "signature", "signature", signers=(S1,))
+    add("v2-cut-in-header-signature", "input ends 10 bytes into the header signature (check 9)", signed[:LS.hl + 10],
+        "truncated", "truncated")
+
+    # --- checks 10-12 -------------------------------------------------------------
+    add("v2-wrong-identity", "identity is not a recipient (check 10)", base, "no-identity", "ok", ids=(W,))
+    add("v2-key-id-flip", "X25519 key id flipped (check 10; keyless 16)", flip(base, 30), "no-identity", "damaged")
+    only_unknown = craft2(b"x", [stanza2(0x42, S.make_stanza(A[1], fk)), S.make_stanza_v2(B[1], fk)], fk)
+    add("v2-identity-only-in-unknown-stanza", "A's key id only in an unknown type 42 stanza: no match (check 10)",
+        only_unknown, "no-identity", "ok")
+    add("v2-wrapped-key-flip", "sealed file key flipped (check 11)", flip(base, 30 + 8 + 40), "damaged", "damaged")
+    add("v2-created-flip", "created flipped (check 12; keyless 16)", flip(base, 16), "damaged", "damaged")
+    add("v2-group-log2-changed", "group_size_log2 1 -> 2 (check 12; keyless: the split changes)", put(base, 24, b"\x02"),
+        "damaged", "damaged")
+    add("v2-header-mac-flip", "header MAC flipped (check 12; keyless 16)", flip(base, hl - 1), "damaged", "damaged")
+
+    # --- checks 13-17 ---------------------------------------------------------------
+    add("v2-record0-flip", "record 0 flipped (check 13 AEAD; keyless segment 0)", flip(base, L.record(0) + 9),
+        "damaged", "damaged")
+    add("v2-record3-flip", "record 3, last of group 1 (check 13)", flip(base, L.record(3) + F2 - 1), "damaged", "damaged")
+    add("v2-last-record-flip", "last record (check 15)", flip(base, L.record(4) + 3), "damaged", "damaged")
+    add("v2-segment0-flip", "segment 0, entry 1 (check 13)", flip(base, L.segment(0) + 40), "damaged", "damaged")
+    add("v2-segment1-flip", "segment 1 (check 13)", flip(base, L.segment(1)), "damaged", "damaged")
+    add("v2-last-segment-flip", "last segment (check 15)", flip(base, L.segment(2) + 31), "damaged", "damaged")
+    add("v2-group-table-first-flip", "group table entry 0 (check 15)", flip(base, L.table()), "damaged", "damaged")
+    add("v2-group-table-last-flip", "group table entry 2 (check 15)", flip(base, L.table() + 64 + 31), "damaged", "damaged")
+    pre, cts = L.parts()
+    add("v2-records-swapped-in-group", "records 0 and 1 swapped, rehashed (check 13 AEAD; keyless ok)",
+        rebuild2(pre, [cts[1], cts[0]] + cts[2:]), "damaged", "ok")
+    sw = bytearray(base)
+    sw[L.record(0):L.record(0) + F2], sw[L.record(1):L.record(1) + F2] = base[L.record(1):L.record(1) + F2], \
+        base[L.record(0):L.record(0) + F2]
+    add("v2-records-swapped-raw", "records 0 and 1 swapped, segment kept (check 13)", bytes(sw), "damaged", "damaged")
+    c1 = list(cts)
+    c1[2] = flip(c1[2], 7)
+    add("v2-rehashed-record-flip", "record 2 flipped, segments, table and digest recomputed (check 13 AEAD; keyless ok)",
+        rebuild2(pre, c1), "damaged", "ok")
+    add("v2-group-dropped", "group 1 removed, rehashed: record 4 now at index 2 (check 13 AEAD; keyless ok)",
+        rebuild2(pre, cts[:2] + cts[4:]), "damaged", "ok")
+    add("v2-last-record-dropped", "last record removed, rehashed: record 3 becomes last (check 15 AEAD)",
+        rebuild2(pre, cts[:4]), "damaged", "ok")
+    add("v2-chunk-count-plus-1", "chunk_count 6 (check 16)", put(base, len(base) - 40, S.u64(6)), "damaged", "damaged")
+    add("v2-digest-flip", "digest (check 16)", flip(base, len(base) - 1), "damaged", "damaged")
+    add("v2-signed-digest-flip", "digest of a signed archive: 16 before 17", flip(signed, len(signed) - 65),
+        "damaged", "damaged")
+    add("v2-signature-flip", "trailer signature (check 17)", flip(signed, len(signed) - 1), "signature", "signature",
+        signers=(S1,))
+    add("v2-trailer-magic-flip", "trailer magic (check 14: cut short)", flip(base, len(base) - 48), "truncated", "truncated")
+    add("v2-cut-at-records", "nothing after the header (check 14)", base[:L.S], "truncated", "truncated")
+    add("v2-cut-in-record-0", "cut inside record 0 (check 14)", base[:L.S + 100], "truncated", "truncated")
+    add("v2-cut-after-group-0", "cut after segment 0 (check 14)", base[:L.segment(1) - 2 * F2], "truncated", "truncated")
+    add("v2-cut-one-byte", "last byte removed (check 14)", base[:-1], "truncated", "truncated")
+    add("v2-cut-trailer", "trailer removed (check 14)", base[:-48], "truncated", "truncated")
+    add("v2-signature-dropped", "trailer signature removed (check 14)", signed[:-64], "truncated", "truncated")
+    add("v2-append-one-byte", "one byte appended (check 14)", base + b"\x00", "trailer", "trailer")
+    add("v2-append-100-bytes", "100 bytes appended (check 14)", base + bytes(100), "trailer", "trailer")
+    full2 = seal2(os.urandom(2 * C), [A[1]])
+    add("v2-append-one-byte-full-group", "one byte after a full last group: read as a longer tail (check 14/15)",
+        full2 + b"\x00", "damaged", "damaged")
+    empty_last = craft2(b"", st, fk, chunks=iter([(0, bytes(C), False), (1, b"", True)]))
+    add("v2-empty-last-chunk", "a full chunk then an empty last chunk (check 14: tail too short)", empty_last,
+        "truncated", "truncated")
+
+    # --- V2 §8: tar payloads ----------------------------------------------------------
+    tar = make_tar()
+    for raw in (False, True):
+        frames, entries = tar_payload_parts(tar, raw=raw, cut=4096, soft=1024)
+        payload = assemble_payload(frames, S.serialize_index(entries), raw=raw)
+        assert payload == S.build_tar_payload(tar, cut=4096, soft=1024, raw=raw)
+        add("v2-ok-tar-%s-frames" % ("raw" if raw else "zstd"), "tar payload, %d frames, pax headers" % len(frames),
+            seal2_payload(payload, [A[1]]), "ok", "ok", pt=payload)
+    import tarfile
+    gtar = make_tar(tarfile.GNU_FORMAT)
+    gp = S.build_tar_payload(gtar)
+    add("v2-ok-tar-gnu-longname", "tar with GNU L/K headers, one frame", seal2_payload(gp, [A[1]], S1[0]), "ok", "ok",
+        signers=(S1,), pt=gp)
+    frames, entries = tar_payload_parts(tar, raw=True, cut=4096, soft=1024)
+    good_index = S.serialize_index(entries)
+
+    def lie(name, desc, payload):
+        add("v2-tar-" + name, desc + " (V2 §8 whole-payload check; keyless ok)", seal2_payload(payload, [A[1]]),
+            "damaged", "ok")
+
+    e2 = [S.IndexEntry(e.type, e.path, e.size, e.mode, e.mtime, e.link, e.header_offset, e.sha256) for e in entries]
+    e2[1].sha256 = bytes(31) + b"\x01"
+    lie("index-sha-lies", "index sha256 of top/a.txt wrong", assemble_payload(frames, S.serialize_index(e2)))
+    e3 = [S.IndexEntry(e.type, e.path, e.size, e.mode, e.mtime, e.link, e.header_offset, e.sha256) for e in entries]
+    e3[1].mode = 0o4755
+    lie("index-mode-lies", "index mode of top/a.txt wrong", assemble_payload(frames, S.serialize_index(e3)))
+    lie("index-entry-missing", "index without its last entry", assemble_payload(frames, S.serialize_index(entries[:-1])))
+    lie("index-bad-magic", "index magic SAIDY", assemble_payload(frames, b"SAIDY" + good_index[5:]))
+    lie("index-trailing-byte", "one byte after the last index entry", assemble_payload(frames, good_index + b"\x00"))
+    seek = [(len(fr), d) for fr, d in frames]
+    lie("seek-size-lies", "seek entry 0 decompressed size off by one",
+        assemble_payload(frames, good_index, [(seek[0][0], seek[0][1] + 1)] + seek[1:]))
+    lie("seek-frames-swapped", "frames 0 and 1 swapped, seek table kept",
+        assemble_payload([frames[1], frames[0]] + frames[2:], good_index, seek))
+    lie("not-framed", "kind 2 payload that is a bare tar", tar)
+    p_ok = assemble_payload(frames, good_index)
+    lie("seek-magic-flip", "SEEK footer flipped", flip(p_ok, len(p_ok) - 1))
+    lie("seek-count-zero", "f = 0 in the footer", put(p_ok, len(p_ok) - 8, S.u32(0)))
+    lie("frame-dictionary", "frame 0 names dictionary 1", put(put(p_ok, 4, b"\xa1"), 5, b"\x01"))
+    return cases
 
 
 # ---------------------------------------------------------------------------
@@ -392,12 +772,14 @@ def write_vectors(cases, directory):
 
 KEYS = None
 CASES = None
+CASES_V2 = None
 
 
 def setUpModule():
-    global KEYS, CASES
+    global KEYS, CASES, CASES_V2
     KEYS = Keys()
     CASES = build_cases(KEYS)
+    CASES_V2 = build_cases_v2(KEYS)
 
 
 class TestPrimitives(unittest.TestCase):
@@ -697,10 +1079,431 @@ class TestCommandLine(unittest.TestCase):
         self.assertEqual((p.returncode, p.stdout), (1, b"0 passed, 0 failed\n"))
 
 
+class TestV2(unittest.TestCase):
+    def test_cases(self):
+        names = {c.name for c in CASES}
+        for c in CASES_V2:
+            self.assertNotIn(c.name, names)
+            names.add(c.name)
+            with self.subTest(c.name):
+                got, pt = outcome2(c.archive, c.identities, c.signers)
+                self.assertEqual(got, c.expect, "%s: %s (with identity)" % (c.name, c.description))
+                got_k, _ = outcome2(c.archive, None, c.signers)
+                self.assertEqual(got_k, c.keyless_expect, "%s: %s (keyless)" % (c.name, c.description))
+                if c.expect == "ok":
+                    self.assertEqual(pt, c.plaintext)
+
+    def test_sizes_and_offsets(self):
+        # V2 §2, §5: S + n records + segments + table + T; the layout offsets.
+        for n in range(1, 6):
+            for last in (C, 100):
+                size = (n - 1) * C + last
+                a = seal2(os.urandom(size), [KEYS.A[1]])
+                m = -(-n // 2)
+                self.assertEqual(len(a), 150 + size + 16 * n + 32 * n + 32 * m + 48, (n, last))
+                L = Layout2(a)
+                self.assertEqual((L.n, L.m, L.last_len), (n, m, last + 16))
+                res = S.decode_any(io.BytesIO(a), None)
+                self.assertEqual(res.chunk_count, n)
+                # Segment j holds the hashes of group j (V2 §2).
+                for j in range(m):
+                    g = min(2, n - 2 * j)
+                    seg = a[L.segment(j):L.segment(j) + 32 * g]
+                    for p in range(g):
+                        i = 2 * j + p
+                        c = a[L.record(i):L.record(i) + L.record_len(i)]
+                        self.assertEqual(seg[32 * p:32 * p + 32], S.record_hash_v2(i, int(i == n - 1), c))
+
+    def test_forged_header_signature_releases_nothing(self):
+        # V2 §4: with a required signer no plaintext before checks 9 and 12.
+        c = [c for c in CASES_V2 if c.name == "v2-forged-header-signature"][0]
+        released = []
+        with self.assertRaises(S.SealedError) as cm:
+            S.decode_any(io.BytesIO(c.archive), [KEYS.A[0]], [KEYS.S1[1]], released.append)
+        self.assertEqual((cm.exception.cls, released), ("signature", []))
+        # The same archive opens for A when nobody checks headers: the stanza
+        # is real, only the header signature is the forger's.
+        with self.assertRaises(S.SealedError) as cm:
+            S.decode_any(io.BytesIO(c.archive), [KEYS.A[0]], [], released.append)
+        self.assertEqual((cm.exception.cls, released), ("signature", []))
+
+    def test_partial_read(self):
+        # V2 §7.1: every record alone, for 1..5 records with G = 2.
+        for n in range(1, 6):
+            for last in (C, 100):
+                pt = os.urandom((n - 1) * C + last)
+                for seed, signers in ((None, []), (KEYS.S1[0], [KEYS.S1[1]])):
+                    a = seal2(pt, [KEYS.A[1]], seed)
+                    P = S.PartialV2(io.BytesIO(a), [KEYS.A[0]], signers)
+                    self.assertEqual(P.n, n)
+                    for i in reversed(range(n)):
+                        self.assertEqual(P.record(i), pt[i * C:(i + 1) * C])
+                    self.assertEqual(P.read_payload(C - 3, 10), pt[C - 3:C + 7])
+                    self.assertEqual(P.payload_length, len(pt))
+                    K = S.PartialV2(io.BytesIO(a))          # keyless: ciphertext, authenticated
+                    self.assertEqual(len(K.record(n - 1)), last + 16)
+
+    def test_partial_read_locality(self):
+        # A damaged record fails only itself; the group table and trailer
+        # fail the whole read (V2 §7.1 steps 2-4).
+        a = seal2(os.urandom(4 * C + 100), [KEYS.A[1]])
+        L = Layout2(a)
+        bad = flip(a, L.record(2) + 5)
+        P = S.PartialV2(io.BytesIO(bad), [KEYS.A[0]])
+        self.assertEqual(len(P.record(0)), C)
+        self.assertEqual(len(P.record(4)), 100)
+        for i in (2,):
+            with self.assertRaises(S.SealedError) as cm:
+                P.record(i)
+            self.assertEqual(cm.exception.cls, "damaged")
+        with self.assertRaises(S.SealedError) as cm:     # the record's own segment damaged
+            S.PartialV2(io.BytesIO(flip(a, L.segment(1) + 1)), [KEYS.A[0]]).record(3)
+        self.assertEqual(cm.exception.cls, "damaged")
+        P = S.PartialV2(io.BytesIO(flip(a, L.segment(1) + 1)), [KEYS.A[0]])
+        self.assertEqual(len(P.record(1)), C)           # other groups unaffected
+        for tamper, cls in ((flip(a, L.table()), "damaged"), (put(a, len(a) - 40, S.u64(4)), "damaged"),
+                            (a[:-1], "truncated"), (a + b"\x00", "trailer"), (flip(a, len(a) - 1), "damaged")):
+            with self.assertRaises(S.SealedError) as cm:
+                S.PartialV2(io.BytesIO(tamper), [KEYS.A[0]])
+            self.assertEqual(cm.exception.cls, cls)
+        sa = seal2(os.urandom(3 * C), [KEYS.A[1]], KEYS.S1[0])
+        with self.assertRaises(S.SealedError) as cm:
+            S.PartialV2(io.BytesIO(flip(sa, len(sa) - 1)), None, [KEYS.S1[1]])
+        self.assertEqual(cm.exception.cls, "signature")
+        with self.assertRaises(S.SealedError) as cm:
+            S.PartialV2(io.BytesIO(flip(sa, 160)), [KEYS.A[0]], [KEYS.S1[1]])   # header signature
+        self.assertEqual(cm.exception.cls, "signature")
+
+    def test_split_matches_sequential(self):
+        # V2 §7.1 step 1 splits N bytes exactly as checks 13/14 do.
+        class Hd:
+            record_size, trailer_size = F2, 48
+
+        for glog2 in (1, 2, 3):
+            Hd.group_size = 1 << glog2
+            G = Hd.group_size
+            for n in range(1, 4 * G + 2):
+                for last in (16 + 1 if n > 1 else 16, 100, F2):
+                    m = -(-n // G)
+                    body = (n - 1) * F2 + last + 32 * n + 32 * m + 48
+                    self.assertEqual(S.split_v2(body, Hd), (n - 1, last + 32 * ((n - 1) % G + 1) + 32 * m + 48),
+                                     (glog2, n, last))
+
+    def test_bounded_lookahead(self):
+        # V2 §7: a sequential decoder reads at most F + 32·G + 32·m + T + 1
+        # bytes ahead of what it has released.
+        pt = os.urandom(21 * C + 5)
+        for glog2 in (1, 3):
+            a = seal2(pt, [KEYS.A[1]], glog2=glog2)
+            G, n = 1 << glog2, 22
+            m = -(-n // G)
+            r = ShortReader(a)
+            seen = []
+
+            def sink(p):
+                i = len(seen)
+                consumed = 150 + F2 * i + 32 * G * (i // G) + len(p) + 16
+                seen.append(p)
+                self.assertLessEqual(r.pos - consumed, F2 + 32 * G + 32 * m + 48 + 1)
+            S.decode_any(r, [KEYS.A[0]], (), sink)
+            self.assertEqual(b"".join(seen), pt)
+
+    def test_label_rule(self):
+        # V2 §3.2 versus FORMAT §4.2.
+        self.assertTrue(S.valid_label_v2("Grüße ✓".encode()))
+        for bad in ("\u0085", "\u202a", "\u2069", "\u2029", "\t", ""):
+            self.assertFalse(S.valid_label_v2(bad.encode()), repr(bad))
+        self.assertTrue(S.valid_label("\u0085".encode()))          # version 1 allows C1
+
+    def test_encoder_refuses(self):
+        pk = KEYS.A[1]
+        for kw in (dict(recipients=[]), dict(recipients=[pk, pk]), dict(label="a\u202eb"), dict(chunk_size_log2=12,
+                   group_size_log2=19), dict(group_size_log2=0), dict(extra_stanzas=[stanza2(2, bytes(1200))] * 64)):
+            args = dict(recipients=[pk], chunk_size_log2=12)
+            args.update(kw)
+            with self.assertRaises(S.ToolError, msg=kw):
+                S.encode_v2(io.BytesIO(b"x"), io.BytesIO(), **args)
+
+    def test_version1_unchanged(self):
+        # A version 1 archive still decodes through the version dispatch.
+        pt = os.urandom(2 * C + 1)
+        a = seal(pt, [KEYS.A[1]])
+        self.assertEqual(outcome2(a, [KEYS.A[0]]), ("ok", pt))
+
+
+class TestV2Tar(unittest.TestCase):
+    def test_index_from_tar(self):
+        import tarfile
+        for fmt in (tarfile.PAX_FORMAT, tarfile.GNU_FORMAT):
+            tar = make_tar(fmt)
+            entries, end = S.tar_index(tar)
+            by = {e.path: e for e in entries}
+            self.assertEqual([e.path for e in entries][:4], [b"top/", b"top/a.txt", b"top/sub/", b"top/sub/deep/"])
+            long = b"top/sub/" + b"long-name-" * 12 + b".txt"
+            self.assertEqual(by[long].type, S.ENTRY_FILE)
+            self.assertEqual(by[b"top/"].type, S.ENTRY_DIR)
+            self.assertEqual((by[b"top/link"].type, by[b"top/link"].link), (S.ENTRY_SYMLINK, b"sub/deep/nested.bin"))
+            self.assertEqual((by[b"top/hard"].type, by[b"top/hard"].link, by[b"top/hard"].size),
+                             (S.ENTRY_HARDLINK, b"top/a.txt", 0))
+            self.assertEqual(by[b"top/fifo"].type, S.ENTRY_OTHER)
+            self.assertEqual(by[b"top/a.txt"].sha256, hashlib.sha256(b"hello\n").digest())
+            self.assertEqual((by[b"top/sub/"].mode, by[b"top/a.txt"].mtime), (0o700, 1700000000))
+            # header_offset is the first header block: the pax / GNU L block
+            # for the long name, which comes right after the previous member.
+            k = [e.path for e in entries].index(long)
+            prev = entries[k - 1]
+            self.assertEqual(entries[k].header_offset, prev.header_offset + 512 + -(-prev.size // 512) * 512)
+            self.assertEqual(tar[entries[k].header_offset + 156:entries[k].header_offset + 157],
+                             b"x" if fmt == tarfile.PAX_FORMAT else b"L")
+            self.assertEqual(S.parse_index(S.serialize_index(entries)), entries)
+
+    def test_global_header_is_no_entry(self):
+        # V2 §8.1: a pax g header is not an entry; the next member's
+        # header_offset is its own first header, and --only of the member
+        # before it still passes the end rule (reading in SPEC-QUESTIONS).
+        import tarfile
+
+        def member(name, data):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            return ti.tobuf(tarfile.PAX_FORMAT) + data + bytes(-len(data) % 512)
+        g = tarfile.TarInfo.create_pax_global_header({"comment": "hi"})
+        tar = member("a", b"A" * 10) + g + member("b", b"B" * 700) + bytes(1024)
+        entries, end = S.tar_index(tar)
+        self.assertEqual([(e.path, e.header_offset) for e in entries], [(b"a", 0), (b"b", 1024 + len(g))])
+        payload = S.build_tar_payload(tar)
+        S.check_tar_payload(payload)
+        st = S.SeekingTar(len(payload), lambda o, n: payload[o:o + n])
+        self.assertEqual(st.checked_member(0)[2], b"A" * 10)
+        self.assertEqual(st.checked_member(1)[2], b"B" * 700)
+
+    def test_frame_cutting(self):
+        tar = make_tar(big=True)
+        entries, _ = S.tar_index(tar)
+        bounds = S.cut_frames(tar, [e.header_offset for e in entries])
+        self.assertTrue(all(e - s <= S.FRAME_CUT for s, e in bounds))
+        starts = {e.header_offset for e in entries}
+        for s, e in bounds[1:]:
+            prev = [b for b in bounds if b[1] == s][0]
+            # a frame ends early only at a member's first header after 256 KiB
+            self.assertTrue(s - prev[0] == S.FRAME_CUT or (s in starts and s - prev[0] >= S.FRAME_SOFT), (s, prev))
+        payload = S.build_tar_payload(tar)
+        t2, ents = S.check_tar_payload(payload)
+        self.assertEqual((t2, ents), (tar, entries))
+        z = S._zstd_module()
+        if z is not None:       # a streaming reader yields the tar: skippable frames give nothing (V2 §8)
+            self.assertEqual(z.ZstdDecompressor().stream_reader(io.BytesIO(payload), read_across_frames=True).read(),
+                             tar)
+        p = subprocess.run(["zstd", "-d", "-c", "-q"], input=payload, capture_output=True)
+        if p.returncode == 0:
+            self.assertEqual(p.stdout, tar)
+
+    def test_structure_corruptions(self):
+        tar = make_tar()
+        frames, entries = tar_payload_parts(tar, raw=True, cut=4096, soft=1024)
+        good = assemble_payload(frames, S.serialize_index(entries))
+        S.check_tar_payload(good)
+        seek = [(len(fr), d) for fr, d in frames]
+        e_dup = list(entries)
+        e_dup[2] = S.IndexEntry(e_dup[2].type, e_dup[2].path, 0, 0, 0, b"", e_dup[1].header_offset, bytes(32))
+        bad = {
+            "sum of sizes": assemble_payload(frames, S.serialize_index(entries), [(seek[0][0] + 1, seek[0][1])] + seek[1:]),
+            "frame content size 0": assemble_payload(frames, S.serialize_index(entries), [(seek[0][0], 0)] + seek[1:]),
+            "index frame magic": put(good, sum(c for c, _ in seek), S.u32(S.SKIPPABLE_SEEK)),
+            "index offsets not increasing": assemble_payload(frames, S.serialize_index(e_dup)),
+            "index cut": assemble_payload(frames, S.serialize_index(entries)[:-1]),
+            "frame reserved bit": put(good, 4, b"\xa8"),
+            "frame without content size": put(good, 4, b"\x00"),
+            "skippable frame in place of frame 0": put(good, 0, S.u32(0x184D2A50)),
+            "seek frame header": put(good, len(good) - 8 * len(seek) - 24, S.u32(0x184D2A5C)),
+            "f too large": put(good, len(good) - 8, S.u32(len(seek) + 1)),
+            "index length": put(good, len(good) - 16, S.u64(5)),
+        }
+        for what, payload in bad.items():
+            with self.assertRaises(S.SealedError, msg=what) as cm:
+                st = S.SeekingTar(len(payload), lambda o, n: payload[o:o + n])
+                for k in range(len(st.entries)):
+                    st.checked_member(k)
+                S.check_tar_payload(payload)
+            self.assertEqual(cm.exception.cls, "damaged", what)
+        # The index parser rejects what 8.1 forbids.
+        one = S.IndexEntry(1, b"a", 1, 0o644, 0, b"", 0, bytes(32))
+        for what, e in (("type 6", dict(type=6)), ("empty path", dict(path=b"")), ("link on a file", dict(link=b"x")),
+                        ("size on a dir", dict(type=2)), ("mode 0o10000", dict(mode=0o10000)),
+                        ("offset 100", dict(header_offset=100)), ("symlink without link", dict(type=3, size=0))):
+            x = S.IndexEntry(one.type, one.path, one.size, one.mode, one.mtime, one.link, one.header_offset, one.sha256)
+            for k2, v in e.items():
+                setattr(x, k2, v)
+            with self.assertRaises(S.SealedError, msg=what):
+                S.parse_index(S.serialize_index([x]))
+
+    def test_only_refuses_index_lies(self):
+        # V2 §8.1: --only checks the tar header against the index, the
+        # content hash and the end offset.
+        tar = make_tar()
+        frames, entries = tar_payload_parts(tar, raw=False, cut=4096, soft=1024)
+        idx = {e.path: k for k, e in enumerate(entries)}
+
+        def clone(e, **kw):
+            x = S.IndexEntry(e.type, e.path, e.size, e.mode, e.mtime, e.link, e.header_offset, e.sha256)
+            for a, v in kw.items():
+                setattr(x, a, v)
+            return x
+
+        nested = idx[b"top/sub/deep/nested.bin"]
+        lies = {
+            "sha": (nested, dict(sha256=bytes(32))),
+            "size": (nested, dict(size=entries[nested].size - 1)),
+            "path": (nested, dict(path=b"top/sub/deep/nested.biN")),
+            "type": (idx[b"top/link"], dict(type=S.ENTRY_HARDLINK)),
+            "link": (idx[b"top/link"], dict(link=b"elsewhere")),
+            "offset": (nested, dict(header_offset=entries[nested].header_offset + 512)),
+        }
+        for what, (k, kw) in lies.items():
+            e2 = list(entries)
+            e2[k] = clone(entries[k], **kw)
+            payload = assemble_payload(frames, S.serialize_index(e2), raw=False)
+            st = S.SeekingTar(len(payload), lambda o, n: payload[o:o + n])
+            with self.assertRaises(S.SealedError, msg=what) as cm:
+                st.checked_member(k)
+            self.assertEqual(cm.exception.cls, "damaged", what)
+        # Dropping an entry makes the previous member not end at the next
+        # entry's header_offset.
+        e2 = entries[:nested] + entries[nested + 1:]
+        payload = assemble_payload(frames, S.serialize_index(e2), raw=False)
+        st = S.SeekingTar(len(payload), lambda o, n: payload[o:o + n])
+        with self.assertRaises(S.SealedError):
+            st.checked_member(nested - 1)
+        # Mode lies are not caught by --only (mode comes from the tar header)
+        # but are by the whole-payload check.
+        e2 = list(entries)
+        e2[nested] = clone(entries[nested], mode=0o777)
+        payload = assemble_payload(frames, S.serialize_index(e2), raw=False)
+        st = S.SeekingTar(len(payload), lambda o, n: payload[o:o + n])
+        _, m, _ = st.checked_member(nested)
+        self.assertEqual(m.mode, 0o600)
+        with self.assertRaises(S.SealedError):
+            S.check_tar_payload(payload)
+
+
+class TestV2CommandLine(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+        self.idf = os.path.join(self.d, "id")
+        self.pub = subprocess.run([PY, TOOL, "keygen", "-o", self.idf], capture_output=True, check=True).stdout.decode().strip()
+        self.sigf = os.path.join(self.d, "sig")
+        self.spub = subprocess.run([PY, TOOL, "keygen", "--signing", "-o", self.sigf], capture_output=True,
+                                   check=True).stdout.decode().strip()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_tool(self, *args, stdin=None):
+        return subprocess.run([PY, TOOL] + list(args), capture_output=True, input=stdin)
+
+    def path(self, name):
+        return os.path.join(self.d, name)
+
+    def seal_tar(self, tar, *extra):
+        with open(self.path("in.tar"), "wb") as f:
+            f.write(tar)
+        p = self.run_tool("encode", "--format-version", "2", "--payload-kind", "2", "-r", self.pub, "--signing-key-file",
+                          self.sigf, "--chunk-size-log2", "12", "--group-size-log2", "1", *extra, "-o",
+                          self.path("t.sarc"), self.path("in.tar"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return self.path("t.sarc")
+
+    def test_bytes_round_trip(self):
+        pt = os.urandom(5 * C + 3)
+        with open(self.path("pt"), "wb") as f:
+            f.write(pt)
+        p = self.run_tool("encode", "--format-version", "2", "-r", self.pub, "--chunk-size-log2", "12",
+                          "--group-size-log2", "1", "-o", self.path("a.sarc"), self.path("pt"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(slurp(self.path("a.sarc"))[8], 2)
+        p = self.run_tool("open", "-i", self.idf, self.path("a.sarc"))
+        self.assertEqual((p.returncode, p.stdout), (0, pt))
+        p = self.run_tool("verify", self.path("a.sarc"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_tar_list_only_and_whole(self):
+        tar = make_tar(big=True)
+        a = self.seal_tar(tar)
+        p = self.run_tool("open", "-i", self.idf, "--signer", self.spub, "--tar", a)
+        self.assertEqual((p.returncode, p.stdout), (0, tar), p.stderr)
+        p = self.run_tool("verify", "-i", self.idf, "--signer", self.spub, a)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.run_tool("open", "-i", self.idf, "--signer", self.spub, "--list", a)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(len(lines), len(S.tar_index(tar)[0]))
+        self.assertTrue(any(l.startswith("l 0777") and l.endswith("top/link -> sub/deep/nested.bin") for l in lines), lines)
+        # --only a nested file.
+        out = self.path("x1")
+        p = self.run_tool("open", "-i", self.idf, "--signer", self.spub, "--only", "top/sub/deep/nested.bin", "-C", out, a)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(os.listdir(out)), ["top"])
+        data = slurp(os.path.join(out, "top/sub/deep/nested.bin"))
+        e = [e for e in S.tar_index(tar)[0] if e.path == b"top/sub/deep/nested.bin"][0]
+        self.assertEqual(hashlib.sha256(data).digest(), e.sha256)
+        self.assertEqual(os.stat(os.path.join(out, "top/sub/deep/nested.bin")).st_mode & 0o777, 0o600)
+        # --only a directory subtree: everything under top/sub/, nothing else.
+        out = self.path("x2")
+        p = self.run_tool("open", "-i", self.idf, "--only", "top/sub", "-C", out, a)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = sorted(os.path.relpath(os.path.join(r, n), out) for r, ds, fs in os.walk(out) for n in ds + fs)
+        self.assertEqual(got, ["top", "top/sub", "top/sub/deep", "top/sub/deep/nested.bin",
+                               "top/sub/empty", "top/sub/" + "long-name-" * 12 + ".txt"])
+        # A hard link whose target is not extracted is refused.
+        p = self.run_tool("open", "-i", self.idf, "--only", "top/hard", "-C", self.path("x3"), a)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr.decode(), r"^error: usage: .*hard link")
+        # A wrong identity, an untrusted signer: the partial read's classes.
+        other = S.encode_key(S.HRP_SIGNER, new_signing_key()[1])
+        p = self.run_tool("open", "-i", self.idf, "--signer", other, "--list", a)
+        self.assertRegex(p.stderr.decode(), r"^error: untrusted-signer: ")
+
+    def test_only_refuses_lying_index(self):
+        # An archive whose index lies about a member's content: --only of that
+        # member is refused (damaged), --only of another member works.
+        tar = make_tar()
+        frames, entries = tar_payload_parts(tar)
+        k = [e.path for e in entries].index(b"top/a.txt")
+        e2 = list(entries)
+        e2[k] = S.IndexEntry(1, b"top/a.txt", 6, 0o644, 1700000000, b"", entries[k].header_offset,
+                             hashlib.sha256(b"HELLO\n").digest())
+        payload = assemble_payload(frames, S.serialize_index(e2), raw=False)
+        with open(self.path("lie.sarc"), "wb") as f:
+            f.write(seal2_payload(payload, [S.parse_recipient(self.pub)]))
+        p = self.run_tool("open", "-i", self.idf, "--only", "top/a.txt", "-C", self.path("y"), self.path("lie.sarc"))
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr.decode(), r"^error: damaged: ")
+        self.assertFalse(os.path.exists(os.path.join(self.path("y"), "top", "a.txt")))
+        p = self.run_tool("open", "-i", self.idf, "--only", "other/x.bin", "-C", self.path("z"), self.path("lie.sarc"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.run_tool("verify", "-i", self.idf, self.path("lie.sarc"))
+        self.assertRegex(p.stderr.decode(), r"^error: damaged: ")
+        self.assertEqual(self.run_tool("verify", self.path("lie.sarc")).returncode, 0)
+
+    def test_v2_vectors_command(self):
+        vd = self.path("v2")
+        write_vectors(CASES_V2, vd)
+        p = self.run_tool("vectors", vd)
+        out = p.stdout.decode().splitlines()
+        self.assertEqual(p.returncode, 0, "\n".join(l for l in out if not l.startswith("ok ")))
+        self.assertEqual(out[-1], "%d passed, 0 failed" % len(CASES_V2))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--emit-vectors":
-        cases = build_cases(Keys())
+        keys = Keys()
+        cases = build_cases(keys)
         write_vectors(cases, sys.argv[2])
-        print("wrote %d vectors to %s" % (len(cases), sys.argv[2]))
+        # Version 2 vectors (names v2-*) go to DIR/v2, same JSON schema.
+        cases_v2 = build_cases_v2(keys)
+        write_vectors(cases_v2, os.path.join(sys.argv[2], "v2"))
+        print("wrote %d vectors to %s and %d to %s" % (len(cases), sys.argv[2], len(cases_v2),
+                                                       os.path.join(sys.argv[2], "v2")))
         sys.exit(0)
     unittest.main()
