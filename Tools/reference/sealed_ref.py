@@ -797,7 +797,7 @@ def encode(inp, out, recipients, signing_seed=None, chunk_size_log2=DEFAULT_CHUN
 
 VERSION2 = 2
 V2_FIXED_HEADER_LEN = 27          # V2 §3: bytes before the first stanza
-V2_MIN_HEADER_LEN = 150           # V2 §3 / check 3
+V2_MIN_HEADER_LEN = 70            # V2 §3 / check 3: one 8-byte stanza of an unknown type
 V2_MAX_HEADER_LEN = 65536
 V2_MIN_STANZAS, V2_MAX_STANZAS = 1, 64
 STANZA_TYPE_X25519 = 1            # V2 §3.1
@@ -1001,7 +1001,7 @@ def read_header_v2(start, f):
     """V2 §7 checks 3-7; `start` is the first 13 bytes (checks 1-2 passed)."""
     header_length = struct.unpack_from("<I", start, 9)[0]
     if not V2_MIN_HEADER_LEN <= header_length <= V2_MAX_HEADER_LEN:        # check 3
-        raise SealedError("limit", "header_length %d is not from 150 to 65536" % header_length)
+        raise SealedError("limit", "header_length %d is not from %d to %d" % (header_length, V2_MIN_HEADER_LEN, V2_MAX_HEADER_LEN))
     rest = read_up_to(f, header_length - 13)                             # check 4
     if len(rest) < header_length - 13:
         raise SealedError("truncated", "input ends inside the header (%d of %d bytes)"
