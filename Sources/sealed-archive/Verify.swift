@@ -100,12 +100,14 @@ enum VerificationText {
             return "FAILED \(name) [\(outcome.depth.rawValue)]: \(outcome.error?.message ?? "not checked")"
         }
         var parts = ["\(counted(result.chunkCount, "chunk")) and digest intact"]
-        if let signer = result.signer {
-            parts.append(!outcome.signatureRequired
-                ? "signature valid by \(signer) (not required: pass --signer to require it)"
-                : "signed by trusted signer \(signer)")
+        if outcome.signatureRequired, let signer = result.signer {
+            parts.append("signed by trusted signer \(signer)")
         } else {
-            parts.append("unsigned")
+            // Without a required signer nothing ties the archive to the
+            // sealing host: anyone holding a recipient's public key can make
+            // one that passes, and sign it with a key of their own.
+            parts.append((result.signer.map { "signature valid by \($0), not required" } ?? "unsigned")
+                + ": integrity only, anyone with a recipient's public key could have made this archive (--signer requires the host's signature)")
         }
         if let header = outcome.header {
             parts.append("created \(ISO8601DateFormatter().string(from: header.createdDate))\(header.sequence.map { ", sequence \($0)" } ?? "")")

@@ -72,6 +72,23 @@ import Testing
                                                 "-i", "id", "archive"]), name: "archive")
     }
 
+    /// Without a required signer, verify says the result proves integrity
+    /// only, whether the archive is unsigned or carries a signature nobody
+    /// asked for; with one, it names the trusted signer and says nothing
+    /// of the kind.
+    @Test func verifyWithoutARequiredSignerSaysIntegrityOnly() throws {
+        let fixture = try Self.makeFixture()
+        let integrityOnly = "integrity only, anyone with a recipient's public key could have made this archive"
+        for name in ["unsigned", "archive"] {
+            let result = try fixture.sandbox.run(["verify", name])
+            expectVerifyOK(result, name: name)
+            #expect(result.stdoutText.contains(integrityOnly), "\(result)")
+        }
+        let required = try fixture.sandbox.run(["verify", "--signer", fixture.signer, "archive"])
+        expectVerifyOK(required, name: "archive")
+        #expect(!required.stdoutText.contains("integrity only"), "\(required)")
+    }
+
     @Test func verifyWithAnotherSignerIsUntrusted() throws {
         let fixture = try Self.makeFixture()
         expectVerifyFailure(try fixture.sandbox.run(["verify", "--signer", fixture.otherSigner, "archive"]),
