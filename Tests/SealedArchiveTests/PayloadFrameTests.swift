@@ -16,9 +16,9 @@ import TestSupport
         return Array(bytes.prefix(count))
     }
 
-    @Test(arguments: [1, 3, 19])
+    @Test(arguments: [1, 3, 19, 22])
     func zstdFramesRoundTripWithTheirContentSize(level: Int) throws {
-        for size in [1, 1000, 300_000, PayloadFrame.maxContentSize] {
+        for size in level == 22 ? [1, 300_000] : [1, 1000, 300_000, PayloadFrame.maxContentSize] {
             let tar = Self.compressible(size)
             let frame = try tar.withUnsafeBytes { try PayloadFrame.encode($0, .zstd(level: level)) }
             let header = try frame.withUnsafeBytes { try ZstdFrameHeader(parsing: $0) }

@@ -22,10 +22,18 @@ enum PayloadFrame {
         guard (1...maxContentSize).contains(tar.count) else {
             throw SealedArchiveError(.invalidArgument, "a payload frame holds 1 byte to 4 MiB of tar, not \(tar.count)")
         }
+        let frame: [UInt8]
         switch compression {
-        case .none: return RawBlockFrame.encode(tar)
-        case .zstd(let level): return try Zstd.compressFrame(tar, level: level)
+        case .none: frame = RawBlockFrame.encode(tar)
+        case .zstd(let level): frame = try Zstd.compressFrame(tar, level: level)
         }
+        // The rules a reader applies, applied to what is written: libzstd
+        // picks the window from the level and the size, and a frame a reader
+        // would refuse must never reach an archive.
+        do { _ = try frame.withUnsafeBytes { try check($0) } } catch let error as SealedArchiveError {
+            throw SealedArchiveError(.invalidArgument, "\(compression) makes frames the format does not allow: \(error.message)")
+        }
+        return frame
     }
 
     /// Checks the frame rules on `frame`, exactly one frame and nothing
