@@ -25,6 +25,13 @@ let package = Package(
             pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]
         ),
+        // zstd frames of the version 2 tar payload (Spec/FORMAT-v2.md
+        // section 8), reached only through Sources/SealedArchive/Payload/Zstd.swift.
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
         .systemLibrary(
             name: "CLibCrypto",
             pkgConfig: "libcrypto",
@@ -43,7 +50,7 @@ let package = Package(
         ),
         .target(
             name: "SealedArchive",
-            dependencies: ["SealedArchiveFormat", "CSodium", "CArchive", "CLibCrypto", "SystemCalls"]
+            dependencies: ["SealedArchiveFormat", "CSodium", "CArchive", "CLibCrypto", "CZstd", "SystemCalls"]
         ),
         .executableTarget(
             name: "sealed-archive",

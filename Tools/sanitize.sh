@@ -46,7 +46,7 @@ esac
 . Tools/lib/install-packages.sh
 # What the CLI tests run besides sealed-archive (python3 for the hostile tar
 # fixtures, zstd, age, rclone).
-install_packages libsodium-dev libarchive-dev libssl-dev pkg-config age python3 time zstd rclone
+install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config age python3 time zstd rclone
 
 # The toolchain ships llvm-symbolizer (/opt/swift/usr/bin): reports get
 # file:line for our code without any Debian package.

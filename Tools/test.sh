@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 export SEALED_ARCHIVE_FULL_TESTS=1
 
 . Tools/lib/install-packages.sh
-install_packages libsodium-dev libarchive-dev libssl-dev pkg-config age python3-nacl python3-zstandard time zstd rclone
+install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config age python3-nacl python3-zstandard time zstd rclone
 PYTHON=/usr/bin/python3   # Debian's Python, which has python3-nacl and python3-zstandard
 
 work=$(mktemp -d)

@@ -1,0 +1,153 @@
+import SealedArchiveFormat
+
+/// Writes a version 2 tar payload (Spec/FORMAT-v2.md section 8) from a tar
+/// stream: frames of tar, then the index frame, then the seek frame.
+///
+/// Frames are cut as the reference encoder of section 10 does: at 1 MiB of
+/// tar, and at a member's first header once the frame holds 256 KiB, so a
+/// seeking reader of one member decompresses little beyond it. Full frames
+/// wait in a batch of `parallelFrames` that is compressed on every core
+/// (``Parallel``) and written in order, so memory is bounded by the batch:
+/// about `parallelFrames × (frameSize + compressBound(frameSize))` plus the
+/// frame being filled (``peakBufferedBytes`` reports it).
+///
+/// The seek table (8 bytes a frame) and the serialized index (a member's
+/// path and link plus 66 bytes) are kept in memory until ``finish()``;
+/// section 10's spilling of them to a temporary file past a bound is not
+/// done yet.
+final class FramedPayloadWriter {
+    /// Section 10: frames are cut at 1 MiB of tar…
+    static let defaultFrameSize = 1 << 20
+    /// …and at a member's first header once the frame holds 256 KiB.
+    static let defaultMemberCut = 256 << 10
+
+    private let sink: ByteSink
+    private let compression: PayloadCompression
+    private let frameSize: Int
+    private let memberCut: Int
+    private let parallelFrames: Int
+
+    private var current: [UInt8] = []
+    private var batch: [[UInt8]] = []
+    private var batchBytes = 0
+    private var seekEntries: [SeekTable.Entry] = []
+    private var indexEntries: [UInt8] = []
+    private var indexCount: UInt64 = 0
+    private var previousHeaderOffset: UInt64?
+    private var finished = false
+
+    /// The tar bytes written so far: the tar offset of the next byte.
+    private(set) var tarLength: UInt64 = 0
+    /// The payload bytes written to the sink so far.
+    private(set) var payloadLength: UInt64 = 0
+    /// The most frame bytes (tar waiting, compressed output) held at once.
+    private(set) var peakBufferedBytes = 0
+
+    init(sink: ByteSink, compression: PayloadCompression = .default,
+         frameSize: Int = FramedPayloadWriter.defaultFrameSize, memberCut: Int = FramedPayloadWriter.defaultMemberCut,
+         parallelFrames: Int = Parallel.batchSize) throws {
+        guard (1...PayloadFrame.maxContentSize).contains(frameSize), (0...frameSize).contains(memberCut), parallelFrames >= 1 else {
+            throw SealedArchiveError(.invalidArgument, "frames of \(frameSize) bytes cut at members past \(memberCut), \(parallelFrames) at a time, are not possible")
+        }
+        self.sink = sink
+        self.compression = try compression.validated()
+        self.frameSize = frameSize
+        self.memberCut = memberCut
+        self.parallelFrames = parallelFrames
+        current.reserveCapacity(frameSize)
+    }
+
+    /// Appends tar bytes.
+    func write(_ tar: UnsafeRawBufferPointer) throws {
+        try checkOpen()
+        var rest = tar[...]
+        while !rest.isEmpty {
+            let take = min(frameSize - current.count, rest.count)
+            current.append(contentsOf: rest.prefix(take))
+            rest = rest.dropFirst(take)
+            tarLength += UInt64(take)
+            if current.count == frameSize { try cutFrame() }
+        }
+    }
+
+    /// Marks that a member's first header starts at the current tar offset
+    /// (``tarLength``): the frame is cut here if it holds `memberCut` bytes.
+    func memberStarts() throws {
+        try checkOpen()
+        if current.count >= memberCut && !current.isEmpty { try cutFrame() }
+    }
+
+    /// Adds a member's index entry, in tar order, once its content's SHA-256
+    /// is known; its header must already be written.
+    func append(_ entry: IndexEntry) throws {
+        try checkOpen()
+        do { try entry.check(after: previousHeaderOffset) } catch let error as SealedArchiveError {
+            throw SealedArchiveError(.invalidArgument, "an index entry the writer was given is wrong: \(error.message)")
+        }
+        guard entry.headerOffset < tarLength else {
+            throw SealedArchiveError(.invalidArgument, "an index entry at tar offset \(entry.headerOffset) precedes its header's bytes")
+        }
+        previousHeaderOffset = entry.headerOffset
+        entry.serialize(into: &indexEntries)
+        indexCount += 1
+    }
+
+    /// Writes the last frames, the index frame and the seek frame.
+    func finish() throws {
+        try checkOpen()
+        finished = true
+        if !current.isEmpty { try cutFrame() }
+        try compressBatch()
+        guard !seekEntries.isEmpty else {
+            throw SealedArchiveError(.invalidArgument, "a tar payload cannot be empty")
+        }
+        try SeekTable.checkFrameCount(seekEntries.count)
+        var index = EntryIndex.magic
+        index.reserveCapacity(EntryIndex.headerLength + indexEntries.count)
+        index.appendLittleEndian(indexCount)
+        index.append(contentsOf: indexEntries)
+        indexEntries = []
+        let indexFrame = try index.withUnsafeBytes { try IndexFrame.encode($0, compression) }
+        try emit(indexFrame)
+        let seek = SeekTable(entries: seekEntries, indexFrameLength: UInt64(indexFrame.count)).serialize()
+        try emit(seek)
+    }
+
+    private func checkOpen() throws {
+        guard !finished else { throw SealedArchiveError(.invalidArgument, "the payload writer is already finished") }
+    }
+
+    private func cutFrame() throws {
+        batch.append(current)
+        batchBytes += current.count
+        current = []
+        current.reserveCapacity(frameSize)
+        if batch.count == parallelFrames { try compressBatch() }
+    }
+
+    /// Compresses the waiting frames side by side and writes them in order.
+    private func compressBatch() throws {
+        guard !batch.isEmpty else { return }
+        var outputs = [[UInt8]](repeating: [], count: batch.count)
+        let inputs = batch
+        let compression = self.compression
+        try outputs.withUnsafeMutableBufferPointer { outputs in
+            try Parallel.forEach(inputs.count, bytes: batchBytes) { k in
+                outputs[k] = try inputs[k].withUnsafeBytes { try PayloadFrame.encode($0, compression) }
+            }
+        }
+        let held = frameSize + batchBytes + outputs.reduce(0) { $0 + $1.count }
+        peakBufferedBytes = max(peakBufferedBytes, held)
+        batch = []
+        batchBytes = 0
+        for (k, frame) in outputs.enumerated() {
+            seekEntries.append(SeekTable.Entry(compressedSize: UInt32(frame.count), decompressedSize: UInt32(inputs[k].count)))
+            try emit(frame)
+        }
+    }
+
+    private func emit(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try sink.write($0) }
+        payloadLength += UInt64(bytes.count)
+    }
+}

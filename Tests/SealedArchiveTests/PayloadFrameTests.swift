@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SealedArchive
+@testable import SealedArchiveFormat
+
+/// The frame rules of Spec/FORMAT-v2.md section 8 on one frame: what the
+/// writer makes passes them, and each broken rule is `damaged`.
+@Suite struct PayloadFrameTests {
+    static func compressible(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
+        var generator = SeededGenerator(seed: seed)
+        let words = (0..<64).map { _ in generator.bytes(8) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 8)
+        while bytes.count < count { bytes += generator.pick(words) }
+        return Array(bytes.prefix(count))
+    }
+
+    @Test(arguments: [1, 3, 19, 22])
+    func zstdFramesRoundTripWithTheirContentSize(level: Int) throws {
+        for size in level == 22 ? [1, 300_000] : [1, 1000, 300_000, PayloadFrame.maxContentSize] {
+            let tar = Self.compressible(size)
+            let frame = try tar.withUnsafeBytes { try PayloadFrame.encode($0, .zstd(level: level)) }
+            let header = try frame.withUnsafeBytes { try ZstdFrameHeader(parsing: $0) }
+            #expect(header.contentSize == UInt64(size))
+            #expect(header.dictionaryID == 0)
+            #expect(header.windowSize <= UInt64(PayloadFrame.maxContentSize))
+            #expect(!header.hasChecksum)
+            #expect(try frame.withUnsafeBytes { try PayloadFrame.decode($0) } == tar)
+        }
+    }
+
+    @Test func rawBlockFramesDecodeWithLibzstd() throws {
+        for size in [1, 255, 256, 65_791, 65_792, RawBlockFrame.blockSize, RawBlockFrame.blockSize + 1, PayloadFrame.maxContentSize] {
+            let tar = Self.compressible(size, seed: UInt64(size))
+            let frame = try tar.withUnsafeBytes { try PayloadFrame.encode($0, .none) }
+            #expect(frame.count == size + 3 * ((size + RawBlockFrame.blockSize - 1) / RawBlockFrame.blockSize) + (size >= 256 && size <= 65_791 ? 8 : 10))
+            #expect(try frame.withUnsafeBytes { try PayloadFrame.decode($0) } == tar)
+        }
+        // Larger than a tar frame (an index frame): libzstd streams it.
+        let big = Self.compressible(5 << 20)
+        let frame = big.withUnsafeBytes { RawBlockFrame.encode($0) }
+        var out: [UInt8] = []
+        let produced = try frame.withUnsafeBytes { try Zstd.decompressStreaming($0, windowLogMax: IndexFrame.windowLogMax) { out += $0 } }
+        #expect(produced == UInt64(big.count) && out == big)
+        // And an empty one (an empty content is one empty last block).
+        let empty = [UInt8]().withUnsafeBytes { RawBlockFrame.encode($0) }
+        #expect(try empty.withUnsafeBytes { try Zstd.decompressStreaming($0, windowLogMax: 27) { _ in } } == 0)
+    }
+
+    /// A raw-block frame with a header made by hand, to break one rule.
+    static func handFrame(descriptor: UInt8, window: UInt8?, dictionary: [UInt8] = [], contentSize: [UInt8], content: [UInt8]) -> [UInt8] {
+        var frame: [UInt8] = []
+        frame.appendLittleEndian(Zstd.frameMagic)
+        frame.append(descriptor)
+        if let window { frame.append(window) }
+        frame += dictionary + contentSize
+        let header = UInt32(1) | UInt32(content.count) << 3
+        frame += [UInt8(header & 0xFF), UInt8(header >> 8 & 0xFF), UInt8(header >> 16)]
+        return frame + content
+    }
+
+    static func expectDamaged(_ frame: [UInt8], _ comment: Comment) {
+        #expect(throws: SealedArchiveError(.damaged, ""), comment) { try frame.withUnsafeBytes { try PayloadFrame.decode($0) } }
+    }
+
+    @Test func brokenFrameRulesAreDamaged() throws {
+        let content: [UInt8] = Array(repeating: 7, count: 100)
+        // The hand-made frame itself is valid.
+        let valid = Self.handFrame(descriptor: 2 << 6, window: RawBlockFrame.windowDescriptor, contentSize: [100, 0, 0, 0], content: content)
+        #expect(try valid.withUnsafeBytes { try PayloadFrame.decode($0) } == content)
+
+        Self.expectDamaged(Self.handFrame(descriptor: 0, window: RawBlockFrame.windowDescriptor, contentSize: [], content: content),
+                           "no Frame_Content_Size")
+        Self.expectDamaged(Self.handFrame(descriptor: 2 << 6 | 1, window: RawBlockFrame.windowDescriptor, dictionary: [5],
+                                          contentSize: [100, 0, 0, 0], content: content), "a dictionary")
+        Self.expectDamaged(Self.handFrame(descriptor: 2 << 6, window: 13 << 3, contentSize: [100, 0, 0, 0], content: content),
+                           "a window of 8 MiB")
+        Self.expectDamaged(Self.handFrame(descriptor: 2 << 6, window: RawBlockFrame.windowDescriptor, contentSize: [0, 0, 0, 0], content: []),
+                           "an empty frame")
+        Self.expectDamaged(Self.handFrame(descriptor: 2 << 6, window: RawBlockFrame.windowDescriptor, contentSize: [101, 0, 0, 0], content: content),
+                           "a content size that is not the output's")
+        let over = [UInt8](repeating: 1, count: PayloadFrame.maxContentSize + 1)
+        Self.expectDamaged(over.withUnsafeBytes { RawBlockFrame.encode($0) }, "over 4 MiB")
+        var skippable: [UInt8] = []
+        skippable.appendLittleEndian(UInt32(0x184D_2A50)); skippable.appendLittleEndian(UInt32(4)); skippable += [1, 2, 3, 4]
+        Self.expectDamaged(skippable, "a skippable frame")
+        Self.expectDamaged(valid + [0], "a byte after the frame")
+        Self.expectDamaged(valid + valid, "two frames")
+        Self.expectDamaged(Array(valid.dropLast()), "a frame cut short")
+        var reserved = valid; reserved[4] |= 0x08
+        Self.expectDamaged(reserved, "the reserved bit")
+        var badBlock = valid; badBlock[10] |= 0x06  // Block_Type 3, reserved
+        Self.expectDamaged(badBlock, "a reserved block type")
+        let compressed = try Self.compressible(200_000).withUnsafeBytes { try PayloadFrame.encode($0, .default) }
+        var corrupt = compressed; corrupt[corrupt.count / 2] ^= 0xFF
+        #expect(throws: SealedArchiveError(.damaged, "")) { try corrupt.withUnsafeBytes { try PayloadFrame.decode($0) } }
+    }
+
+    @Test func levelsOutsideLibzstdsAreRefused() {
+        #expect(throws: SealedArchiveError(.invalidArgument, "")) { try PayloadCompression.zstd(level: 0).validated() }
+        #expect(throws: SealedArchiveError(.invalidArgument, "")) { try PayloadCompression.zstd(level: Zstd.maxLevel + 1).validated() }
+        #expect(throws: SealedArchiveError(.invalidArgument, "")) { try [UInt8]().withUnsafeBytes { try PayloadFrame.encode($0, .none) } }
+    }
+}
