@@ -91,7 +91,7 @@ let package = Package(
 // when SEALED_ARCHIVE_FUZZ=1, so `swift build` and `swift test` never see
 // them: they link only with `--sanitize=fuzzer` (libFuzzer supplies main).
 if Context.environment["SEALED_ARCHIVE_FUZZ"] == "1" {
-    let fuzzTargets = ["fuzz-header", "fuzz-archive", "fuzz-keys", "fuzz-lists", "fuzz-paper", "fuzz-keyring", "fuzz-tar-policy"]
+    let fuzzTargets = ["fuzz-header", "fuzz-archive", "fuzz-keys", "fuzz-lists", "fuzz-paper", "fuzz-keyring", "fuzz-tar-policy", "fuzz-payload"]
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["TestSupport"], path: "Fuzz/FuzzSupport"))
     for name in fuzzTargets {
         package.targets.append(.executableTarget(

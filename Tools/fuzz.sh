@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(fuzz-header fuzz-archive fuzz-keys fuzz-lists fuzz-paper fuzz-keyring fuzz-tar-policy)
+targets=(fuzz-header fuzz-archive fuzz-keys fuzz-lists fuzz-paper fuzz-keyring fuzz-tar-policy fuzz-payload)
 scratch=${SEALED_FUZZ_SCRATCH:-.build-fuzz}
 out=${SEALED_FUZZ_OUT:-$scratch/fuzz-runs}
 export SEALED_ARCHIVE_FUZZ=1   # Package.swift declares the fuzz targets only then

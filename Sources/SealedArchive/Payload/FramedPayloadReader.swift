@@ -30,6 +30,7 @@ final class FramedPayloadReader: ByteSource {
     private let source: ByteSource
     private let parallelFrames: Int
     private var input: [UInt8] = []
+    private var scratch: [UInt8] = []
     private var inputStart = 0
     private var sourceEnded = false
     private var consumed: UInt64 = 0
@@ -231,11 +232,13 @@ final class FramedPayloadReader: ByteSource {
                 input.removeSubrange(0..<inputStart)
                 inputStart = 0
             }
-            let old = input.count
-            let want = max(Self.readSize, count - (old - inputStart))
-            input.append(contentsOf: repeatElement(0, count: want))
-            let n = try input.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[old...])) }
-            input.removeSubrange((old + n)...)
+            // Read into one scratch buffer and append what came: growing
+            // `input` by a zero-filled megabyte per read, then trimming it,
+            // cost more than the decompression for short payloads.
+            let want = max(Self.readSize, count - (input.count - inputStart))
+            if scratch.count < want { scratch = [UInt8](repeating: 0, count: want) }
+            let n = try scratch.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<want])) }
+            input.append(contentsOf: scratch[..<n])
             if n < want { sourceEnded = true }
         }
         return true
