@@ -197,17 +197,28 @@ public final class Keyring {
     /// the protection when it is nil; the file is replaced atomically, 0600.
     /// `current` answers for a file that is protected now.
     public func setPassphrase(of keyID: KeyID, current: KeyFiles.PassphraseProvider?, new newPassphrase: SecureBytes?, now: Date) throws {
-        let lock = try reloadLocked()
-        defer { lock?.release() }
-        guard let record = key(keyID), record.isHeld else {
+        // The key is read, and the current passphrase asked for, before the
+        // lock is taken: a prompt waits on a person, and holding the lock
+        // meanwhile would stall every other writer of the keyring (the
+        // nightly rotation) until they typed.
+        guard let before = key(keyID), before.isHeld else {
             throw SealedArchiveError(.invalidArgument, "the keyring holds no key \(keyID)")
         }
+        enum Secret { case identity(Identity), signing(SigningKey) }
+        let secret: Secret = before.purpose == .encryption
+            ? .identity(try identity(for: keyID, passphrase: current))
+            : .signing(try signingKey(for: keyID, passphrase: current))
+        let lock = try reloadLocked()
+        defer { lock?.release() }
+        guard let record = key(keyID), record.isHeld, record.publicKey == before.publicKey else {
+            throw SealedArchiveError(.state, "key \(keyID) was destroyed or replaced while its passphrase was asked for: nothing was changed")
+        }
         let path = files.secret(keyID)
-        switch record.purpose {
-        case .encryption:
-            try KeyFiles.write(try identity(for: keyID, passphrase: current), to: path, created: now, passphrase: newPassphrase, replacing: true)
-        case .signing:
-            try KeyFiles.write(try signingKey(for: keyID, passphrase: current), to: path, created: now, passphrase: newPassphrase, replacing: true)
+        switch secret {
+        case .identity(let identity):
+            try KeyFiles.write(identity, to: path, created: now, passphrase: newPassphrase, replacing: true)
+        case .signing(let signingKey):
+            try KeyFiles.write(signingKey, to: path, created: now, passphrase: newPassphrase, replacing: true)
         }
     }
 

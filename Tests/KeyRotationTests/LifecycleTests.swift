@@ -279,3 +279,57 @@ import SealedArchive
         #expect(errorCode { _ = try KeyringTime.parse("next tuesday") } == .invalidArgument)
     }
 }
+
+/// `keys passwd` asks for the current passphrase before it takes the
+/// keyring's lock: a prompt that waits on a person must not stall the
+/// keyring's other writers (a nightly rotation) meanwhile.
+@Suite struct PassphraseChangeTests {
+    static func secret(_ text: String) throws -> SecureBytes {
+        try Array(text.utf8).withUnsafeBytes { try SecureBytes(copying: $0) }
+    }
+
+    @Test func theCurrentPassphraseIsAskedForOutsideTheLock() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("k")
+        let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
+        let id = keyring.activeKey(.encryption).keyID
+        let first = try Self.secret("first passphrase")
+        let second = try Self.secret("second passphrase")
+        try keyring.setPassphrase(of: id, current: nil, new: first, now: days(1))
+
+        // While the "person" types, another process rotates the signing
+        // key: with the lock held over the prompt it would wait 30 s and
+        // fail; it must go through at once.
+        var rotated = false
+        try keyring.setPassphrase(of: id, current: { _ in
+            try Keyring(opening: path).rotate(.signing, now: days(2))
+            rotated = true
+            return first
+        }, new: second, now: days(2))
+        #expect(rotated)
+        let reopened = try Keyring(opening: path)
+        #expect(try reopened.identity(for: id, passphrase: { _ in second }).recipient.keyID == id)
+        #expect(sealedArchiveError { _ = try reopened.identity(for: id, passphrase: { _ in first }) } != nil)
+    }
+
+    /// A key destroyed while its passphrase was asked for is not written
+    /// back: nothing changes, and the error says why.
+    @Test func aKeyDestroyedDuringThePromptIsNotWrittenBack() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("k")
+        let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
+        let id = keyring.activeKey(.encryption).keyID
+        let first = try Self.secret("first passphrase")
+        try keyring.setPassphrase(of: id, current: nil, new: first, now: days(1))
+        let error = sealedArchiveError {
+            try keyring.setPassphrase(of: id, current: { _ in
+                let other = try Keyring(opening: path)
+                try other.rotate(.encryption, now: days(2))
+                _ = try other.prune(inventory: nil, now: days(400), dryRun: false)
+                return first
+            }, new: try Self.secret("new"), now: days(400))
+        }
+        #expect(error?.code == .state, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("k/keys/\(id).key")), "the destroyed key was written back")
+    }
+}
