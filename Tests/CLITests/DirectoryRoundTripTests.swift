@@ -250,6 +250,33 @@ import Testing
         expectVerifyOK(try sandbox.run(["verify", "-i", "id", "nfd-manifest.sarc"]), name: "nfd-manifest.sarc")
     }
 
+    /// A file whose path inside the archive is longer than extraction
+    /// creates (3072 bytes) is refused when sealing and packing, naming it:
+    /// the backup could never be restored. At the limit it round-trips.
+    @Test func pathsTooLongToRestoreAreRefusedWhenPacking() throws {
+        let sandbox = try Sandbox()
+        defer { makeTreeRemovable(sandbox.root.path) }
+        let recipient = try sandbox.makeIdentity("id")
+        // 15 directories of 200 bytes, then a file name making the path
+        // inside the archive (without the leading "src/") 3072 bytes.
+        let directories = (0..<15).map { String(repeating: Character(String(UnicodeScalar(UInt8(97 + $0)))), count: 200) }
+        let deep = directories.joined(separator: "/")
+        let atLimit = deep + "/" + String(repeating: "f", count: 3072 - deep.utf8.count - 1)
+        try FileManager.default.createDirectory(atPath: sandbox.path("src/" + deep), withIntermediateDirectories: true)
+        try sandbox.write("src/" + atLimit, Array("fits\n".utf8))
+        expectSuccess(try sandbox.run(["seal", "-r", recipient, "-o", "fits.sarc", "src"]))
+        expectCompleted(try sandbox.run(["open", "-i", "id", "-C", "out", "fits.sarc"]))
+        try expectSameTree(sandbox, source: "src", copy: "out")
+
+        let tooLong = atLimit + "g"
+        try sandbox.write("src/" + tooLong, Array("too long\n".utf8))
+        for arguments in [["seal", "-r", recipient, "-o", "long.sarc", "src"], ["pack", "-o", "long.tar", "src"]] {
+            let result = try sandbox.run(arguments)
+            expectError(result, 64, mentioning: ["3073 bytes", "could never be restored"])
+            #expect(!sandbox.exists("long.sarc") && !sandbox.exists("long.tar"), "\(result)")
+        }
+    }
+
     /// A directory holding both spellings of one name ("école" precomposed
     /// and decomposed: two different files to Linux) can be restored.
     @Test func bothSpellingsOfANameAreRestored() throws {

@@ -110,6 +110,13 @@ public enum DirectoryPacker {
         /// Stores one entry.
         func store(full: [UInt8], relative: [UInt8]) throws {
             let shown = String(decoding: full, as: UTF8.self)
+            // Extraction refuses such a path (EntryPolicy): packing it
+            // would make a backup that cannot be restored, found out only
+            // at restore time.
+            guard relative.count <= EntryPolicy.maximumPathLength else {
+                throw SealedArchiveError(.invalidArgument,
+                    "'\(shown)' cannot be packed: its path in the archive is \(relative.count) bytes long, over the \(EntryPolicy.maximumPathLength) bytes extraction creates, so it could never be restored")
+            }
             var info = try POSIX.attempt("cannot read '\(shown)'") { () throws(SystemError) in try System.linkStatus(bytes: full) }
             var fd: Int32 = -1
             defer { if fd >= 0 { POSIX.close(fd) } }
