@@ -25,9 +25,13 @@ public enum KeyringTime {
         throw SealedArchiveError(.invalidArgument, "'\(text)' is not a time such as 2027-01-15T08:00:00Z or a date such as 2027-01-15")
     }
 
-    /// Parses a time stored in a keyring file: RFC 3339 only.
+    /// Parses a time stored in a keyring file: exactly the form ``format(_:)``
+    /// writes (UTC, `Z`, whole seconds). Anything else (an offset, a
+    /// fraction, a lower-case `z`) was not written by a keyring and is
+    /// refused rather than read as some nearby time.
     static func parseStored(_ text: String) -> Date? {
-        (try? Date.ISO8601FormatStyle().parse(text)).map(wholeSeconds)
+        guard let date = try? Date.ISO8601FormatStyle().parse(text), format(date) == text else { return nil }
+        return date
     }
 
     /// A duration as a person reads it: `95d 3h`, `4h 10m`.

@@ -333,3 +333,20 @@ import SealedArchive
         #expect(!FileManager.default.fileExists(atPath: dir.file("k/keys/\(id).key")), "the destroyed key was written back")
     }
 }
+
+/// Times in keyring files are read only in the form the keyring writes
+/// (Spec/KEYRING.md section 2): UTC, `Z`, whole seconds.
+@Suite struct StoredTimeTests {
+    @Test(arguments: ["2026-01-01T02:00:00+02:00", "2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00z", "2026-01-01"])
+    func aTimeInAnotherFormIsRefused(_ spelling: String) throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("k")
+        _ = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
+        let index = dir.file("k/keyring.json")
+        let text = try String(contentsOfFile: index, encoding: .utf8)
+        #expect(text.contains("\"2026-01-01T00:00:00Z\""))
+        try text.replacingOccurrences(of: "\"2026-01-01T00:00:00Z\"", with: "\"\(spelling)\"")
+            .write(toFile: index, atomically: true, encoding: .utf8)
+        #expect(sealedArchiveError { _ = try Keyring(opening: path) } != nil, "\(spelling) was read")
+    }
+}
