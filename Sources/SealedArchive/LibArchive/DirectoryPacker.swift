@@ -24,10 +24,20 @@ public struct PackSummary: Sendable {
 /// FIFOs, sockets and device nodes are refused.
 public enum DirectoryPacker {
     public static func pack(directory: String, into sink: ByteSink, compression: TarCompression) throws -> PackSummary {
-        try UTF8Locale.run { try packInUTF8(directory: directory, into: sink, compression: compression) }
+        try UTF8Locale.run { try packInUTF8(directory: directory, into: sink, compression: compression, framed: nil) }
     }
 
-    private static func packInUTF8(directory: String, into sink: ByteSink, compression: TarCompression) throws -> PackSummary {
+    /// Packs into a format 2 tar payload (Spec/FORMAT-v2.md section 8): the
+    /// uncompressed tar goes to `payload`, which frames and compresses it,
+    /// each member's first header is marked there, and each member's index
+    /// entry (with its content's SHA-256) is added once it is written. The
+    /// caller finishes `payload`.
+    static func pack(directory: String, into payload: FramedPayloadWriter) throws -> PackSummary {
+        try UTF8Locale.run { try packInUTF8(directory: directory, into: payload, compression: .none, framed: payload) }
+    }
+
+    private static func packInUTF8(directory: String, into sink: ByteSink, compression: TarCompression,
+                                   framed: FramedPayloadWriter?) throws -> PackSummary {
         let rootInfo = try POSIX.attempt("cannot read directory '\(directory)'") { () throws(SystemError) in try System.status(directory) }
         guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
             throw SealedArchiveError(.invalidArgument, "'\(directory)' is not a directory")
@@ -37,7 +47,8 @@ public enum DirectoryPacker {
         // First the names (cheap: directory listings and link targets), to
         // know whether any needs to be stored as raw bytes; then the entries.
         let paths = try Packer.listing(root: root)
-        let packer = try Packer(sink: sink, compression: compression, binaryNames: paths.contains(where: \.needsBinaryNames))
+        let packer = try Packer(sink: sink, compression: compression, binaryNames: paths.contains(where: \.needsBinaryNames),
+                                framed: framed)
         for entry in paths {
             try packer.store(full: root + [UInt8(ascii: "/")] + entry.path, relative: entry.path)
         }
@@ -52,8 +63,11 @@ public enum DirectoryPacker {
         let resolver: OpaquePointer
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         var summary = PackSummary()
+        /// Where a format 2 payload goes, which also takes the index.
+        let framed: FramedPayloadWriter?
 
-        init(sink: ByteSink, compression: TarCompression, binaryNames: Bool) throws {
+        init(sink: ByteSink, compression: TarCompression, binaryNames: Bool, framed: FramedPayloadWriter?) throws {
+            self.framed = framed
             guard let disk = archive_read_disk_new() else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a disk reader") }
             self.disk = disk
             guard let resolver = archive_entry_linkresolver_new() else {
@@ -62,7 +76,7 @@ public enum DirectoryPacker {
             }
             self.resolver = resolver
             archive_entry_linkresolver_set_strategy(resolver, CARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
-            tar = try TarStreamWriter(sink: sink, compression: compression, binaryNames: binaryNames)
+            tar = try TarStreamWriter(sink: sink, compression: compression, binaryNames: binaryNames, unblocked: framed != nil)
             try LibArchive.check(archive_read_disk_set_standard_lookup(disk), disk, "cannot set up owner name lookup")
             try LibArchive.check(
                 archive_read_disk_set_behavior(disk, CARCHIVE_READDISK_NO_XATTR | CARCHIVE_READDISK_NO_ACL | CARCHIVE_READDISK_NO_FFLAGS),
@@ -157,17 +171,29 @@ public enum DirectoryPacker {
             let isHardlink = archive_entry_hardlink(entry) != nil
             if isHardlink { summary.hardlinks += 1 } else if fd >= 0 { summary.files += 1 }
 
-            try tar.writeHeader(entry, name: shown)
-            if fd >= 0 && !isHardlink {
-                try copyContents(fd: fd, expected: info, name: shown)
+            guard let framed else {
+                try tar.writeHeader(entry, name: shown)
+                if fd >= 0 && !isHardlink { _ = try copyContents(fd: fd, expected: info, name: shown, hashing: false) }
+                return
             }
+            // The previous member's padding first: then the tar's length is
+            // this member's header offset.
+            try tar.finishEntry(name: shown)
+            let headerOffset = framed.tarLength
+            try framed.memberStarts()
+            try tar.writeHeader(entry, name: shown)
+            let sha256 = fd >= 0 && !isHardlink ? try copyContents(fd: fd, expected: info, name: shown, hashing: true) : nil
+            try framed.append(IndexEntry(TarEntry(libarchiveEntry: entry, headerOffset: Int64(headerOffset)),
+                                         headerOffset: headerOffset, sha256: sha256))
         }
 
         /// Copies a regular file's contents, failing if it is not exactly the
         /// size it had when its header was written, or changed meanwhile.
-        private func copyContents(fd: Int32, expected: stat, name: String) throws {
+        /// With `hashing`, returns the content's SHA-256 (for the index).
+        private func copyContents(fd: Int32, expected: stat, name: String, hashing: Bool) throws -> [UInt8]? {
             let size = UInt64(expected.st_size)
             var total: UInt64 = 0
+            let hasher = hashing ? try SHA256() : nil
             while true {
                 let n = try POSIX.read(fd, into: buffer, what: "'\(name)'")
                 if n == 0 { break }
@@ -175,7 +201,9 @@ public enum DirectoryPacker {
                 guard total <= size else {
                     throw SealedArchiveError(.io, "'\(name)' grew while it was being read: pack it again when nothing writes to it")
                 }
-                try tar.writeData(UnsafeRawBufferPointer(rebasing: buffer[..<n]), name: name)
+                let piece = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+                hasher?.update(piece)
+                try tar.writeData(piece, name: name)
             }
             let after = try POSIX.status(fd, what: "'\(name)'")
             guard total == size, after.st_size == expected.st_size,
@@ -183,6 +211,7 @@ public enum DirectoryPacker {
                 throw SealedArchiveError(.io, "'\(name)' changed while it was being read: pack it again when nothing writes to it")
             }
             summary.contentBytes += total
+            return hasher?.finalize()
         }
 
         /// The names in a directory, byte-wise sorted, without `.` and `..`.

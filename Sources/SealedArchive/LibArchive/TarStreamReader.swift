@@ -17,8 +17,41 @@ struct TarEntry {
     let hardlinkTarget: [UInt8]?
     /// libarchive's entry: valid until the next header is read.
     let handle: OpaquePointer
+    /// The offset, in the (decompressed) tar stream, of the first header
+    /// block libarchive read for this entry (a pax or GNU long-name header
+    /// when there is one).
+    var headerOffset: Int64 = 0
 
     var shownPath: String { shownName(path) }
+}
+
+extension TarEntry {
+    /// What libarchive's `entry` says, read the one way both the reader and
+    /// the packer (for the index of what it wrote) read it.
+    init(libarchiveEntry entry: OpaquePointer, headerOffset: Int64) {
+        let path = archive_entry_pathname(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []
+        let hardlink = archive_entry_hardlink(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
+        let symlink = archive_entry_symlink(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
+        let type = UInt32(archive_entry_filetype(entry))
+        let kind: TarEntry.Kind
+        if hardlink != nil {
+            kind = .hardlink
+        } else {
+            switch type {
+            case CARCHIVE_AE_IFREG: kind = .file
+            case CARCHIVE_AE_IFDIR: kind = .directory
+            case CARCHIVE_AE_IFLNK: kind = .symlink
+            case UInt32(Glibc.S_IFCHR): kind = .other("a character device")
+            case UInt32(Glibc.S_IFBLK): kind = .other("a block device")
+            case UInt32(Glibc.S_IFIFO): kind = .other("a FIFO")
+            case UInt32(Glibc.S_IFSOCK): kind = .other("a socket")
+            default: kind = .other("of unknown type \(type)")
+            }
+        }
+        self.init(path: path, kind: kind, size: archive_entry_size(entry),
+                  permissions: UInt32(archive_entry_perm(entry)), modified: Int64(archive_entry_mtime(entry)),
+                  symlinkTarget: symlink, hardlinkTarget: hardlink, handle: entry, headerOffset: headerOffset)
+    }
 }
 
 /// Reads a tar stream (compressed with zstd or not, detected) through
@@ -71,28 +104,7 @@ final class TarStreamReader {
         if result == CARCHIVE_EOF { return nil }
         try LibArchive.check(result, handle, "the archive's tar stream is malformed", code: .payload)
         guard let entry else { throw SealedArchiveError(.payload, "the archive's tar stream is malformed") }
-        let path = archive_entry_pathname(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []
-        let hardlink = archive_entry_hardlink(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
-        let symlink = archive_entry_symlink(entry).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
-        let type = UInt32(archive_entry_filetype(entry))
-        let kind: TarEntry.Kind
-        if hardlink != nil {
-            kind = .hardlink
-        } else {
-            switch type {
-            case CARCHIVE_AE_IFREG: kind = .file
-            case CARCHIVE_AE_IFDIR: kind = .directory
-            case CARCHIVE_AE_IFLNK: kind = .symlink
-            case UInt32(Glibc.S_IFCHR): kind = .other("a character device")
-            case UInt32(Glibc.S_IFBLK): kind = .other("a block device")
-            case UInt32(Glibc.S_IFIFO): kind = .other("a FIFO")
-            case UInt32(Glibc.S_IFSOCK): kind = .other("a socket")
-            default: kind = .other("of unknown type \(type)")
-            }
-        }
-        return TarEntry(path: path, kind: kind, size: archive_entry_size(entry),
-                        permissions: UInt32(archive_entry_perm(entry)), modified: Int64(archive_entry_mtime(entry)),
-                        symlinkTarget: symlink, hardlinkTarget: hardlink, handle: entry)
+        return TarEntry(libarchiveEntry: entry, headerOffset: archive_read_header_position(handle))
     }
 
     /// The next block of the current entry's data and its offset in the

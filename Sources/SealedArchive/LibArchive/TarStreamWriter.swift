@@ -49,7 +49,11 @@ final class TarStreamWriter {
     ///   another name than was backed up, and cannot store names that are
     ///   not UTF-8 at all. It is set for the whole stream because libarchive
     ///   takes format options only before the first entry.
-    init(sink: ByteSink, compression: TarCompression, binaryNames: Bool = false) throws {
+    /// - Parameter unblocked: hand each piece of tar to the sink as soon as
+    ///   libarchive makes it, instead of in 10 KiB blocks, so the sink's
+    ///   byte count is the tar offset of what comes next (a member's header
+    ///   offset, after ``finishEntry()``).
+    init(sink: ByteSink, compression: TarCompression, binaryNames: Bool = false, unblocked: Bool = false) throws {
         guard let handle = archive_write_new() else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a writer") }
         self.handle = handle
         context = CallbackContext(sink: sink)
@@ -68,6 +72,9 @@ final class TarStreamWriter {
             try LibArchive.check(archive_write_add_filter_zstd(handle), handle, "cannot select zstd compression")
             try LibArchive.check(archive_write_set_filter_option(handle, "zstd", "compression-level", "\(level)"), handle, "cannot set the zstd level")
             try LibArchive.check(archive_write_set_filter_option(handle, "zstd", "threads", "\(ProcessInfoCores.count)"), handle, "cannot set zstd threads")
+        }
+        if unblocked {
+            try LibArchive.check(archive_write_set_bytes_per_block(handle, 0), handle, "cannot configure the tar writer")
         }
         // No padding of the last block: the stream ends where the data does.
         try LibArchive.check(archive_write_set_bytes_in_last_block(handle, 1), handle, "cannot configure the tar writer")
@@ -108,6 +115,16 @@ final class TarStreamWriter {
         let written = archive_write_data(handle, bytes.baseAddress, bytes.count)
         try context.rethrowRecorded()
         guard written == bytes.count else { throw LibArchive.error(handle, "cannot store the contents of '\(name)'") }
+    }
+
+    /// Ends the current entry: its data's padding to 512 bytes is written,
+    /// so the next header starts at the sink's byte count.
+    ///
+    /// The corresponding C function is `archive_write_finish_entry`.
+    func finishEntry(name: String) throws {
+        let result = archive_write_finish_entry(handle)
+        try context.rethrowRecorded()
+        try LibArchive.check(result, handle, "cannot finish storing '\(name)'")
     }
 
     /// Ends the tar stream and flushes the compressor.

@@ -15,7 +15,7 @@ import SealedArchiveFormat
 /// path and link plus 66 bytes) are kept in memory until ``finish()``;
 /// section 10's spilling of them to a temporary file past a bound is not
 /// done yet.
-final class FramedPayloadWriter {
+final class FramedPayloadWriter: ByteSink {
     /// Section 10: frames are cut at 1 MiB of tar…
     static let defaultFrameSize = 1 << 20
     /// …and at a member's first header once the frame holds 256 KiB.
