@@ -113,12 +113,13 @@ import TestSupport
     @Test func controlsAndBidiOverridesAreEscaped() {
         #expect(shownName(Array("plain é 日本".utf8)) == "plain é 日本")
         #expect(shownName(Array("a\u{1b}[31mb\u{7}\u{7f}\u{85}\u{9b}".utf8)) == "a\\u{1b}[31mb\\u{7}\\u{7f}\\u{85}\\u{9b}")
-        for scalar: UInt32 in [0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x2028, 0x2029] {
+        for scalar: UInt32 in [0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+                               0x206a, 0x206f, 0x2028, 0x2029] {
             let text = "x" + String(Character(Unicode.Scalar(scalar)!)) + "y"
             #expect(shownName(Array(text.utf8)) == "x\\u{\(String(scalar, radix: 16))}y")
         }
         // Neighbours that are not controls stay as they are.
-        #expect(shownName(Array("\u{200d}\u{2030}\u{2065}\u{206a}".utf8)) == "\u{200d}\u{2030}\u{2065}\u{206a}")
+        #expect(shownName(Array("\u{61b}\u{61d}\u{200d}\u{2030}\u{2065}\u{2070}".utf8)) == "\u{61b}\u{61d}\u{200d}\u{2030}\u{2065}\u{2070}")
         // Invalid UTF-8 is replaced, never passed through.
         #expect(shownName([0x61, 0xff, 0x62]) == "a\u{fffd}b")
     }
