@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . Tools/lib/install-packages.sh
-install_packages libsodium-dev libarchive-dev libssl-dev pkg-config
+install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config
 
 echo "== building (release)"
 swift build -c release

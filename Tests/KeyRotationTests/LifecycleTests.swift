@@ -345,8 +345,17 @@ import SealedArchive
         let index = dir.file("k/keyring.json")
         let text = try String(contentsOfFile: index, encoding: .utf8)
         #expect(text.contains("\"2026-01-01T00:00:00Z\""))
-        try text.replacingOccurrences(of: "\"2026-01-01T00:00:00Z\"", with: "\"\(spelling)\"")
-            .write(toFile: index, atomically: true, encoding: .utf8)
-        #expect(sealedArchiveError { _ = try Keyring(opening: path) } != nil, "\(spelling) was read")
+        // Rewritten 0600, as the keyring writes it: a looser mode would be
+        // refused for that reason instead.
+        func rewrite(_ text: String) throws {
+            try text.write(toFile: index, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: index)
+        }
+        try rewrite(text.replacingOccurrences(of: "\"2026-01-01T00:00:00Z\"", with: "\"\(spelling)\""))
+        let error = sealedArchiveError { _ = try Keyring(opening: path) }
+        #expect(error?.message.contains(spelling) == true || error?.message.contains("RFC 3339") == true, "\(spelling): \(String(describing: error))")
+        // Control: the written form, put back the same way, opens again.
+        try rewrite(text)
+        #expect(try Keyring(opening: path).activeKey(.encryption).created == days(0))
     }
 }

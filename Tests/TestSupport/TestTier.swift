@@ -29,6 +29,8 @@ public enum TestTier {
     /// records, trailer), so the sample still reaches each part.
     public static func sample<C: Collection>(_ cases: C, fast count: Int) -> [C.Element] {
         let all = Array(cases)
+        // At least one case: a sample of none would make the test vacuous.
+        let count = max(1, count)
         guard !full, count < all.count else { return all }
         guard count > 1 else { return Array(all.prefix(count)) }
         return (0..<count).map { all[$0 * (all.count - 1) / (count - 1)] }
@@ -39,8 +41,10 @@ public enum TestTier {
     /// turn, so every row and every column still runs (a diagonal through
     /// the table instead of the whole of it).
     public static func pairs<Row, Column>(_ rows: [Row], _ columns: [Column]) -> [(Row, Column)] {
-        guard !columns.isEmpty else { return [] }
+        guard !rows.isEmpty, !columns.isEmpty else { return [] }
         if full { return rows.flatMap { row in columns.map { (row, $0) } } }
-        return rows.enumerated().map { ($0.element, columns[$0.offset % columns.count]) }
+        // max(rows, columns) pairs, so every column runs even when there
+        // are fewer rows than columns.
+        return (0..<max(rows.count, columns.count)).map { (rows[$0 % rows.count], columns[$0 % columns.count]) }
     }
 }

@@ -11,10 +11,26 @@ enum WorkerThread {
     /// LeakSanitizer would then count that state as leaked.
     static func detach<Result>(_ body: @escaping @Sendable () -> Result,
                                then finished: @escaping @Sendable (Result) -> Void) {
+        // The body lives in a box this thread empties before the cleanup:
+        // what it captured (a reader, its hashers) is released here, first,
+        // not when Foundation drops the thread's closure after `finished`,
+        // where a deinit touching OpenSSL would make its state anew.
+        let box = Box(body)
         Thread.detachNewThread {
-            let result = body()
+            let result = box.take()()
             SHA256.releaseThreadState()
             finished(result)
+        }
+    }
+
+    /// Holds a closure until the thread takes it, once.
+    private final class Box<Result>: @unchecked Sendable {
+        private var body: (@Sendable () -> Result)?
+        init(_ body: @escaping @Sendable () -> Result) { self.body = body }
+        /// The closure; the box no longer holds it.
+        func take() -> @Sendable () -> Result {
+            defer { body = nil }
+            return body!
         }
     }
 }

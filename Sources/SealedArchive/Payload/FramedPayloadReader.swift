@@ -129,7 +129,7 @@ final class FramedPayloadReader: ByteSource {
             tarLength += UInt64(result.count)
         }
         frameCount += frames.count
-        guard frameCount <= SeekTable.maxFrames else { throw damaged("it has more than 2^29 frames") }
+        guard frameCount <= SeekTable.maxFrames else { throw damaged("it has more than 2^29 − 3 frames") }
         outputs = results
         return true
     }
@@ -174,6 +174,9 @@ final class FramedPayloadReader: ByteSource {
             header = try input.withUnsafeBytes { try ZstdFrameHeader(parsing: UnsafeRawBufferPointer(rebasing: $0[inputStart..<inputStart + headerBytes])) }
         } catch { throw IndexFrame.damaged("it does not hold a zstd frame") }
         guard let contentSize = header.contentSize else { throw IndexFrame.damaged("its zstd frame has no Frame_Content_Size") }
+        guard contentSize <= IndexFrame.maxContentSize else {
+            throw IndexFrame.damaged("its zstd frame claims \(contentSize) bytes, over 2^40")
+        }
         guard header.dictionaryID == 0 else { throw IndexFrame.damaged("its zstd frame names a dictionary") }
         let decoder = try Zstd.StreamDecoder(windowLogMax: IndexFrame.windowLogMax)
         let hasher = try StoredIndexHasher()
@@ -183,7 +186,16 @@ final class FramedPayloadReader: ByteSource {
             let count = Int(min(left, UInt64(input.count - inputStart)))
             let piece = take(count)
             left -= UInt64(count)
-            try piece.withUnsafeBytes { piece in try decoder.feed(piece) { hasher.update($0) } }
+            try piece.withUnsafeBytes { piece in
+                try decoder.feed(piece) { output in
+                    // Stop at the first byte past the stated size, rather
+                    // than hash all a forged frame can expand to.
+                    guard decoder.produced <= contentSize else {
+                        throw IndexFrame.damaged("it decompresses to more than its header's \(contentSize) bytes")
+                    }
+                    hasher.update(output)
+                }
+            }
         }
         guard decoder.isComplete else { throw IndexFrame.damaged("its zstd frame ends early") }
         guard decoder.produced == contentSize else {

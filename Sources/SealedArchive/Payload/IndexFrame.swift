@@ -47,6 +47,7 @@ enum IndexFrame {
         let header: ZstdFrameHeader
         do { header = try ZstdFrameHeader(parsing: inner) } catch { throw damaged("it does not hold a zstd frame") }
         guard let contentSize = header.contentSize else { throw damaged("its zstd frame has no Frame_Content_Size") }
+        guard contentSize <= maxContentSize else { throw damaged("its zstd frame claims \(contentSize) bytes, over 2^40") }
         guard header.dictionaryID == 0 else { throw damaged("its zstd frame names a dictionary") }
         guard case .complete(let length) = Zstd.findFrameLength(inner), length == inner.count else {
             throw damaged("it does not hold exactly one zstd frame")
@@ -63,6 +64,9 @@ enum IndexFrame {
             throw damaged("it decompresses to \(produced) bytes, its header says \(contentSize)")
         }
     }
+
+    /// Section 8: the index's content size is at most 2^40 bytes.
+    static let maxContentSize: UInt64 = 1 << 40
 
     static func damaged(_ why: String) -> SealedArchiveError {
         SealedArchiveError(.damaged, "payload index frame: \(why)")

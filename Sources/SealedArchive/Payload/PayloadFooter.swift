@@ -29,6 +29,9 @@ struct PayloadFooter: Equatable, Sendable {
             return (UInt64(try reader.u32()), try reader.bytes(4))
         }
         guard magic == SeekTable.footerMagic else { throw damaged("it does not end in \"SEEK\"") }
+        // The count is checked before the table is read: a forged count
+        // would otherwise have the whole claimed table read into memory.
+        try SeekTable.checkFrameCount(Int(frameCount))
         let seekLength = 8 * frameCount + 24
         guard seekLength <= length else { throw damaged("its seek table of \(frameCount) frames is longer than it") }
         let seekOffset = length - seekLength

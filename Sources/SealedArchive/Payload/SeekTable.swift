@@ -17,7 +17,9 @@ struct SeekTable: Equatable, Sendable {
     /// "SEEK", the last four bytes of every tar payload.
     static let footerMagic: [UInt8] = Array("SEEK".utf8)
     /// The most frames a payload has (section 10).
-    static let maxFrames = 1 << 29
+    /// The most frames whose seek frame length, `8·f + 16`, fits its u32
+    /// field (Spec/FORMAT-v2.md section 10: `2^29 − 3`).
+    static let maxFrames = (1 << 29) - 3
     /// The bytes after the entries: index_frame_length, f, "SEEK".
     static let footerLength = 16
 
@@ -71,7 +73,7 @@ struct SeekTable: Equatable, Sendable {
 
     /// `f ≥ 1` (the tar is never empty) and at most 2^29.
     static func checkFrameCount(_ count: Int) throws {
-        guard (1...maxFrames).contains(count) else { throw damaged("it lists \(count) frames, not 1 to 2^29") }
+        guard (1...maxFrames).contains(count) else { throw damaged("it lists \(count) frames, not 1 to 2^29 − 3") }
     }
 
     /// The index frame is a skippable header (8 bytes) around one zstd

@@ -30,7 +30,10 @@ enum Zstd {
             throw SealedArchiveError(.resources, "out of memory: could not allocate a zstd compression context")
         }
         defer { ZSTD_freeCCtx(context) }
-        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level)), "setting the zstd level", code: .invalidArgument)
+        guard let level32 = Int32(exactly: level) else {
+            throw SealedArchiveError(.invalidArgument, "zstd level \(level) is out of range")
+        }
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level32), "setting the zstd level", code: .invalidArgument)
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1), "asking zstd for the content size", code: .resources)
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0), "turning off the zstd checksum", code: .resources)
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_dictIDFlag, 0), "turning off the zstd dictionary ID", code: .resources)
