@@ -10,7 +10,8 @@ public struct Stanza: Hashable, Sendable {
     public static let x25519Type: UInt8 = 1
 
     /// The stanza type (`01` X25519; every version 1 stanza is one).
-    public let type: UInt8
+    public var type: UInt8 { typeCode }
+    private let typeCode: UInt8
     /// The key id the body starts with (for every type, section 3.1).
     public let keyID: KeyID
     /// The whole body, key id included.
@@ -23,9 +24,13 @@ public struct Stanza: Hashable, Sendable {
 
     package init(keyID: KeyID, wrappedKey: [UInt8]) {
         precondition(wrappedKey.count == FormatV1.stanzaLength - KeyID.length)
-        self.type = Self.x25519Type
+        self.init(checkedType: Self.x25519Type, keyID: keyID, body: keyID.bytes + wrappedKey)
+    }
+
+    private init(checkedType: UInt8, keyID: KeyID, body: [UInt8]) {
+        self.typeCode = checkedType
         self.keyID = keyID
-        self.body = keyID.bytes + wrappedKey
+        self.body = body
     }
 
     /// A version 2 stanza of any type from its body; nil when the body is
@@ -33,9 +38,7 @@ public struct Stanza: Hashable, Sendable {
     package init?(type: UInt8, body: [UInt8]) {
         guard body.count >= KeyID.length else { return nil }
         if type == Self.x25519Type, body.count != FormatV2.x25519BodyLength { return nil }
-        self.type = type
-        self.keyID = KeyID(bytes: Array(body[..<KeyID.length]))
-        self.body = body
+        self.init(checkedType: type, keyID: KeyID(bytes: Array(body[..<KeyID.length])), body: body)
     }
 
     /// Seals `fileKey` to `recipient`.
