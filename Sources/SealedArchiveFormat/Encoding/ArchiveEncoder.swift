@@ -35,6 +35,27 @@ public final class ArchiveEncoder {
                             payloadKind: PayloadKind, compression: Compression, created: UInt64,
                             label: String? = nil, sequence: UInt64? = nil, previousDigest: [UInt8]? = nil,
                             version: FormatVersion = .v1, groupSizeLog2: Int? = nil) throws {
+        try self.init(recipients: recipients, signingKey: signingKey, chunkSizeLog2: chunkSizeLog2, payloadKind: payloadKind,
+                      compression: compression, created: created, label: label, sequence: sequence, previousDigest: previousDigest,
+                      version: version, groupSizeLog2: groupSizeLog2, reproducible: nil)
+    }
+
+    /// Secrets handed in instead of drawn, so that test vectors come out
+    /// the same on every run. Never used for a real archive.
+    package struct Reproducible {
+        package let fileKey: SecureBytes
+        /// The ephemeral X25519 secret of each stanza, by recipient index.
+        package let ephemeralSecret: (Int) throws -> SecureBytes
+        package init(fileKey: SecureBytes, ephemeralSecret: @escaping (Int) throws -> SecureBytes) {
+            self.fileKey = fileKey
+            self.ephemeralSecret = ephemeralSecret
+        }
+    }
+
+    package convenience init(recipients: [Recipient], signingKey: SigningKey?, chunkSizeLog2: Int,
+                             payloadKind: PayloadKind, compression: Compression, created: UInt64,
+                             label: String?, sequence: UInt64?, previousDigest: [UInt8]?,
+                             version: FormatVersion, groupSizeLog2: Int?, reproducible: Reproducible?) throws {
         try Self.checkParameters(chunkSizeLog2: chunkSizeLog2, payloadKind: payloadKind, compression: compression,
                                  label: label, previousDigest: previousDigest, version: version)
         let groupLog2 = version == .v1 ? 0 : groupSizeLog2 ?? FormatV2.defaultGroupSizeLog2(chunkSizeLog2: chunkSizeLog2)
@@ -50,10 +71,13 @@ public final class ArchiveEncoder {
         guard unique.count <= FormatV1.maximumRecipients else {
             throw SealedArchiveError(.invalidArgument, "\(unique.count) recipients given; an archive holds at most \(FormatV1.maximumRecipients)")
         }
-        let keys = try KeySchedule.random(version: version)
+        let keys = try reproducible.map { try KeySchedule(fileKey: $0.fileKey, version: version) } ?? KeySchedule.random(version: version)
+        let stanzas = try unique.enumerated().map { index, recipient in
+            try Stanza.wrap(keys.fileKey, to: recipient, ephemeralSecret: try reproducible.map { try $0.ephemeralSecret(index) })
+        }
         try self.init(keys: keys, signingKey: signingKey, header: ArchiveHeader(
             version: version, groupSizeLog2: groupLog2, chunkSizeLog2: chunkSizeLog2, payloadKind: payloadKind, compression: compression, created: created,
-            stanzas: try unique.map { try Stanza.wrap(keys.fileKey, to: $0) }, signer: signingKey?.signer,
+            stanzas: stanzas, signer: signingKey?.signer,
             label: label, sequence: sequence, previousDigest: previousDigest))
     }
 

@@ -41,10 +41,13 @@ public struct Stanza: Hashable, Sendable {
         self.init(checkedType: type, keyID: KeyID(bytes: Array(body[..<KeyID.length])), body: body)
     }
 
-    /// Seals `fileKey` to `recipient`.
-    package static func wrap(_ fileKey: SecureBytes, to recipient: Recipient) throws -> Stanza {
+    /// Seals `fileKey` to `recipient` (with `ephemeralSecret` only for
+    /// reproducible test vectors).
+    package static func wrap(_ fileKey: SecureBytes, to recipient: Recipient, ephemeralSecret: SecureBytes? = nil) throws -> Stanza {
         do {
-            return Stanza(keyID: recipient.keyID, wrappedKey: try X25519.seal(fileKey, to: recipient.publicKey))
+            let wrapped = try ephemeralSecret.map { try X25519.seal(fileKey, to: recipient.publicKey, ephemeralSecret: $0) }
+                ?? X25519.seal(fileKey, to: recipient.publicKey)
+            return Stanza(keyID: recipient.keyID, wrappedKey: wrapped)
         } catch {
             // libsodium refuses small-order points: such a "recipient" could
             // never decrypt (Spec/FORMAT.md section 9).
