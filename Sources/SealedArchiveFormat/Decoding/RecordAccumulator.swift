@@ -22,7 +22,7 @@ public final class RecordAccumulator {
     private var finished = false
     /// Version 2: hashes of the current group's records, and the `r_j` of
     /// the groups whose segment was checked.
-    private var groupHashes: [[UInt8]] = []
+    private var groupHashes: [UInt8] = []
     private var segmentHashes: [[UInt8]] = []
     private var segmentPending = false
 
@@ -49,8 +49,8 @@ public final class RecordAccumulator {
             record.hash.withUnsafeBytes { digest.add(recordHash: $0) }
         } else {
             digest.countRecord()
-            groupHashes.append(record.hash)
-            segmentPending = record.isLast || groupHashes.count == header.groupSize
+            groupHashes.append(contentsOf: record.hash)
+            segmentPending = record.isLast || groupHashes.count == header.groupSize * FormatV2.hashLength
         }
         plaintextLength += UInt64(record.plaintextLength)
         storedLength += UInt64(record.storedLength)
@@ -66,7 +66,7 @@ public final class RecordAccumulator {
             throw SealedArchiveError(.invalidArgument, "no segment is due after record \(digest.recordCount)")
         }
         let group = UInt64(segmentHashes.count)
-        let r = try Records.checkSegment(segment, group: group, hashes: groupHashes, header: header)
+        let r = try Records.checkSegment(segment, group: group, concatenatedHashes: groupHashes, header: header)
         digest.add(segmentHash: r)
         segmentHashes.append(r)
         storedLength += UInt64(segment.count)

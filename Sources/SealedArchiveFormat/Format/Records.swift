@@ -42,18 +42,28 @@ extension Records {
     /// 15), naming the first record that differs; returns `r_j`.
     package static func checkSegment(_ segment: UnsafeRawBufferPointer, group: UInt64, hashes: [[UInt8]],
                                      header: ArchiveHeader) throws -> [UInt8] {
+        try checkSegment(segment, group: group, concatenatedHashes: Array(hashes.joined()), header: header)
+    }
+
+    /// The same with the computed hashes end to end (32 bytes each), as the
+    /// accumulator keeps them: one buffer, not one array per record.
+    package static func checkSegment(_ segment: UnsafeRawBufferPointer, group: UInt64, concatenatedHashes hashes: [UInt8],
+                                     header: ArchiveHeader) throws -> [UInt8] {
         let hashLength = FormatV2.hashLength
-        guard header.version == .v2, !hashes.isEmpty, hashes.count <= header.groupSize,
-              segment.count == hashes.count * hashLength else {
+        let count = hashes.count / hashLength
+        guard header.version == .v2, count > 0, count <= header.groupSize, hashes.count % hashLength == 0,
+              segment.count == hashes.count else {
             throw SealedArchiveError(.invalidArgument,
-                "segment \(group) of \(segment.count) bytes checked against \(hashes.count) hashes")
+                "segment \(group) of \(segment.count) bytes checked against \(count) hashes")
         }
         let first = group &* UInt64(header.groupSize)
-        for (p, hash) in hashes.enumerated() {
-            let entry = UnsafeRawBufferPointer(rebasing: segment[(p * hashLength)..<((p + 1) * hashLength)])
-            guard hash.withUnsafeBytes({ constantTimeEquals($0, entry) }) else {
-                throw SealedArchiveError(.damaged,
-                    "chunk \(first + UInt64(p)) is damaged: its hash in segment \(group) does not match (the record or the segment was changed)")
+        try hashes.withUnsafeBytes { computed in
+            for p in 0..<count {
+                let range = (p * hashLength)..<((p + 1) * hashLength)
+                guard constantTimeEquals(UnsafeRawBufferPointer(rebasing: computed[range]), UnsafeRawBufferPointer(rebasing: segment[range])) else {
+                    throw SealedArchiveError(.damaged,
+                        "chunk \(first + UInt64(p)) is damaged: its hash in segment \(group) does not match (the record or the segment was changed)")
+                }
             }
         }
         return try segmentHash(group: group, segment: segment)
