@@ -85,7 +85,7 @@ func bech32Payload(_ text: String) -> [UInt8]? {
 /// One way to damage or forge an archive by hand.
 enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case headerMagic = "change the magic"
-    case headerVersion = "change the version to 2"
+    case headerVersion = "change the version to 3 (2 is a version 2 header)"
     case headerLengthOverLimit = "header_length 8193"
     case headerLengthOneMore = "header_length one more than it is"
     case noRecipients = "recipient_count 0"
@@ -129,7 +129,7 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
         switch self {
         case .headerMagic: bytes[0] = UInt8(ascii: "Z")
-        case .headerVersion: bytes[8] = 2
+        case .headerVersion: bytes[8] = 3
         case .headerLengthOverLimit: setU32(9, 8193)
         case .headerLengthOneMore: setU32(9, layout.headerLength + 1)
         case .noRecipients: bytes[24] = 0; bytes[25] = 0

@@ -193,10 +193,11 @@ def build_cases(k):
     add("magic-flip", "first magic byte flipped (check 1)", flip(base, 0), "header", "header")
     add("not-an-archive", "age file header (check 1)", b"age-encryption.org/v1\n-> X25519 abc\n" + b"\x00" * 200,
         "header", "header")
-    add("version-2", "version byte 2 (check 2)", put(base, 8, b"\x02"), "version", "version")
+    # Byte 2 is a version 2 header (Spec/FORMAT-v2.md), not an unknown version.
+    add("version-3", "version byte 3 (check 2)", put(base, 8, b"\x03"), "version", "version")
     add("version-0", "version byte 0 (check 2)", put(base, 8, b"\x00"), "version", "version")
-    add("version-before-limit", "version 2 and header_length 0: check 2 comes first",
-        put(put(base, 8, b"\x02"), 9, S.u32(0)), "version", "version")
+    add("version-before-limit", "version 3 and header_length 0: check 2 comes first",
+        put(put(base, 8, b"\x03"), 9, S.u32(0)), "version", "version")
     add("header-length-145", "header_length 145 (check 3)", put(base, 9, S.u32(145)), "limit", "limit")
     add("header-length-8193", "header_length 8193 (check 3)", put(base, 9, S.u32(8193)), "limit", "limit")
     add("limit-before-truncated", "header_length 9000 on a 13-byte input: check 3 before 4",

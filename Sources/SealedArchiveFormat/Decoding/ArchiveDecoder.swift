@@ -26,14 +26,31 @@ public struct ArchiveDecoder: Sendable {
     }
 
     /// Parses the header at the start of `bytes` (checks 1–7; what follows
-    /// the header is ignored) and applies the signer policy (check 8).
+    /// is ignored) and applies the signer policy (check 8). A signed
+    /// version 2 header is followed by its header signature: `bytes` must
+    /// then hold ``ArchiveHeader/leadLength`` bytes, and the signature is
+    /// verified here (Spec/FORMAT-v2.md check 9), whether or not a signer
+    /// is required, so no identity is used on a header the signer did not
+    /// make.
     ///
     /// - Parameter trustedSigners: when not nil, the archive must be signed
-    ///   by one of these keys, inside that key's window; the signature
-    ///   itself is verified by ``RecordAccumulator/finish(trailer:)``.
+    ///   by one of these keys, inside that key's window; the trailer's
+    ///   signature is verified by ``RecordAccumulator/finish(trailer:)``.
     public init(parsing bytes: [UInt8], trustedSigners: [TrustedSigner]? = nil) throws {
-        let header = try ArchiveHeader(parsing: bytes)
+        var header = try ArchiveHeader(parsing: bytes)
         try Self.checkSigner(of: header, trustedSigners: trustedSigners)
+        if header.hasHeaderSignature, let signer = header.signer {
+            guard bytes.count >= header.leadLength else {
+                throw SealedArchiveError(.truncated,
+                    "the archive is truncated: it ends at byte \(bytes.count), inside its header signature (bytes \(header.length)–\(header.leadLength - 1))")
+            }
+            let signature = Array(bytes[header.length..<header.leadLength])
+            guard try signer.isValidSignature(signature, of: header.headerSignatureMessage) else {
+                throw SealedArchiveError(.signature,
+                    "the header signature does not verify under the signer key \(signer) named in the header: the header is forged or damaged")
+            }
+            header = header.with(signature: signature)
+        }
         self.header = header
     }
 
@@ -58,11 +75,13 @@ public struct ArchiveDecoder: Sendable {
     /// authenticates the header under it (checks 9–11).
     public func unlock(with identities: [Identity]) throws -> UnlockedArchive {
         for identity in identities {
-            guard let stanza = header.stanzas.first(where: { $0.keyID == identity.recipient.keyID }) else { continue }
+            // Only X25519 stanzas match an X25519 identity (FORMAT-v2.md
+            // check 10); a stanza of an unknown type is skipped.
+            guard let stanza = header.stanzas.first(where: { $0.isX25519 && $0.keyID == identity.recipient.keyID }) else { continue }
             guard let fileKey = try stanza.unwrap(with: identity), fileKey.count == FormatV1.fileKeyLength else {
                 throw SealedArchiveError(.damaged, "the stanza for key \(stanza.keyID) does not open: the header is damaged or forged")
             }
-            let keys = try KeySchedule(fileKey: fileKey)
+            let keys = try KeySchedule(fileKey: fileKey, version: header.version)
             guard try header.hasValidMAC(headerKey: keys.headerKey) else {
                 throw SealedArchiveError(.damaged, "the header does not authenticate: it is damaged or forged")
             }
@@ -76,15 +95,23 @@ public struct ArchiveDecoder: Sendable {
 
     /// Checks record `index` without a key (check 12): its length fits its
     /// place and its stored hash matches. `record` is the whole stored
-    /// record (chunk ciphertext, tag, hash). Safe to call concurrently.
+    /// record (chunk ciphertext, tag, and in version 1 the hash). In
+    /// version 2 the record holds no hash: this computes `h_i` (check 13
+    /// or 15), which the segment is checked against
+    /// (``checkSegment(_:group:hashes:)``). Safe to call concurrently.
     public func check(record: UnsafeRawBufferPointer, index: UInt64, isLast: Bool) throws -> CheckedRecord {
         let length = record.count
+        let version = header.version
         let position = layout.offset(ofRecord: index)
-        let range = "archive bytes \(position)–\(position + UInt64(max(length, 1)) - 1)"
-        let minimum = FormatV1.recordOverhead + (isLast && index == 0 ? 0 : 1)
+        let range = "archive bytes \(position)–\(position &+ UInt64(max(length, 1)) &- 1)"
+        let minimum = version.recordOverhead + (isLast && index == 0 ? 0 : 1)
         guard length <= header.recordLength, length >= minimum, isLast || length == header.recordLength else {
             throw SealedArchiveError(length < header.recordLength ? .truncated : .damaged,
                 "chunk \(index) (\(range)) is \(length) bytes long, which a\(isLast ? " last" : "") record cannot be")
+        }
+        if version == .v2 {
+            let computed = try Records.hash(index: index, last: isLast, ciphertext: record, version: .v2)
+            return CheckedRecord(index: index, isLast: isLast, hash: computed, storedLength: length, opened: false, version: .v2)
         }
         let ciphertext = UnsafeRawBufferPointer(rebasing: record[..<(length - FormatV1.recordHashLength)])
         let stored = UnsafeRawBufferPointer(rebasing: record[(length - FormatV1.recordHashLength)...])
@@ -95,8 +122,16 @@ public struct ArchiveDecoder: Sendable {
         return CheckedRecord(index: index, isLast: isLast, hash: computed, storedLength: length, opened: false)
     }
 
-    /// Check 13 on the tail, the bytes after the first `recordsBefore`
-    /// records when at most one record and the trailer remain (see
+    /// Version 2: checks segment `group` against the hashes computed from
+    /// its records, in order (checks 13 and 15 of Spec/FORMAT-v2.md),
+    /// naming the first record that differs, and returns `r_j`.
+    public func checkSegment(_ segment: UnsafeRawBufferPointer, group: UInt64, hashes: [[UInt8]]) throws -> [UInt8] {
+        try Records.checkSegment(segment, group: group, hashes: hashes, header: header)
+    }
+
+    /// Check 13 (version 2: 14) on the tail, the bytes after the first
+    /// `recordsBefore` records when at most one record, in version 2 the
+    /// last segment and the group table, and the trailer remain (see
     /// ``RecordLayout/recordsBeforeTail(archiveLength:)``): returns the
     /// length of the last record; the trailer is what follows it.
     ///
@@ -107,14 +142,17 @@ public struct ArchiveDecoder: Sendable {
     /// operator sees one code for every cut archive).
     public func lastRecordLength(inTail tail: UnsafeRawBufferPointer, recordsBefore: UInt64) throws -> Int {
         let trailerLength = header.trailerLength
-        let minimumRecord = FormatV1.recordOverhead + (recordsBefore > 0 ? 1 : 0)
+        // Version 2: the last segment and the group table sit between the
+        // last record and the trailer (FORMAT-v2.md check 14).
+        let hashes = Int(clamping: layout.tailHashesLength(recordsBefore: recordsBefore))
+        let minimumRecord = header.version.recordOverhead + (recordsBefore > 0 ? 1 : 0)
         let filled = tail.count
-        if filled >= trailerLength + minimumRecord, filled <= trailerLength + header.recordLength,
+        if filled >= trailerLength + hashes + minimumRecord, filled - trailerLength - hashes <= header.recordLength,
            Trailer.hasMagic(UnsafeRawBufferPointer(rebasing: tail[(filled - trailerLength)...])) {
-            return filled - trailerLength
+            return filled - trailerLength - hashes
         }
         let tailOffset = layout.offset(ofRecord: recordsBefore)
-        var position = minimumRecord
+        var position = minimumRecord + hashes
         while position + trailerLength < filled {
             let candidate = UnsafeRawBufferPointer(rebasing: tail[position..<position + trailerLength])
             if Trailer.hasMagic(candidate), let trailer = try? Trailer(parsing: candidate, signed: header.isSigned),

@@ -6,7 +6,7 @@ public struct ArchiveImage: Sendable {
     public let bytes: [UInt8]
     public let decoder: ArchiveDecoder
 
-    /// Checks the header (1–8).
+    /// Checks the header (1–8; version 2: 1–9, the header signature).
     public init(_ bytes: [UInt8], trustedSigners: [TrustedSigner]? = nil) throws {
         self.bytes = bytes
         decoder = try ArchiveDecoder(parsing: bytes, trustedSigners: trustedSigners)
@@ -29,6 +29,36 @@ public struct ArchiveImage: Sendable {
         let start = Int(decoder.layout.offset(ofRecord: before))
         return try bytes.withUnsafeBytes {
             try decoder.lastRecordLength(inTail: UnsafeRawBufferPointer(rebasing: $0[start...]), recordsBefore: before)
+        }
+    }
+
+    /// Version 2: the archive's tail (last record, last segment, group
+    /// table, trailer) checked as section 7.1 steps 1–3 do.
+    public func verifyGroupTable() throws -> VerifiedGroupTable {
+        let before = recordsBeforeTail
+        let start = Int(min(decoder.layout.offset(ofRecord: before), UInt64(bytes.count)))
+        return try bytes.withUnsafeBytes {
+            try decoder.verifyGroupTable(archiveLength: UInt64(bytes.count), tail: UnsafeRawBufferPointer(rebasing: $0[start...]))
+        }
+    }
+
+    /// Version 2, section 7.1: authenticates record `index` by the group
+    /// table and its segment alone (reading no other record) and, with
+    /// `unlocked`, decrypts it into `plaintext`.
+    public func readPartially(record index: UInt64, table: VerifiedGroupTable, with unlocked: UnlockedArchive? = nil,
+                              into plaintext: UnsafeMutableRawBufferPointer = UnsafeMutableRawBufferPointer(start: nil, count: 0)) throws -> CheckedRecord {
+        let group = index / UInt64(header.groupSize)
+        let segmentRange = try table.segmentRange(group)
+        let (range, isLast) = try table.recordRange(index)
+        return try bytes.withUnsafeBytes { raw in
+            let hashes = try table.checkSegment(UnsafeRawBufferPointer(rebasing: raw[Int(segmentRange.lowerBound)..<Int(segmentRange.upperBound)]), group: group)
+            let record = UnsafeRawBufferPointer(rebasing: raw[Int(range.lowerBound)..<Int(range.upperBound)])
+            // The hash first: a record that is not the one sealed is never
+            // decrypted.
+            let checked = try decoder.check(record: record, index: index, isLast: isLast)
+            try table.authenticate(checked, segmentHashes: hashes)
+            guard let unlocked else { return checked }
+            return try unlocked.open(record: record, index: index, isLast: isLast, into: plaintext)
         }
     }
 
@@ -90,15 +120,29 @@ public struct ArchiveImage: Sendable {
                 }
             }
         }
+        let layout = decoder.layout
+        let groupSize = UInt64(layout.groupSize)
         let before = recordsBeforeTail
         for index in 0..<before {
-            let start = Int(decoder.layout.offset(ofRecord: index))
-            try take(index, start..<start + decoder.layout.recordLength, isLast: false)
+            let start = Int(layout.offset(ofRecord: index))
+            let end = start + layout.recordLength
+            try take(index, start..<end, isLast: false)
+            // Version 2: a full group's segment follows its last record
+            // (FORMAT-v2.md check 13).
+            if header.version == .v2, index % groupSize == groupSize - 1 {
+                try bytes.withUnsafeBytes {
+                    try accumulator.add(segment: UnsafeRawBufferPointer(rebasing: $0[end..<(end + FormatV2.hashLength * layout.groupSize)]))
+                }
+            }
         }
         let (range, _) = try recordRange(before)
         try take(before, range, isLast: true)
+        let segmentEnd = range.upperBound + layout.lastSegmentLength(recordsBefore: before)
+        if header.version == .v2 {
+            try bytes.withUnsafeBytes { try accumulator.add(segment: UnsafeRawBufferPointer(rebasing: $0[range.upperBound..<segmentEnd])) }
+        }
         return try bytes.withUnsafeBytes {
-            try accumulator.finish(trailer: UnsafeRawBufferPointer(rebasing: $0[range.upperBound...]))
+            try accumulator.finish(trailer: UnsafeRawBufferPointer(rebasing: $0[segmentEnd...]))
         }
     }
 }

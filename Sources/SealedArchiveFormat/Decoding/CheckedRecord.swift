@@ -7,15 +7,18 @@ public struct CheckedRecord: Sendable, Equatable {
     public let isLast: Bool
     /// `h_i`, 32 bytes.
     public let hash: [UInt8]
-    /// Bytes the record takes in the archive: chunk, tag and hash.
+    /// Bytes the record takes in the archive: chunk, tag and (version 1) hash.
     public let storedLength: Int
     /// Whether the chunk was decrypted and authenticated, not only hashed.
     public let opened: Bool
+    /// The archive's format version: what a record adds to its chunk.
+    public let version: FormatVersion
 
     /// The chunk's plaintext length.
-    public var plaintextLength: Int { storedLength - FormatV1.recordOverhead }
+    public var plaintextLength: Int { storedLength - version.recordOverhead }
 
-    package init(index: UInt64, isLast: Bool, hash: [UInt8], storedLength: Int, opened: Bool) {
+    package init(index: UInt64, isLast: Bool, hash: [UInt8], storedLength: Int, opened: Bool, version: FormatVersion = .v1) {
+        self.version = version
         self.index = index
         self.isLast = isLast
         self.hash = hash

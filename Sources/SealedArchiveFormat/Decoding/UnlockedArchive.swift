@@ -18,7 +18,8 @@ public final class UnlockedArchive: Sendable {
         self.keyID = keyID
     }
 
-    /// Checks record `index` (its hash, check 12) and decrypts it into
+    /// Checks record `index` (its hash, check 12; in version 2 computes it)
+    /// and decrypts it under the version's payload key into
     /// `plaintext`, which must hold ``CheckedRecord/plaintextLength`` bytes
     /// (a chunk, at most). Only the caller's buffer ever holds plaintext.
     public func open(record: UnsafeRawBufferPointer, index: UInt64, isLast: Bool,
@@ -28,7 +29,9 @@ public final class UnlockedArchive: Sendable {
             throw SealedArchiveError(.invalidArgument,
                 "a buffer of \(plaintext.count) bytes cannot hold chunk \(index) (\(checked.plaintextLength) bytes)")
         }
-        let ciphertext = UnsafeRawBufferPointer(rebasing: record[..<(record.count - FormatV1.recordHashLength)])
+        // Version 1 stores the hash after the ciphertext; version 2 does not.
+        let hashLength = header.version == .v1 ? FormatV1.recordHashLength : 0
+        let ciphertext = UnsafeRawBufferPointer(rebasing: record[..<(record.count - hashLength)])
         let output = UnsafeMutableRawBufferPointer(rebasing: plaintext[..<checked.plaintextLength])
         let opened = Records.nonce(index: index, last: isLast).withUnsafeBytes {
             keys.cipher.open(ciphertext, nonce: $0, into: output)
@@ -38,6 +41,7 @@ public final class UnlockedArchive: Sendable {
             throw SealedArchiveError(.damaged,
                 "chunk \(index) (archive bytes \(position)–\(position + UInt64(record.count) - 1)) does not authenticate: it is forged")
         }
-        return CheckedRecord(index: index, isLast: isLast, hash: checked.hash, storedLength: checked.storedLength, opened: true)
+        return CheckedRecord(index: index, isLast: isLast, hash: checked.hash, storedLength: checked.storedLength, opened: true,
+                             version: checked.version)
     }
 }

@@ -1,19 +1,53 @@
-/// A recipient stanza: the key id of a recipient and the file key sealed to
-/// it (Spec/FORMAT.md section 4.1).
+/// A recipient stanza: whom the file key is sealed to and the sealed key
+/// (Spec/FORMAT.md section 4.1; Spec/FORMAT-v2.md section 3.1).
+///
+/// Version 1 knows one kind, X25519, of 88 bytes. Version 2 stanzas are
+/// typed: a stanza of a type this code does not know is kept as opaque
+/// bytes, so a header holding one re-serialises identically (it is covered
+/// by the MAC and the header signature), and no identity matches it.
 public struct Stanza: Hashable, Sendable {
+    /// The version 2 stanza type of an X25519 stanza.
+    public static let x25519Type: UInt8 = 1
+
+    /// The stanza type (`01` X25519; every version 1 stanza is one).
+    public var type: UInt8 { typeCode }
+    private let typeCode: UInt8
+    /// The key id the body starts with (for every type, section 3.1).
     public let keyID: KeyID
-    package let wrappedKey: [UInt8]
+    /// The whole body, key id included.
+    package let body: [UInt8]
+
+    /// Whether this is an X25519 stanza, which an ``Identity`` may open.
+    public var isX25519: Bool { type == Self.x25519Type }
+    /// The sealed file key of an X25519 stanza.
+    package var wrappedKey: [UInt8] { Array(body[KeyID.length...]) }
 
     package init(keyID: KeyID, wrappedKey: [UInt8]) {
         precondition(wrappedKey.count == FormatV1.stanzaLength - KeyID.length)
-        self.keyID = keyID
-        self.wrappedKey = wrappedKey
+        self.init(checkedType: Self.x25519Type, keyID: keyID, body: keyID.bytes + wrappedKey)
     }
 
-    /// Seals `fileKey` to `recipient`.
-    package static func wrap(_ fileKey: SecureBytes, to recipient: Recipient) throws -> Stanza {
+    private init(checkedType: UInt8, keyID: KeyID, body: [UInt8]) {
+        self.typeCode = checkedType
+        self.keyID = keyID
+        self.body = body
+    }
+
+    /// A version 2 stanza of any type from its body; nil when the body is
+    /// shorter than a key id, or a known type has another length (check 7).
+    package init?(type: UInt8, body: [UInt8]) {
+        guard body.count >= KeyID.length else { return nil }
+        if type == Self.x25519Type, body.count != FormatV2.x25519BodyLength { return nil }
+        self.init(checkedType: type, keyID: KeyID(bytes: Array(body[..<KeyID.length])), body: body)
+    }
+
+    /// Seals `fileKey` to `recipient` (with `ephemeralSecret` only for
+    /// reproducible test vectors).
+    package static func wrap(_ fileKey: SecureBytes, to recipient: Recipient, ephemeralSecret: SecureBytes? = nil) throws -> Stanza {
         do {
-            return Stanza(keyID: recipient.keyID, wrappedKey: try X25519.seal(fileKey, to: recipient.publicKey))
+            let wrapped = try ephemeralSecret.map { try X25519.seal(fileKey, to: recipient.publicKey, ephemeralSecret: $0) }
+                ?? X25519.seal(fileKey, to: recipient.publicKey)
+            return Stanza(keyID: recipient.keyID, wrappedKey: wrapped)
         } catch {
             // libsodium refuses small-order points: such a "recipient" could
             // never decrypt (Spec/FORMAT.md section 9).
@@ -21,9 +55,11 @@ public struct Stanza: Hashable, Sendable {
         }
     }
 
-    /// Opens the file key with `identity`; nil when the box does not open.
+    /// Opens the file key with `identity`; nil when the box does not open
+    /// (or the stanza is not an X25519 one).
     package func unwrap(with identity: Identity) throws -> SecureBytes? {
-        try wrappedKey.withUnsafeBytes {
+        guard isX25519 else { return nil }
+        return try wrappedKey.withUnsafeBytes {
             try X25519.open($0, publicKey: identity.recipient.publicKey, secret: identity.secret)
         }
     }

@@ -37,7 +37,7 @@ package struct Trailer: Sendable {
     }
 
     /// The message the sealing host signs: the domain string and the digest.
-    package static func signedMessage(digest: [UInt8]) -> [UInt8] {
-        Array(String(describing: FormatV1.signatureDomain).utf8) + digest
+    package static func signedMessage(digest: [UInt8], version: FormatVersion = .v1) -> [UInt8] {
+        Array(String(describing: version.signatureDomain).utf8) + digest
     }
 }

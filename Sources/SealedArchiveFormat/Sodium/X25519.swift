@@ -50,6 +50,29 @@ package enum X25519 {
         return out
     }
 
+    /// `crypto_box_seal` with the ephemeral secret given instead of drawn:
+    /// the same bytes libsodium's sealed box makes (the ephemeral public
+    /// key, then `crypto_box` under the nonce `H_24(epk || pk)`). Only for
+    /// reproducible test vectors: a real archive never reuses an ephemeral.
+    ///
+    /// The corresponding C functions are `crypto_generichash` and
+    /// `crypto_box_easy`.
+    package static func seal(_ message: SecureBytes, to publicKey: [UInt8], ephemeralSecret: SecureBytes) throws -> [UInt8] {
+        try Sodium.ensureInitialized()
+        let ephemeralPublic = try self.publicKey(of: ephemeralSecret)
+        var nonce = [UInt8](repeating: 0, count: Int(crypto_box_NONCEBYTES))
+        let input = ephemeralPublic + publicKey
+        _ = crypto_generichash(&nonce, nonce.count, input, UInt64(input.count), nil, 0)
+        var box = [UInt8](repeating: 0, count: message.count + Int(crypto_box_MACBYTES))
+        let result = message.withUnsafeBytes { m in
+            ephemeralSecret.withUnsafeBytes { sk in
+                crypto_box_easy(&box, m.cBytes, UInt64(m.count), nonce, publicKey, sk.cBytes)
+            }
+        }
+        try Sodium.check(result, SealedArchiveError(.crypto, "sealing the file key failed"))
+        return ephemeralPublic + box
+    }
+
     /// Opens a sealed box, into secure memory; nil when it does not open
     /// (wrong key or damaged box: the two cannot be told apart).
     ///
