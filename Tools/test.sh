@@ -30,8 +30,9 @@ echo "== reference decoder self-test (Python, written from Spec/ alone)"
 # Version 2 vectors (v2-*) are written to python-vectors/v2, same JSON schema.
 "$PYTHON" Tools/reference/sealed_ref.py vectors "$work/python-vectors/v2" | tail -n 1
 
-echo "== reference decoder on Spec/vectors"
+echo "== reference decoder on Spec/vectors (version 1, then version 2)"
 "$PYTHON" Tools/reference/sealed_ref.py vectors Spec/vectors | tail -n 1
+"$PYTHON" Tools/reference/sealed_ref.py vectors Spec/vectors/v2 | tail -n 1
 
 echo "== swift build"
 swift build

@@ -214,7 +214,7 @@ import SealedArchiveFormat
         let archive = try encodeV2(deterministicBytes(100), to: [alice.recipient]).bytes
         func with(_ offset: Int, _ value: UInt8) -> [UInt8] { var a = archive; a[offset] = value; return a }
         #expect(errorCode { _ = try ArchiveImage(with(8, 3)) } == .version)
-        #expect(errorCode { _ = try ArchiveImage(with(9, 149)) } == .limit)                   // header_length 149
+        #expect(errorCode { _ = try ArchiveImage(with(9, 69)) } == .limit)                    // header_length 69
         #expect(errorCode { _ = try ArchiveImage({ var a = archive; a[11] = 1; return a }()) } == .limit)  // 65536 + …
         #expect(errorCode { _ = try ArchiveImage(with(25, 65)) } == .limit)                    // stanza_count 65
         #expect(errorCode { _ = try ArchiveImage(with(25, 0)) } == .limit)

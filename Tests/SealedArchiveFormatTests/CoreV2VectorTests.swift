@@ -11,7 +11,25 @@ import TestSupport
     typealias Vector = TestVector
 
     static let directory = PackagePaths.vectors.appendingPathComponent("v2", isDirectory: true)
-    static func all() throws -> [Vector] { try TestVector.load(in: directory) }
+
+    /// Spec/vectors/v2, plus the `v2/` of SEALED_ARCHIVE_EXTRA_VECTORS when
+    /// it has one: the version 2 archives the independent Python encoder
+    /// wrote, so the core is checked against archives it did not make.
+    static func all() throws -> [Vector] {
+        let extra = ProcessInfo.processInfo.environment["SEALED_ARCHIVE_EXTRA_VECTORS"]
+            .map { URL(fileURLWithPath: $0, isDirectory: true).appendingPathComponent("v2", isDirectory: true) }
+            .flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
+        return try TestVector.load(in: directory) + (extra.map { try TestVector.load(in: $0) } ?? [])
+    }
+
+    /// The outcome the core alone must give. A tar payload's own checks
+    /// (frames, seek table, index against the tar) are the library's, not
+    /// the core's: where such a vector expects a failure those checks find,
+    /// the core, which sees a sound container, says ok.
+    static func coreExpectation(_ vector: Vector, archive: [UInt8], _ outcome: String) -> Bool {
+        let isTarPayload = archive.count > 14 && archive[14] == PayloadKind.tar.rawValue
+        return outcome == vector.expect || (isTarPayload && outcome == "ok" && vector.keyless_expect == "ok")
+    }
 
     func bytes(_ vector: Vector) throws -> [UInt8] { try [UInt8](Data(contentsOf: vector.archiveURL)) }
 
@@ -27,7 +45,7 @@ import TestSupport
         let vectors = try Self.all()
         #expect(vectors.count >= 20)
         #expect(vectors.allSatisfy { $0.name.hasPrefix("v2-") })
-        let classes = Set(vectors.map(\.expect))
+        let classes = Set(vectors.filter { $0.directory.standardizedFileURL == Self.directory.standardizedFileURL }.map(\.expect))
         for needed in ["ok", "header", "version", "limit", "truncated", "trailer", "damaged", "signature", "no-identity", "untrusted-signer", "unsigned"] {
             #expect(classes.contains(needed), "no vector of class \(needed)")
         }
@@ -45,7 +63,7 @@ import TestSupport
             let unlocked = try image.decoder.unlock(with: keys)
             plaintext = try decode(image, with: unlocked).plaintext
         }
-        #expect((outcome?.rawValue ?? "ok") == vector.expect)
+        #expect(Self.coreExpectation(vector, archive: archive, outcome?.rawValue ?? "ok"), "\(vector): \(outcome?.rawValue ?? "ok"), expected \(vector.expect)")
         if vector.expect == "ok" {
             #expect(plaintext.count == vector.plaintext_length)
             #expect(sha256Hex(plaintext) == vector.plaintext_sha256)

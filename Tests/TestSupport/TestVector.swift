@@ -18,6 +18,11 @@ public struct TestVector: Decodable, Sendable, CustomStringConvertible {
     public let keyless_expect: String
     public let plaintext_sha256: String?
     public let plaintext_length: Int?
+    /// For a good format 2 tar payload: the SHA-256 of the tar it
+    /// decompresses to. (A tar payload's `expect` includes the payload's
+    /// own checks: frames, seek table, index against the tar,
+    /// Spec/FORMAT-v2.md section 8.)
+    public let tar_sha256: String?
     /// The directory the vector was read from.
     public var directory: URL = PackagePaths.vectors
 
@@ -28,7 +33,7 @@ public struct TestVector: Decodable, Sendable, CustomStringConvertible {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, archive, identities, signers, expect, keyless_expect, plaintext_sha256, plaintext_length
+        case name, archive, identities, signers, expect, keyless_expect, plaintext_sha256, plaintext_length, tar_sha256
     }
 
     /// Every vector in `directory` (its `.json` files, sorted by name).

@@ -118,7 +118,7 @@ struct SealedV2 {
     func put(_ offset: Int, _ value: UInt8, in archive: [UInt8] = a) -> [UInt8] { var c = archive; c[offset] = value; return c }
     try emitV2("v2-invalid-magic", "first magic byte changed (check 1)", archive: flipping(a, at: 0), expect: "header")
     try emitV2("v2-invalid-version", "version byte 3 (check 2)", archive: put(8, 3), expect: "version")
-    try emitV2("v2-invalid-header-too-short", "header_length 149 (check 3)", archive: { var c = a; c[9] = 149; c[10] = 0; return c }(), expect: "limit")
+    try emitV2("v2-invalid-header-too-short", "header_length 69 (check 3)", archive: { var c = a; c[9] = 69; c[10] = 0; return c }(), expect: "limit")
     try emitV2("v2-invalid-header-too-large", "header_length 65537 (check 3)",
              archive: { var c = a; c[9] = 1; c[10] = 0; c[11] = 1; c[12] = 0; return c }(), expect: "limit")
     try emitV2("v2-invalid-truncated-header", "the input ends inside the header (check 4)", archive: Array(a[..<(h - 10)]), expect: "truncated")

@@ -31,7 +31,9 @@ public enum FormatV2 {
     package static let stanzaPrefixLength = 3
     /// The body of a type 01 (X25519) stanza: key id and sealed file key.
     package static let x25519BodyLength = KeyID.length + 80
-    package static let minimumHeaderLength = 150
+    /// One stanza of an unknown type with an 8-byte body (the smallest a
+    /// stanza can be), no field, the MAC: 27 + 3 + 8 + 32.
+    package static let minimumHeaderLength = fixedLength + stanzaPrefixLength + KeyID.length + 32
     package static let maximumHeaderLength = 65536
     public static let maximumStanzas = 64
     package static let headerSignatureLength = 64
