@@ -35,7 +35,7 @@ func encode(_ plaintext: [UInt8], to recipients: [Recipient], signedBy key: Sign
         }
         records[index] = record
     }
-    for record in checked { try encoder.append(record!) }
+    for record in checked { _ = try encoder.append(record!) }
     let (trailer, digest) = try encoder.finish()
     return (encoder.headerBytes + records.joined() + trailer, digest)
 }

@@ -43,6 +43,14 @@ public final class ArchiveReader {
         var prefix = [UInt8](repeating: 0, count: ArchiveDecoder.prefixLength)
         let prefixCount = try prefix.withUnsafeMutableBytes { try source.readFully(into: $0) }
         let length = try prefix.withUnsafeBytes { try ArchiveDecoder.headerLength(fromPrefix: UnsafeRawBufferPointer(rebasing: $0[..<prefixCount])) }
+        // The format core reads version 2, but this streaming reader does
+        // not split its records and segments yet: refuse it here, cleanly
+        // and before any record is opened, rather than release plaintext and
+        // then fail on a segment.
+        guard prefix[8] == FormatV1.version else {
+            throw SealedArchiveError(.version,
+                "archive format version \(prefix[8]) is not read by this sealed-archive yet (it reads version 1); use a newer sealed-archive")
+        }
         var bytes = prefix + [UInt8](repeating: 0, count: length - prefix.count)
         let restCount = try bytes.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[prefix.count...])) }
         bytes.removeLast(length - prefix.count - restCount)

@@ -114,7 +114,13 @@ public final class ArchiveWriter: ByteSink {
                                                 into: UnsafeMutableRawBufferPointer(rebasing: records[recordStart..<recordStart + recordLength]))
                 }
             }
-            for case let record? in sealed { try encoder.append(record) }
+            for case let record? in sealed {
+                // Format 1 has no segments; this writer does not write
+                // format 2 yet (its segments go between the records).
+                guard try encoder.append(record).isEmpty else {
+                    throw SealedArchiveError(.invalidArgument, "the archive writer writes format version 1 only")
+                }
+            }
         } catch {
             state = .failed
             throw error

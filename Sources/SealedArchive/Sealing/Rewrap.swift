@@ -36,7 +36,11 @@ public enum Rewrap {
         // The records are the original's, checked and opened by the reader,
         // copied byte for byte: their hashes do not depend on the header.
         let result = try reader.forEachRecord { record, checked in
-            try encoder.append(checked)
+            // Only format 1 reaches here (ArchiveReader refuses 2 for now),
+            // and it has no segments to write.
+            guard try encoder.append(checked).isEmpty else {
+                throw SealedArchiveError(.invalidArgument, "rewrap writes format version 1 only")
+            }
             try emit(record)
         }
         let (trailer, finalDigest) = try encoder.finish()

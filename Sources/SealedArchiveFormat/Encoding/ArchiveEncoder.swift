@@ -180,7 +180,6 @@ public final class ArchiveEncoder {
     /// Adds the next record to the digest, in archive order, and returns
     /// the bytes to write after it: in version 2 the group's segment when
     /// this record closes its group (or is the last), else nothing.
-    @discardableResult
     public func append(_ record: CheckedRecord) throws -> [UInt8] {
         guard !sawLast, !finished, record.index == digest.recordCount, record.version == header.version else {
             throw SealedArchiveError(.invalidArgument,
