@@ -77,6 +77,11 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
         let reader = try ArchiveReader(source: MemorySource(bytes)).unlock(with: identities)
         _ = try reader.decrypt(into: MemorySink())
     }
-    Fuzz.check(stream == decrypting, "stream reader \(String(describing: stream)) but core \(String(describing: decrypting))")
+    // The streaming reader does not read format 2 yet: once checks 1–3
+    // pass it refuses a version 2 archive as `version` (FormatVersionTests),
+    // whatever the core finds after them.
+    let refusedAsVersion2 = bytes.count > 8 && bytes[8] == 2 && stream == .version
+    Fuzz.check(stream == decrypting || refusedAsVersion2,
+               "stream reader \(String(describing: stream)) but core \(String(describing: decrypting))")
     return 0
 }
