@@ -288,14 +288,22 @@ import SealedArchive
         try Array(text.utf8).withUnsafeBytes { try SecureBytes(copying: $0) }
     }
 
-    @Test func theCurrentPassphraseIsAskedForOutsideTheLock() throws {
-        let dir = try TemporaryDirectory()
+    static let first = "first passphrase"
+
+    /// A new keyring whose encryption key is protected with ``first``.
+    static func protectedKeyring(in dir: TemporaryDirectory) throws -> (path: String, keyring: Keyring, id: KeyID) {
         let path = dir.file("k")
         let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
         let id = keyring.activeKey(.encryption).keyID
-        let first = try Self.secret("first passphrase")
+        try keyring.setPassphrase(of: id, current: nil, new: try secret(first), now: days(1))
+        return (path, keyring, id)
+    }
+
+    @Test func theCurrentPassphraseIsAskedForOutsideTheLock() throws {
+        let dir = try TemporaryDirectory()
+        let (path, keyring, id) = try Self.protectedKeyring(in: dir)
+        let first = try Self.secret(Self.first)
         let second = try Self.secret("second passphrase")
-        try keyring.setPassphrase(of: id, current: nil, new: first, now: days(1))
 
         // While the "person" types, another process rotates the signing
         // key: with the lock held over the prompt it would wait 30 s and
@@ -316,11 +324,8 @@ import SealedArchive
     /// back: nothing changes, and the error says why.
     @Test func aKeyDestroyedDuringThePromptIsNotWrittenBack() throws {
         let dir = try TemporaryDirectory()
-        let path = dir.file("k")
-        let keyring = try Keyring.create(at: path, policy: try standardPolicy(), now: days(0))
-        let id = keyring.activeKey(.encryption).keyID
-        let first = try Self.secret("first passphrase")
-        try keyring.setPassphrase(of: id, current: nil, new: first, now: days(1))
+        let (path, keyring, id) = try Self.protectedKeyring(in: dir)
+        let first = try Self.secret(Self.first)
         let error = sealedArchiveError {
             try keyring.setPassphrase(of: id, current: { _ in
                 let other = try Keyring(opening: path)
