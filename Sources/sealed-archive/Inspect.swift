@@ -37,7 +37,7 @@ enum InspectText {
             "format:      SealedArchive version \(summary.format_version ?? 1)",
             "created:     \(summary.created ?? "?")",
             "payload:     \(summary.payload_kind ?? "?"), compression \(summary.compression ?? "?")",
-            "chunk size:  \(summary.chunk_size.map(String.init) ?? "?") bytes",
+            "chunk size:  \(summary.chunk_size.map(String.init) ?? "?") bytes\(summary.group_size.map { ", \($0) chunks per group" } ?? "")",
             "recipients:  \(recipients.count) (key ids \(recipients.joined(separator: ", ")))",
             "signer:      \(summary.signer.map { "\($0) (key id \(summary.signer_key_id ?? "?"))" } ?? "none: the archive is not signed")",
         ]

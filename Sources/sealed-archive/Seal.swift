@@ -7,10 +7,12 @@ struct Seal: ParsableCommand {
         abstract: "Encrypt a directory, file or stream to one or more recipients.",
         discussion: """
             A DIRECTORY is packed as a pax tar archive (sorted, paths relative to it), \
-            compressed with zstd by default, and recorded as a tar payload that \
-            'open -C DEST' extracts. A tar or tar.zst file or stream (from 'pack' or \
-            any tar) is recognised and recorded as a tar payload too; anything else \
-            is sealed as plain bytes. INPUT defaults to standard input.
+            compressed with zstd (level 3 by default) in independent frames with an \
+            index of its entries, and recorded as a tar payload that 'open -C DEST' \
+            extracts and 'open --only PATH' restores from in part. A tar or tar.zst \
+            file or stream (from 'pack' or any tar) is recognised and recorded as a \
+            tar payload too, its tar kept byte for byte; anything else is sealed as \
+            plain bytes. INPUT defaults to standard input.
 
             The archive goes to -o FILE or to standard output (never to a terminal). \
             A file output appears under its name only once it is complete and \
@@ -32,8 +34,12 @@ struct Seal: ParsableCommand {
     var signKey: String?
 
     @Option(name: .customLong("compression"),
-            help: ArgumentHelp("For a directory: zstd, zstd:LEVEL (1–19) or none.", valueName: "METHOD"))
+            help: ArgumentHelp("For a tar payload: zstd (level 3), zstd:LEVEL (1–19) or none.", valueName: "METHOD"))
     var compression: String = "zstd"
+
+    @Option(name: .customLong("format-version"),
+            help: ArgumentHelp("The archive format: 2, or 1 for readers older than sealed-archive 2 (no header signature, index or partial restore).", valueName: "N"))
+    var formatVersion: Int = 2
 
     @Option(name: .customLong("payload"),
             help: ArgumentHelp("For a file or stream: tar, bytes, or auto (recognise tar and tar.zst).", valueName: "KIND"))
@@ -78,6 +84,9 @@ struct Seal: ParsableCommand {
             _ = try ChunkSize.parseLog2(chunkSize)
             _ = try TarCompression(parsing: compression)
         } catch let error as SealedArchiveError { throw ValidationError(error.message) }
+        guard FormatVersion(rawValue: UInt8(clamping: formatVersion)) != nil, formatVersion >= 1 else {
+            throw ValidationError("--format-version must be 1 or 2")
+        }
         if checksum && output.isStandardOutput {
             throw ValidationError("--checksum names its file after -o FILE: with standard output, give --checksum-file FILE")
         }
@@ -100,6 +109,7 @@ struct Seal: ParsableCommand {
         request.payload = payload
         request.compression = try TarCompression(parsing: compression)
         request.chunkSizeLog2 = try ChunkSize.parseLog2(chunkSize)
+        request.formatVersion = FormatVersion(rawValue: UInt8(formatVersion)) ?? .v2
         request.label = label
         request.output = output.output
         request.replaceExisting = output.force

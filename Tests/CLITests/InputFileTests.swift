@@ -135,15 +135,25 @@ import Testing
         }
     }
 
-    /// A header label with C1 and bidirectional controls (which readers
-    /// accept, Spec/FORMAT.md) is escaped by inspect; seal refuses to write
-    /// one.
+    /// A format 1 header label with C1 and bidirectional controls (which
+    /// readers accept, Spec/FORMAT.md) is escaped by inspect; format 2
+    /// forbids them (FORMAT-v2.md 3.2), so its readers refuse such a header;
+    /// seal refuses to write one.
     @Test func hostileLabel() throws {
         let sandbox = try Sandbox()
         let recipient = try sandbox.makeIdentity("id")
         try sandbox.write("plain", randomBytes(100))
         expectError(try sandbox.run(["seal", "-r", recipient, "--label", "a\u{9b}2J", "-o", "x.sarc", "plain"]), 64)
-        expectSuccess(try sandbox.run(["seal", "-r", recipient, "--label", "label éé", "-o", "a.sarc", "plain"]))
+        expectSuccess(try sandbox.run(["seal", "-r", recipient, "--label", "label éé", "-o", "v2.sarc", "plain"]))
+        var version2 = try sandbox.read("v2.sarc")
+        let at = try #require(version2.firstRange(of: Array("label éé".utf8))).lowerBound + 6
+        version2.replaceSubrange(at..<at + 4, with: [0xC2, 0x9B, 0xC2, 0x85])
+        try sandbox.write("hostile-v2.sarc", version2)
+        let refused = try sandbox.run(["inspect", "hostile-v2.sarc"])
+        expectError(refused, 65)
+        #expect(!containsRawControl(refused.stdout) && !containsRawControl(refused.stderrBytes), "\(refused)")
+
+        expectSuccess(try sandbox.run(["seal", "-r", recipient, "--label", "label éé", "--format-version", "1", "-o", "a.sarc", "plain"]))
         // inspect shows the header unauthenticated: patch "éé" (C3 A9 C3 A9)
         // into U+009B (CSI) and U+0085 (NEL), both C2 xx.
         var bytes = try sandbox.read("a.sarc")

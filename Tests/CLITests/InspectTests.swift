@@ -63,7 +63,7 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any],
                                   "not a JSON object: \(result)")
         #expect((object["schema"] as? NSNumber)?.intValue == 1)
-        #expect((object["format_version"] as? NSNumber)?.intValue == 1)
+        #expect((object["format_version"] as? NSNumber)?.intValue == 2)
         #expect(object["recipients"] as? [String] == fixture.keyIDs)
         #expect(object["signer"] as? String == fixture.signer)
         #expect(object["signer_key_id"] as? String == (try SignerKey(parsing: fixture.signer).keyID.description))
@@ -92,10 +92,12 @@ import Testing
         #expect(object["recipients"] as? [String] == [try Recipient(parsing: recipient).keyID.description])
     }
 
-    /// The header alone is enough; a cut inside it is `truncated` (65).
+    /// The header alone (in a signed format 2 archive, with the header
+    /// signature that follows it) is enough; a cut inside it is
+    /// `truncated` (65).
     @Test func headerAloneIsEnoughAndLessIsRefused() throws {
         let fixture = try Self.makeFixture()
-        let header = Array(fixture.layout.bytes.prefix(fixture.layout.headerLength))
+        let header = Array(fixture.layout.bytes.prefix(fixture.layout.leadLength))
         let exact = try fixture.sandbox.run(["inspect", "--json"], stdin: .bytes(header))
         #expect(exact.status == 0, "\(exact)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(exact.stdout)) as? [String: Any])
@@ -107,13 +109,14 @@ import Testing
     }
 
     /// "reading nothing past it": from a file on standard input, the file
-    /// offset after `inspect` is exactly the end of the header, so whatever
-    /// reads next gets the records.
+    /// offset after `inspect` is exactly the end of the header (format 2,
+    /// signed: of the header signature after it), so whatever reads next
+    /// gets the records.
     @Test func inspectReadsNothingPastTheHeader() throws {
         let fixture = try Self.makeFixture()
         let result = try fixture.sandbox.shell(#"{ "$SA" inspect > shown && cat > rest; } < archive"#)
         #expect(result.status == 0, "\(result)")
-        #expect(try fixture.sandbox.read("rest") == Array(fixture.layout.bytes[fixture.layout.headerLength...]))
+        #expect(try fixture.sandbox.read("rest") == Array(fixture.layout.bytes[fixture.layout.leadLength...]))
     }
 
     @Test func notAnArchiveIs65() throws {

@@ -4,13 +4,14 @@ import SealedArchive
 import Testing
 
 /// Where things are in an archive, read from its bytes as Spec/FORMAT.md
-/// sections 4–7 lay them out (not from the library), so tests can change
-/// bytes at exact offsets.
+/// sections 4–7 (version 1) and Spec/FORMAT-v2.md sections 2–6 (version 2)
+/// lay them out (not from the library), so tests can change bytes at exact
+/// offsets.
 struct ArchiveLayout {
     let bytes: [UInt8]
 
     init(_ bytes: [UInt8]) throws {
-        guard bytes.count >= 146, bytes.starts(with: Array("SEALARC\0".utf8)) else {
+        guard bytes.count >= 146, bytes.starts(with: Array("SEALARC\0".utf8)), [1, 2].contains(bytes[8]) else {
             throw HarnessError("not an archive")
         }
         self.bytes = bytes
@@ -20,14 +21,25 @@ struct ArchiveLayout {
     func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
     func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
 
+    var version: Int { Int(bytes[8]) }
+    var isVersion2: Bool { version == 2 }
     var headerLength: Int { u32(9) }
     var chunkSize: Int { 1 << Int(bytes[13]) }
     var created: UInt64 { u64(16) }
-    var recipientCount: Int { u16(24) }
-    /// Byte range of stanza `i` (key id, then wrapped key).
-    func stanza(_ i: Int) -> Range<Int> { (26 + 88 * i)..<(26 + 88 * (i + 1)) }
-    func stanzaKeyID(_ i: Int) -> String { hex(bytes[stanza(i).prefix(8)]) }
-    var fieldsStart: Int { 26 + 88 * recipientCount }
+    /// Version 2: records per group.
+    var groupSize: Int { isVersion2 ? 1 << Int(bytes[24]) : 1 }
+    /// The offset of `recipient_count` (version 2: `stanza_count`).
+    var recipientCountOffset: Int { isVersion2 ? 25 : 24 }
+    var recipientCount: Int { u16(recipientCountOffset) }
+    private var stanzasStart: Int { isVersion2 ? 27 : 26 }
+    /// A stanza's length: version 2 adds its type and body length.
+    private var stanzaLength: Int { isVersion2 ? 91 : 88 }
+    /// Byte range of stanza `i` (version 2: type, body length, body).
+    func stanza(_ i: Int) -> Range<Int> { (stanzasStart + stanzaLength * i)..<(stanzasStart + stanzaLength * (i + 1)) }
+    /// Byte range of stanza `i`'s key id and wrapped key.
+    func stanzaBody(_ i: Int) -> Range<Int> { (stanza(i).lowerBound + (isVersion2 ? 3 : 0))..<stanza(i).upperBound }
+    func stanzaKeyID(_ i: Int) -> String { hex(bytes[stanzaBody(i).prefix(8)]) }
+    var fieldsStart: Int { stanzasStart + stanzaLength * recipientCount }
     var headerMAC: Range<Int> { (headerLength - 32)..<headerLength }
 
     /// The header fields (tag → value), section 4.2.
@@ -43,19 +55,47 @@ struct ArchiveLayout {
     }
 
     var isSigned: Bool { fields[1] != nil }
+    /// Version 2: the header signature after the header when signed.
+    var headerSignature: Range<Int>? { isVersion2 && isSigned ? headerLength..<(headerLength + 64) : nil }
+    /// Where record 0 starts.
+    var leadLength: Int { headerSignature?.upperBound ?? headerLength }
     var trailerLength: Int { isSigned ? 112 : 48 }
-    var recordLength: Int { chunkSize + 48 }
-    var recordsLength: Int { bytes.count - headerLength - trailerLength }
-    var chunkCount: Int { max(1, (recordsLength + recordLength - 1) / recordLength) }
-
-    /// Byte range of record `i` (ciphertext, tag, record hash).
-    func record(_ i: Int) -> Range<Int> {
-        let start = headerLength + i * recordLength
-        let end = i == chunkCount - 1 ? headerLength + recordsLength : start + recordLength
-        return start..<end
+    /// Bytes a record adds to its chunk: tag and hash (version 1), tag
+    /// (version 2).
+    var recordOverhead: Int { isVersion2 ? 16 : 48 }
+    var recordLength: Int { chunkSize + recordOverhead }
+    var trailerStart: Int { bytes.count - trailerLength }
+    var chunkCount: Int {
+        if isVersion2 { return Int(u64(trailerStart + 8)) }
+        let records = bytes.count - headerLength - trailerLength
+        return max(1, (records + recordLength - 1) / recordLength)
+    }
+    /// Version 2: groups, each with one segment and one group table entry.
+    var groupCount: Int { (chunkCount + groupSize - 1) / groupSize }
+    /// Version 2: the group table before the trailer.
+    var groupTable: Range<Int> { (trailerStart - (isVersion2 ? 32 * groupCount : 0))..<trailerStart }
+    /// Where the last record ends.
+    private var lastRecordEnd: Int {
+        isVersion2 ? groupTable.lowerBound - 32 * ((chunkCount - 1) % groupSize + 1) : trailerStart
     }
 
-    var trailerStart: Int { bytes.count - trailerLength }
+    /// Byte range of record `i` (ciphertext, tag, and in version 1 the
+    /// record hash).
+    func record(_ i: Int) -> Range<Int> {
+        let start = leadLength + i * recordLength + (i / groupSize) * (isVersion2 ? 32 * groupSize : 0)
+        return start..<(i == chunkCount - 1 ? lastRecordEnd : start + recordLength)
+    }
+
+    /// Where record `i`'s hash is stored: the end of its record (version
+    /// 1) or its entry in its group's segment (version 2).
+    func recordHash(_ i: Int) -> Range<Int> {
+        guard isVersion2 else { return (record(i).upperBound - 32)..<record(i).upperBound }
+        let group = i / groupSize
+        let lastOfGroup = min(chunkCount - 1, group * groupSize + groupSize - 1)
+        let start = record(lastOfGroup).upperBound + 32 * (i % groupSize)
+        return start..<(start + 32)
+    }
+
     var trailerChunkCount: Range<Int> { (trailerStart + 8)..<(trailerStart + 16) }
     var trailerDigest: Range<Int> { (trailerStart + 16)..<(trailerStart + 48) }
     var signature: Range<Int> { (trailerStart + 48)..<(trailerStart + 112) }
@@ -86,7 +126,7 @@ func bech32Payload(_ text: String) -> [UInt8]? {
 enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case headerMagic = "change the magic"
     case headerVersion = "change the version to 3 (2 is a version 2 header)"
-    case headerLengthOverLimit = "header_length 8193"
+    case headerLengthOverLimit = "header_length over the limit (8193; version 2: 65537)"
     case headerLengthOneMore = "header_length one more than it is"
     case noRecipients = "recipient_count 0"
     case moreRecipients = "recipient_count one more than there are"
@@ -102,7 +142,7 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case flipFirstChunk = "flip a bit in the first chunk"
     case flipMiddleChunk = "flip a bit in a middle chunk"
     case flipLastChunk = "flip a bit in the last chunk"
-    case flipRecordHash = "flip a bit in a record hash"
+    case flipRecordHash = "flip a bit in a record hash (version 2: in the segment)"
     case flipTrailerMagic = "flip a bit in the trailer magic"
     case flipTrailerCount = "flip a bit in the trailer chunk count"
     case flipTrailerDigest = "flip a bit in the trailer digest"
@@ -116,6 +156,16 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case duplicateRecord = "duplicate a record"
     case appendByte = "append one byte"
     case appendTrailer = "append a copy of the trailer"
+    case flipHeaderSignature = "flip a bit in the header signature (version 2)"
+    case flipGroupTable = "flip a bit in the group table (version 2)"
+
+    /// Whether the change exists in an archive of `version`.
+    func applies(toVersion version: Int) -> Bool {
+        switch self {
+        case .flipHeaderSignature, .flipGroupTable: return version == 2
+        default: return true
+        }
+    }
 
     var testDescription: String { rawValue }
 
@@ -130,10 +180,10 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
         switch self {
         case .headerMagic: bytes[0] = UInt8(ascii: "Z")
         case .headerVersion: bytes[8] = 3
-        case .headerLengthOverLimit: setU32(9, 8193)
+        case .headerLengthOverLimit: setU32(9, layout.isVersion2 ? 65537 : 8193)
         case .headerLengthOneMore: setU32(9, layout.headerLength + 1)
-        case .noRecipients: bytes[24] = 0; bytes[25] = 0
-        case .moreRecipients: bytes[24] = UInt8(layout.recipientCount + 1)
+        case .noRecipients: bytes[layout.recipientCountOffset] = 0; bytes[layout.recipientCountOffset + 1] = 0
+        case .moreRecipients: bytes[layout.recipientCountOffset] = UInt8(layout.recipientCount + 1)
         case .chunkSizeLog2TooLarge: bytes[13] = 25
         case .chunkSizeLog2Changed: bytes[13] = 13
         case .unknownPayloadKind: bytes[14] = 3
@@ -141,12 +191,12 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .flipHeaderCreated: flip(16, bit: 0x01)
         case .flipHeaderMAC: flip(layout.headerMAC.lowerBound + 5)
         case .flipSignerField: flip(layout.fieldsStart + 3 + 7)  // tag 01, length, key
-        case .flipStanzaWrappedKey: flip(layout.stanza(ownStanza).lowerBound + 8 + 40)
-        case .flipOtherStanzaKeyID: flip(layout.stanza(1 - ownStanza).lowerBound + 3)
+        case .flipStanzaWrappedKey: flip(layout.stanzaBody(ownStanza).lowerBound + 8 + 40)
+        case .flipOtherStanzaKeyID: flip(layout.stanzaBody(1 - ownStanza).lowerBound + 3)
         case .flipFirstChunk: flip(layout.record(0).lowerBound + 100)
         case .flipMiddleChunk: flip(layout.record(1).lowerBound + 2000)
         case .flipLastChunk: flip(layout.record(layout.chunkCount - 1).lowerBound + 10)
-        case .flipRecordHash: flip(layout.record(2).upperBound - 1)
+        case .flipRecordHash: flip(layout.recordHash(2).upperBound - 1)
         case .flipTrailerMagic: flip(layout.trailerStart + 2)
         case .flipTrailerCount: flip(layout.trailerChunkCount.lowerBound, bit: 0x02)
         case .flipTrailerDigest: flip(layout.trailerDigest.lowerBound + 31)
@@ -163,6 +213,8 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
             bytes.insert(contentsOf: layout.bytes[layout.record(1)], at: layout.record(2).lowerBound)
         case .appendByte: bytes.append(0)
         case .appendTrailer: bytes += layout.bytes[layout.trailerStart...]
+        case .flipHeaderSignature: flip((layout.headerSignature?.lowerBound ?? 0) + 9)
+        case .flipGroupTable: flip(layout.groupTable.lowerBound + 4)
         }
         return bytes
     }
@@ -194,34 +246,40 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
         let signer: String
     }
 
-    static let original: Result<Original, any Error> = Result { try makeOriginal() }
+    static let original1: Result<Original, any Error> = Result { try makeOriginal(version: 1) }
+    static let original2: Result<Original, any Error> = Result { try makeOriginal(version: 2) }
 
-    /// A fresh sandbox holding a copy of the shared original archive, keys
-    /// and plaintext.
-    static func makeFixture() throws -> Fixture {
-        let original = try original.get()
+    /// A fresh sandbox holding a copy of the shared original archive (in
+    /// format `version`), keys and plaintext.
+    static func makeFixture(version: Int = 2) throws -> Fixture {
+        let original = try (version == 1 ? original1 : original2).get()
         let sandbox = try Sandbox()
         for file in original.files { try sandbox.write(file.name, file.bytes, mode: file.mode) }
         let layout = try ArchiveLayout(sandbox.read("archive"))
         return Fixture(sandbox: sandbox, layout: layout, ownStanza: original.ownStanza, signer: original.signer)
     }
 
-    static func makeOriginal() throws -> Original {
+    static func makeOriginal(version: Int) throws -> Original {
         let sandbox = try Sandbox()
         let other = try sandbox.makeIdentity("other-id")
         let mine = try sandbox.makeIdentity("id")
         let signer = try sandbox.makeSigningKey("sk")
         try sandbox.write("plain", randomBytes(plaintextLength))
         expectSuccess(try sandbox.run(["seal", "-r", other, "-r", mine, "--sign-key", "sk",
-                                       "--chunk-size", "4KiB", "-o", "archive", "plain"]))
+                                       "--chunk-size", "4KiB", "--format-version", "\(version)", "-o", "archive", "plain"]))
         let layout = try ArchiveLayout(sandbox.read("archive"))
-        // The layout is what FORMAT.md says it is for this input.
+        // The layout is what FORMAT.md (FORMAT-v2.md) says it is for this input.
+        try #require(layout.version == version)
         try #require(layout.chunkSize == 4096)
         try #require(layout.recipientCount == 2)
         try #require(layout.isSigned)
         try #require(layout.chunkCount == 4)
-        try #require(layout.record(3).count == 1000 + 48)
-        try #require(layout.bytes.count == layout.headerLength + 3 * 4144 + 1048 + 112)
+        let overhead = version == 1 ? 48 : 16
+        try #require(layout.record(3).count == 1000 + overhead)
+        // Version 2: one group, so one segment of 4 hashes and a group
+        // table of one entry after the last record.
+        let hashes = version == 1 ? 0 : 4 * 32 + 32
+        try #require(layout.bytes.count == layout.leadLength + 3 * (4096 + overhead) + 1000 + overhead + hashes + 112)
         try #require(Int(layout.u64(layout.trailerChunkCount.lowerBound)) == 4)
         try #require(layout.bytes[layout.fieldsStart] == 1, "the signer field comes first")
         try #require(layout.fields[1] == bech32Payload(signer), "signer field holds the signing key")
@@ -236,8 +294,9 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
         return Original(files: files, ownStanza: ownStanza, signer: signer)
     }
 
-    @Test func untouchedArchivePasses() throws {
-        let fixture = try Self.makeFixture()
+    @Test(arguments: [1, 2])
+    func untouchedArchivePasses(version: Int) throws {
+        let fixture = try Self.makeFixture(version: version)
         let sandbox = fixture.sandbox
         expectSuccess(try sandbox.run(["open", "-i", "id", "--signer", fixture.signer, "-o", "out", "archive"]))
         #expect(try sandbox.read("out") == sandbox.read("plain"))
@@ -249,9 +308,9 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
     /// The fast tier takes 8 of the cases, spread over header, stanzas,
     /// records, trailer and the cuts; the library's tests flip every bit
     /// and cut at every length in both tiers.
-    @Test(arguments: TestTier.sample(Tamper.allCases, fast: 8))
-    func tamperedArchiveIsRefused(_ tamper: Tamper) throws {
-        let fixture = try Self.makeFixture()
+    @Test(arguments: TestTier.sample(TestTier.pairs(Tamper.allCases, [1, 2]).filter { $0.0.applies(toVersion: $0.1) }, fast: 8))
+    func tamperedArchiveIsRefused(_ tamper: Tamper, version: Int) throws {
+        let fixture = try Self.makeFixture(version: version)
         let sandbox = fixture.sandbox
         let tampered = tamper.apply(to: fixture.layout, ownStanza: fixture.ownStanza)
         try #require(tampered != fixture.layout.bytes)
@@ -284,17 +343,21 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
     /// FORMAT.md section 8, check 9 before 10–11: when the identity's own
     /// stanza key id is changed, no stanza is the identity's, so opening is
     /// `no-identity` (77); keyless verification sees a damaged archive (65).
-    @Test func changedOwnKeyIDIsNoIdentity() throws {
-        let fixture = try Self.makeFixture()
+    /// A signed version 2 header is checked against its header signature
+    /// before any stanza is looked at (FORMAT-v2.md check 9): 65.
+    @Test(arguments: [1, 2])
+    func changedOwnKeyIDIsNoIdentity(version: Int) throws {
+        let fixture = try Self.makeFixture(version: version)
         let sandbox = fixture.sandbox
         var bytes = fixture.layout.bytes
-        bytes[fixture.layout.stanza(fixture.ownStanza).lowerBound + 2] ^= 0x01
+        bytes[fixture.layout.stanzaBody(fixture.ownStanza).lowerBound + 2] ^= 0x01
         try sandbox.write("bad", bytes)
+        let noIdentity: Int32 = version == 1 ? 77 : 65
         let open = try sandbox.run(["open", "-i", "id", "-o", "out", "bad"])
-        expectError(open, 77)
+        expectError(open, noIdentity)
         #expect(open.stdout.isEmpty)
         expectNoOutput(sandbox, "out")
-        expectVerifyFailure(try sandbox.run(["verify", "-i", "id", "bad"]), 77, name: "bad")
+        expectVerifyFailure(try sandbox.run(["verify", "-i", "id", "bad"]), noIdentity, name: "bad")
         expectVerifyFailure(try sandbox.run(["verify", "bad"]), 65, name: "bad")
         // The other recipient still finds its stanza, and the header MAC
         // (which covers the changed key id) fails: 65.
@@ -305,8 +368,9 @@ enum Tamper: String, CaseIterable, CustomTestStringConvertible, Sendable {
     /// Damage in two records is reported as the first of them, as a
     /// sequential reader would (FORMAT.md section 8), whatever the order the
     /// records are checked in.
-    @Test func firstDamagedRecordIsReported() throws {
-        let fixture = try Self.makeFixture()
+    @Test(arguments: [1, 2])
+    func firstDamagedRecordIsReported(version: Int) throws {
+        let fixture = try Self.makeFixture(version: version)
         let sandbox = fixture.sandbox
         var bytes = fixture.layout.bytes
         bytes[fixture.layout.record(2).lowerBound + 7] ^= 0x01

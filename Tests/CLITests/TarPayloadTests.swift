@@ -134,7 +134,8 @@ import Testing
         expectSuccess(try sandbox.run(["seal", "-r", recipient, "--payload", "tar", "-o", "tar.sarc", "stream"]))
         let header = try DirectoryRoundTripTests.inspect(sandbox, "tar.sarc")
         #expect(header["payload_kind"] as? String == "tar")
-        #expect(header["compression"] as? String == stream.compression)
+        // Format 2 keeps the tar and frames it anew: zstd frames.
+        #expect(header["compression"] as? String == "zstd")
 
         let open = try sandbox.run(["open", "-i", "id", "-C", "out", "tar.sarc"])
         #expect(open.status == 0, "\(open)")
@@ -220,8 +221,19 @@ import Testing
         let recipient = try sandbox.makeIdentity("id")
         let made = try sandbox.execute("/usr/bin/env", ["python3", "-c", Self.makeHostileNames])
         try #require(made.status == 0, "\(made)")
-        // --payload tar reads only the first header, which is fine.
-        expectSuccess(try sandbox.run(["seal", "-r", recipient, "--payload", "tar", "-o", "x.sarc", "\(name).tar"]))
+        // Format 2 reads the whole tar to index it: a tar libarchive cannot
+        // read is refused at seal, in one escaped line, nothing written.
+        // Format 1 seals any tar whose first header reads (--payload tar),
+        // so the readers' handling is checked on that.
+        let sealed = try sandbox.run(["seal", "-r", recipient, "--payload", "tar", "-o", "x.sarc", "\(name).tar"])
+        if name == "long-name" {
+            expectSuccess(sealed)
+        } else {
+            expectError(sealed, 65, mentioning: ["input tar stream"])
+            #expect(!containsTerminalControl(sealed.stderrBytes), "\(sealed)")
+            #expect(!sandbox.exists("x.sarc"))
+            expectSuccess(try sandbox.run(["seal", "-r", recipient, "--payload", "tar", "--format-version", "1", "-o", "x.sarc", "\(name).tar"]))
+        }
 
         let open = try sandbox.run(["open", "-i", "id", "-C", "out", "x.sarc"])
         expectError(open, 65)

@@ -127,10 +127,16 @@ final class VerifyBench {
     func geometry(_ name: String) throws -> ArchiveGeometry {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: sandbox.path(name)))
         defer { try? handle.close() }
-        let prefix = Array(try handle.read(upToCount: 8192) ?? Data())
+        let prefix = Array(try handle.read(upToCount: 65536 + 64) ?? Data())
         let layout = try ArchiveLayout(prefix)
-        return ArchiveGeometry(headerLength: layout.headerLength, chunkSize: layout.chunkSize,
-                               trailerLength: layout.trailerLength, size: try sandbox.size(name),
+        let size = try sandbox.size(name)
+        // The trailer's chunk count (its bytes 8–15).
+        try handle.seek(toOffset: UInt64(size - layout.trailerLength + 8))
+        let count = Array(try handle.read(upToCount: 8) ?? Data())
+        return ArchiveGeometry(version: layout.version, headerLength: layout.headerLength, leadLength: layout.leadLength,
+                               chunkSize: layout.chunkSize, groupSize: layout.groupSize,
+                               trailerLength: layout.trailerLength, size: size,
+                               trailerChunkCount: (0..<8).reduce(0) { $0 | Int(count[$1]) << (8 * $1) },
                                created: layout.created, fields: layout.fields)
     }
 
@@ -142,25 +148,50 @@ final class VerifyBench {
 
 /// Where the records of an archive are (FORMAT.md sections 5 and 7).
 struct ArchiveGeometry {
+    let version: Int
     let headerLength: Int
+    /// Where record 0 starts (version 2: after the header signature).
+    let leadLength: Int
     let chunkSize: Int
+    /// Version 2: records per group (1 in version 1).
+    let groupSize: Int
     let trailerLength: Int
     let size: Int
+    let trailerChunkCount: Int
     let created: UInt64
     let fields: [UInt8: [UInt8]]
 
-    var recordLength: Int { chunkSize + 48 }
-    var recordsLength: Int { size - headerLength - trailerLength }
-    var chunkCount: Int { max(1, (recordsLength + recordLength - 1) / recordLength) }
+    var isVersion2: Bool { version == 2 }
+    var recordLength: Int { chunkSize + (isVersion2 ? 16 : 48) }
+    /// Version 2: a group's records and its segment.
+    private var groupSpan: Int { groupSize * (recordLength + 32) }
+    var chunkCount: Int {
+        if isVersion2 { return trailerChunkCount }
+        return max(1, (size - headerLength - trailerLength + recordLength - 1) / recordLength)
+    }
     var trailerStart: Int { size - trailerLength }
-    /// Byte range of record `i` (ciphertext, tag, record hash), inclusive.
+    /// What follows the last record: version 2's last segment and group table.
+    private var hashesAfterLastRecord: Int {
+        isVersion2 ? 32 * ((chunkCount - 1) % groupSize + 1) + 32 * ((chunkCount + groupSize - 1) / groupSize) : 0
+    }
+    /// The archive size for `fullChunks` full chunks and a last one of
+    /// `lastLength` bytes.
+    func expectedSize(fullChunks: Int, lastLength: Int) -> Int {
+        leadLength + fullChunks * recordLength + lastLength + (recordLength - chunkSize) + hashesAfterLastRecord + trailerLength
+    }
+    /// Byte range of record `i` (ciphertext, tag, and in version 1 the
+    /// record hash), inclusive.
     func record(_ i: Int) -> ClosedRange<Int> {
-        let start = headerLength + i * recordLength
-        let end = i == chunkCount - 1 ? trailerStart : start + recordLength
+        let start = leadLength + i * recordLength + (isVersion2 ? (i / groupSize) * 32 * groupSize : 0)
+        let end = i == chunkCount - 1 ? trailerStart - hashesAfterLastRecord : start + recordLength
         return start...(end - 1)
     }
     /// The record holding an archive byte.
-    func chunk(containing offset: Int) -> Int { (offset - headerLength) / recordLength }
+    func chunk(containing offset: Int) -> Int {
+        guard isVersion2 else { return (offset - headerLength) / recordLength }
+        let group = (offset - leadLength) / groupSpan
+        return group * groupSize + min(groupSize - 1, (offset - leadLength - group * groupSpan) / recordLength)
+    }
     /// The sequence field (tag 03), if present.
     var sequence: UInt64? {
         fields[3].map { value in (0..<8).reduce(UInt64(0)) { $0 | UInt64(value[$1]) << (8 * UInt64($1)) } }
@@ -237,14 +268,14 @@ enum SpecJSONKeys {
         "plaintext_bytes", "files", "manifest", "sha256",
         // The header fields of inspect --json, and the key that opened it:
         // every output describes an archive with one ArchiveSummary.
-        "format_version", "compression", "chunk_size", "header_length", "label", "previous_digest", "opened_with_key_id",
+        "format_version", "compression", "chunk_size", "group_size", "header_length", "label", "previous_digest", "opened_with_key_id",
     ]
     static let set: Set<String> = ["schema", "kind", "ok", "problems", "problem_details", "notes", "archives", "archives_ok"]
     static let drill: Set<String> = [
         "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "signer", "signer_key_id",
         "age_seconds", "max_age_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",
         "restore_bytes_per_second", "manifest_files_checked", "opened_with_key_id",
-        "format_version", "created_unix", "payload_kind", "compression", "chunk_size", "header_length", "label",
+        "format_version", "created_unix", "payload_kind", "compression", "chunk_size", "group_size", "header_length", "label",
         "sequence", "previous_digest",
     ]
 }

@@ -73,7 +73,7 @@ import TestSupport
         return hasher.finalize()
     }
 
-    @Test(arguments: [PayloadCompression.default, .none])
+    @Test(arguments: [TarCompression.default, .none])
     func roundTrips(compression: PayloadCompression) throws {
         let cases: [(Tar, Int)] = [
             (Tar(bytes: Array(repeating: 0, count: 1024)), FramedPayloadWriter.defaultFrameSize),  // empty-ish tar
@@ -118,7 +118,7 @@ import TestSupport
         #expect(sizes.count == 4)
     }
 
-    @Test(.enabled(if: ExternalTool.zstd.enabled, "needs zstd"), arguments: [PayloadCompression.default, .none])
+    @Test(.enabled(if: ExternalTool.zstd.enabled, "needs zstd"), arguments: [TarCompression.default, .none])
     func zstdDecompressesThePayloadToTheTar(compression: PayloadCompression) throws {
         let tar = Self.tar(memberSizes: [2 << 20, 5, 300_000])
         let payload = try Self.write(tar, compression).payload

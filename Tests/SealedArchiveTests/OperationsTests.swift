@@ -54,7 +54,9 @@ import TestSupport
         request.output = path("tar.sarc")
         _ = try Sealer.seal(request, now: fixedDate)
         #expect(try header("tar.sarc").payloadKind == .tar)
-        #expect(try header("tar.sarc").compression == Compression.none)
+        // Format 2 re-frames a tar as zstd frames (Spec/FORMAT-v2.md 8).
+        #expect(try header("tar.sarc").compression == Compression.zstd)
+        #expect(try header("tar.sarc").version == .v2)
 
         request.input = path("tree/sub/a.bin")
         request.output = path("bytes.sarc")

@@ -23,8 +23,19 @@ public struct PackSummary: Sendable {
 /// changes while it is read is an error, never a silently short archive.
 /// FIFOs, sockets and device nodes are refused.
 public enum DirectoryPacker {
+    /// Packs `directory` as a tar stream into `sink`: plain with
+    /// `compression` none, else as the zstd frames, entry index and seek
+    /// table of a format 2 payload (Spec/FORMAT-v2.md section 8), which is
+    /// one valid zstd stream of the tar for any zstd reader, and exactly
+    /// what `seal DIRECTORY` encrypts.
     public static func pack(directory: String, into sink: ByteSink, compression: TarCompression) throws -> PackSummary {
-        try UTF8Locale.run { try packInUTF8(directory: directory, into: sink, compression: compression, framed: nil) }
+        guard compression != .none else {
+            return try UTF8Locale.run { try packInUTF8(directory: directory, into: sink, compression: .none, framed: nil) }
+        }
+        let payload = try FramedPayloadWriter(sink: sink, compression: compression)
+        let summary = try pack(directory: directory, into: payload)
+        try payload.finish()
+        return summary
     }
 
     /// Packs into a format 2 tar payload (Spec/FORMAT-v2.md section 8): the

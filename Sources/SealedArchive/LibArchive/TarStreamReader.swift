@@ -66,7 +66,14 @@ final class TarStreamReader {
     /// The corresponding C functions are `archive_read_new`,
     /// `archive_read_support_filter_zstd`, `archive_read_support_format_tar`
     /// and `archive_read_open`.
-    init(source: ByteSource, raw: Bool = false) throws {
+    /// How errors name the stream: the archive's (reading a payload) or
+    /// the input's (sealing a tar).
+    private let subject: String
+
+    /// - Parameter subject: how errors name the stream, "the archive's" by
+    ///   default.
+    init(source: ByteSource, raw: Bool = false, subject: String = "the archive's") throws {
+        self.subject = subject
         guard let handle = archive_read_new() else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a reader") }
         self.handle = handle
         context = CallbackContext(source: source, bufferSize: 1 << 20)
@@ -79,7 +86,7 @@ final class TarStreamReader {
         }
         let opened = archive_read_open(handle, retained.toOpaque(), nil, CallbackContext.read, nil)
         try context.rethrowRecorded()
-        try LibArchive.check(opened, handle, "the archive's contents are not a tar stream", code: .payload)
+        try LibArchive.check(opened, handle, "\(subject) contents are not a tar stream", code: .payload)
     }
 
     deinit {
@@ -102,8 +109,8 @@ final class TarStreamReader {
         let result = archive_read_next_header(handle, &entry)
         try context.rethrowRecorded()
         if result == CARCHIVE_EOF { return nil }
-        try LibArchive.check(result, handle, "the archive's tar stream is malformed", code: .payload)
-        guard let entry else { throw SealedArchiveError(.payload, "the archive's tar stream is malformed") }
+        try LibArchive.check(result, handle, "\(subject) tar stream is malformed", code: .payload)
+        guard let entry else { throw SealedArchiveError(.payload, "\(subject) tar stream is malformed") }
         return TarEntry(libarchiveEntry: entry, headerOffset: archive_read_header_position(handle))
     }
 
@@ -118,7 +125,7 @@ final class TarStreamReader {
         let result = archive_read_data_block(handle, &buffer, &size, &offset)
         try context.rethrowRecorded()
         if result == CARCHIVE_EOF { return nil }
-        try LibArchive.check(result, handle, "the archive's tar stream is malformed", code: .payload)
+        try LibArchive.check(result, handle, "\(subject) tar stream is malformed", code: .payload)
         return (UnsafeRawBufferPointer(start: buffer, count: size), offset)
     }
 

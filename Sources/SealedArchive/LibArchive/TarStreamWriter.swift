@@ -7,7 +7,9 @@ public enum TarCompression: Sendable, Equatable, CustomStringConvertible {
     /// zstd at a level from 1 to 19, using every core.
     case zstd(level: Int)
 
-    public static let `default` = TarCompression.zstd(level: 1)
+    /// zstd level 3, the level `zstd` itself defaults to: a format 2
+    /// payload's independent frames keep memory bounded at it.
+    public static let `default` = TarCompression.zstd(level: 3)
 
     /// Parses `none`, `zstd` or `zstd:LEVEL`.
     public init(parsing text: String) throws {

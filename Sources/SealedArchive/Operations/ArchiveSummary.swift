@@ -27,6 +27,9 @@ public struct ArchiveSummary: Codable, Sendable, Equatable {
     public var payload_kind: String?
     public var compression: String?
     public var chunk_size: Int?
+    /// Format version 2: records per group (each group's hashes form one
+    /// segment).
+    public var group_size: Int?
     public var header_length: Int?
     /// Recipient key ids, one per stanza.
     public var recipients: [String]?
@@ -82,7 +85,8 @@ public struct ArchiveSummary: Codable, Sendable, Equatable {
 
     /// What a header says, as `inspect --json` prints it.
     public init(header: ArchiveHeader) {
-        format_version = 1
+        format_version = Int(header.version.rawValue)
+        if header.version == .v2 { group_size = header.groupSize }
         created = ISO8601DateFormatter().string(from: header.createdDate)
         created_unix = header.created
         payload_kind = header.payloadKind.description

@@ -36,6 +36,9 @@ public enum Sealer {
         /// The compression of a packed directory (a file's is detected).
         public var compression: TarCompression = .default
         public var chunkSizeLog2: Int = ChunkSize.defaultLog2
+        /// The format written: 2 by default (Spec/FORMAT-v2.md); 1 for
+        /// readers that predate it (Spec/FORMAT.md).
+        public var formatVersion: FormatVersion = .v2
         public var label: String?
         public var output: String?
         /// Replace an existing output (and checksum) file.
@@ -93,11 +96,15 @@ public enum Sealer {
         options.chunkSizeLog2 = request.chunkSizeLog2
         options.label = request.label
 
+        options.formatVersion = request.formatVersion
+        let version2 = request.formatVersion == .v2
         let directory = request.input != "-" && PathName.isDirectory(request.input)
         var source: ByteSource?
+        /// Format 2 keeps a tar input's tar bytes but frames them anew.
+        var reframe = false
         if directory {
             options.payloadKind = .tar
-            options.compression = request.compression.headerValue
+            options.compression = version2 ? .zstd : request.compression.headerValue
         } else {
             let file = try FileSource(path: request.input)
             switch request.payload {
@@ -111,6 +118,9 @@ public enum Sealer {
                     throw SealedArchiveError(.invalidArgument, "\(file.name) is \(error.message); leave out --payload tar to seal it as bytes", cause: error)
                 }
                 (options.payloadKind, options.compression, source) = (detected.kind, detected.compression, detected.source)
+                if version2 && detected.kind == .tar {
+                    (options.compression, reframe) = (.zstd, true)
+                }
             }
         }
 
@@ -122,8 +132,16 @@ public enum Sealer {
         let hashing = checksumTarget == nil ? nil : try HashingSink(forwardingTo: outputSink)
         let writer = try ArchiveWriter(sink: hashing ?? outputSink, recipients: request.recipients,
                                        signingKey: request.signingKey, options: options)
-        if let source {
+        if let source, !reframe {
             try writer.write(contentsOf: source)
+        } else if version2 {
+            let payload = try FramedPayloadWriter(sink: writer, compression: request.compression)
+            if let source {
+                _ = try TarIndexing.reframe(source, into: payload)
+            } else {
+                _ = try DirectoryPacker.pack(directory: request.input, into: payload)
+            }
+            try payload.finish()
         } else {
             _ = try DirectoryPacker.pack(directory: request.input, into: writer, compression: request.compression)
         }

@@ -43,7 +43,7 @@ final class FramedPayloadWriter: ByteSink {
     /// The most frame bytes (tar waiting, compressed output) held at once.
     private(set) var peakBufferedBytes = 0
 
-    init(sink: ByteSink, compression: PayloadCompression = .default,
+    init(sink: ByteSink, compression: TarCompression = .default,
          frameSize: Int = FramedPayloadWriter.defaultFrameSize, memberCut: Int = FramedPayloadWriter.defaultMemberCut,
          parallelFrames: Int = Parallel.batchSize) throws {
         guard (1...PayloadFrame.maxContentSize).contains(frameSize), (0...frameSize).contains(memberCut), parallelFrames >= 1 else {

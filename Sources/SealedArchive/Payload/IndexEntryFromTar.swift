@@ -7,6 +7,14 @@ extension IndexEntry {
     /// offset from the tar writer) and the reading side (checking a stored
     /// index against the tar) both make entries here, so the two agree by
     /// construction.
+    /// The entry at the header offset libarchive reported for it.
+    init(_ entry: TarEntry, sha256: [UInt8]?) throws {
+        guard let offset = UInt64(exactly: entry.headerOffset) else {
+            throw SealedArchiveError(.payload, "'\(entry.shownPath)' has no header offset")
+        }
+        try self.init(entry, headerOffset: offset, sha256: sha256)
+    }
+
     init(_ entry: TarEntry, headerOffset: UInt64, sha256: [UInt8]?) throws {
         let kind: Kind
         var link: [UInt8] = []

@@ -76,15 +76,14 @@ enum PayloadFrame {
 
 /// How the tar of a version 2 payload is compressed (Spec/FORMAT-v2.md
 /// section 10): zstd at a level, or `none`, frames of raw blocks.
-enum PayloadCompression: Equatable, Sendable {
-    case none
-    case zstd(level: Int)
+/// How a version 2 payload's frames are made: zstd at a level, or raw
+/// blocks (`none`). The same choice as a packed tar's compression, so one
+/// type serves both.
+typealias PayloadCompression = TarCompression
 
-    /// The default of section 10: zstd level 3.
-    static let `default` = PayloadCompression.zstd(level: 3)
-
+extension TarCompression {
     /// Checks the level is one libzstd offers (1 to its maximum).
-    func validated() throws -> PayloadCompression {
+    func validated() throws -> TarCompression {
         if case .zstd(let level) = self, !(1...Zstd.maxLevel).contains(level) {
             throw SealedArchiveError(.invalidArgument, "zstd level \(level) is not 1 to \(Zstd.maxLevel)")
         }

@@ -140,11 +140,38 @@ public enum Restore {
     public static func writeDecompressed(_ reader: UnlockedArchiveReader, into sink: ByteSink) throws -> ReadResult {
         guard reader.header.compression != .none else { return try reader.decrypt(into: sink) }
         let plaintext = try reader.plaintext()
+        if reader.header.version == .v2 {
+            // Format 2: the frames' tar goes to the sink as it is parsed, so
+            // the stored index is checked against it like any whole read.
+            let framed = try FramedPayloadReader(source: plaintext)
+            let index = try EntryIndexHasher()
+            try TarIndexing.forEachEntry(in: TeeSource(framed, copyingTo: sink)) { try index.append($0) }
+            try checkIndex(of: framed, against: index)
+            return try drain(plaintext)
+        }
         let raw = try TarStreamReader(source: plaintext, raw: true)
         guard try raw.next() != nil else { throw SealedArchiveError(.payload, "the archive's payload is empty") }
         while let block = try raw.nextBlock() { try sink.write(block.bytes) }
         try raw.close()
         return try drain(plaintext)
+    }
+
+    /// Format 2, once the tar was read: the rest of the payload (the tar's
+    /// unread end, the index frame, the seek frame) and the checks of
+    /// Spec/FORMAT-v2.md 8.1 for a reader of the whole payload: the stored
+    /// index is exactly what the tar makes, the seek table describes the
+    /// frames, and nothing but zeros follows the end-of-archive marker
+    /// [`damaged`].
+    private static func checkIndex(of framed: FramedPayloadReader, against index: EntryIndexHasher) throws {
+        let stored = try framed.finish()
+        guard stored.unreadTarIsZero else {
+            throw SealedArchiveError(.damaged, "payload: bytes that are not zero follow the tar's end-of-archive marker")
+        }
+        let derived = index.finalize()
+        guard stored.storedIndex.matches(derived) else {
+            throw SealedArchiveError(.damaged,
+                "payload: the entry index does not describe the tar stored with it (\(stored.storedIndex.count) entries stored, \(derived.count) in the tar, or an entry differs)")
+        }
     }
 
     private static func requireTar(_ reader: UnlockedArchiveReader) throws {
@@ -170,7 +197,11 @@ public enum Restore {
     private static func walkInUTF8(_ reader: UnlockedArchiveReader, options: RestoreOptions, staging: [UInt8]?,
                                    list: ((ListedEntry) throws -> Void)?, cancellation: Cancellation) throws -> ContentsSummary {
         let plaintext = try reader.plaintext()
-        let tar = try TarStreamReader(source: plaintext)
+        // Format 2: the frames are decompressed on every core, and the
+        // stored index is checked against the tar as it is read.
+        let framed = reader.header.version == .v2 ? try FramedPayloadReader(source: plaintext) : nil
+        let index = framed == nil ? nil : try EntryIndexHasher()
+        let tar = try TarStreamReader(source: framed ?? plaintext)
         let disk = try staging.map { _ in try DiskWriter() }
         var policy = EntryPolicy(allowEscapingSymlinks: options.allowEscapingSymlinks)
         var summary = ContentsSummary()
@@ -185,7 +216,6 @@ public enum Restore {
         // is changed only after everything below it, while it and its
         // parents can still be searched.
         var directoryMetadata: [(path: [UInt8], permissions: UInt32, modified: Int64)] = []
-        let zeros = [UInt8](repeating: 0, count: 1 << 16)
 
         func countTowardsLimit(_ bytes: Int, name: String) throws {
             extracted += UInt64(bytes)
@@ -200,7 +230,10 @@ public enum Restore {
 
         while let entry = try tar.next() {
             try cancellation.check()
-            guard let path = try policy.admit(entry) else { continue }
+            guard let path = try policy.admit(entry) else {
+                try index?.append(IndexEntry(entry, sha256: nil))
+                continue
+            }
             let name = shownName(path)
             try list?(ListedEntry(path: name, kind: Self.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
                               modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map(shownName)))
@@ -215,40 +248,19 @@ public enum Restore {
                 try disk.create(entry, at: staging + [UInt8(ascii: "/")] + path,
                                 hardlinkTo: target.map { staging + [UInt8(ascii: "/")] + $0 })
             }
+            var fileSHA256: [UInt8]?
             switch entry.kind {
             case .file:
                 summary.files += 1
-                let hasher = try SHA256()
+                let content = try ContentHasher(size: entry.size, path: path)
                 let isManifest = path == Manifest.name && options.checkManifest
-                var hashed: Int64 = 0
-                func feedZeros(upTo end: Int64) throws {
-                    while hashed < end {
-                        let n = Int(min(Int64(zeros.count), end - hashed))
-                        zeros.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-                        hashed += Int64(n)
-                        try countTowardsLimit(n, name: name)
-                    }
-                }
+                let countHole = { (bytes: Int) throws in try countTowardsLimit(bytes, name: name) }
                 while let block = try tar.nextBlock() {
                     try cancellation.check()
-                    // Blocks come at increasing offsets (a sparse map
-                    // jumps over holes) and end within the entry's size.
-                    // A map going backwards or overlapping would write one
-                    // thing to disk and hash another (the manifest check
-                    // would vouch for bytes that are not there); one past
-                    // the size makes libarchive's write fail at restore
-                    // only. Both are refused here, where `verify -i` sees
-                    // them too.
-                    guard block.offset >= hashed else {
-                        throw EntryPolicy.refuse(path, "its sparse map goes back to byte \(block.offset) after data up to byte \(hashed)")
-                    }
-                    let (end, overflow) = block.offset.addingReportingOverflow(Int64(block.bytes.count))
-                    guard !overflow, end <= entry.size else {
-                        throw EntryPolicy.refuse(path, "its data reaches past its size of \(entry.size) bytes (a sparse block at byte \(block.offset))")
-                    }
-                    try feedZeros(upTo: block.offset)   // a hole in a sparse file reads as zeros
-                    hasher.update(block.bytes)
-                    hashed += Int64(block.bytes.count)
+                    // Blocks at increasing offsets within the size (a sparse
+                    // map jumping over holes, which hash as zeros); refused
+                    // otherwise, where `verify -i` sees it too.
+                    try content.add(block.bytes, at: block.offset, countZeros: countHole)
                     try countTowardsLimit(block.bytes.count, name: name)
                     if isManifest {
                         guard (manifestText?.count ?? 0) + block.bytes.count <= Manifest.maximumSize else {
@@ -258,10 +270,11 @@ public enum Restore {
                     }
                     try disk?.write(block.bytes, at: block.offset, name: name)
                 }
-                try feedZeros(upTo: entry.size)
+                let sha256 = try content.finish(countZeros: countHole)
+                fileSHA256 = sha256
                 if isManifest && manifestText == nil { manifestText = [] }
-                digests[path] = hasher.finalizeHex()
-                summary.contentBytes += UInt64(hashed)
+                digests[path] = HexCoding.encode(sha256)
+                summary.contentBytes += UInt64(entry.size)
             case .hardlink:
                 summary.hardlinks += 1
                 if let target = try entry.hardlinkTarget.flatMap({ try EntryPolicy.normalize($0) }) { digests[path] = digests[target] }
@@ -274,8 +287,12 @@ public enum Restore {
                 break
             }
             try disk?.finishEntry(name: name)
+            try index?.append(IndexEntry(entry, sha256: fileSHA256))
         }
         try tar.close()
+        if let framed, let index {
+            try checkIndex(of: framed, against: index)
+        }
         summary.archive = try drain(plaintext)
         try disk?.close()
         if let staging {

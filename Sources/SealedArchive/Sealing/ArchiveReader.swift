@@ -36,24 +36,27 @@ public final class ArchiveReader {
     /// Reads and checks the header.
     ///
     /// - Parameter trustedSigners: when not nil, the archive must be signed
-    ///   by one of these keys, inside that key's window (check 8); the
-    ///   signature itself is verified after the last record.
+    ///   by one of these keys, inside that key's window (check 8). A
+    ///   version 2 header's own signature is verified here, before any
+    ///   record is read (FORMAT-v2.md check 9); the trailer's signature
+    ///   over the whole archive is verified after the last record.
     public init(source: ByteSource, trustedSigners: [TrustedSigner]? = nil) throws {
         self.source = source
         var prefix = [UInt8](repeating: 0, count: ArchiveDecoder.prefixLength)
         let prefixCount = try prefix.withUnsafeMutableBytes { try source.readFully(into: $0) }
         let length = try prefix.withUnsafeBytes { try ArchiveDecoder.headerLength(fromPrefix: UnsafeRawBufferPointer(rebasing: $0[..<prefixCount])) }
-        // The format core reads version 2, but this streaming reader does
-        // not split its records and segments yet: refuse it here, cleanly
-        // and before any record is opened, rather than release plaintext and
-        // then fail on a segment.
-        guard prefix[8] == FormatV1.version else {
-            throw SealedArchiveError(.version,
-                "archive format version \(prefix[8]) is not read by this sealed-archive yet (it reads version 1); use a newer sealed-archive")
-        }
         var bytes = prefix + [UInt8](repeating: 0, count: length - prefix.count)
         let restCount = try bytes.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[prefix.count...])) }
         bytes.removeLast(length - prefix.count - restCount)
+        // A signed version 2 header is followed by its signature, which the
+        // decoder checks before anything else is read (FORMAT-v2.md check 9).
+        let parsed = try ArchiveHeader(parsing: bytes)
+        if parsed.leadLength > bytes.count {
+            let extra = parsed.leadLength - bytes.count
+            bytes += [UInt8](repeating: 0, count: extra)
+            let signatureCount = try bytes.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[length...])) }
+            bytes.removeLast(extra - signatureCount)
+        }
         decoder = try ArchiveDecoder(parsing: bytes, trustedSigners: trustedSigners)
         header = decoder.header
     }
@@ -86,15 +89,21 @@ public final class ArchiveReader {
     }
 }
 
-/// Checks 12–17 of Spec/FORMAT.md section 8 as an iterator over a stream,
-/// through the format core: each call to ``next()`` reads one batch of
-/// records, checks (and, decrypting, opens) them on all cores with the
-/// core's ``ArchiveDecoder`` or ``UnlockedArchive``, adds them in order to
-/// a ``RecordAccumulator`` and returns the batch's plaintext; the call after
-/// the last record checks the trailer and returns nil.
+/// Checks 12–17 of Spec/FORMAT.md section 8 (13–17 of FORMAT-v2.md) as an
+/// iterator over a stream, through the format core: each call to ``next()``
+/// reads one batch of records, checks (and, decrypting, opens) them on all
+/// cores with the core's ``ArchiveDecoder`` or ``UnlockedArchive``, adds
+/// them in order to a ``RecordAccumulator`` (in version 2 with the segment
+/// that closes each group) and returns the batch's plaintext; the call after
+/// the last record checks the last segment, the group table and the trailer
+/// and returns nil.
 ///
-/// The window holds one batch of records plus the trailer's length and one
-/// byte, whatever the archive's size; nothing seeks.
+/// A record is taken as not-last only once more bytes follow it than a last
+/// record and everything after one can fill (FORMAT.md check 13, FORMAT-v2.md
+/// check 14). The window holds one batch of records (and their segments)
+/// plus that look-ahead, whatever the archive's size; in version 2 the
+/// look-ahead includes the group table, 32 bytes per GiB of chunks, so the
+/// window grows by that much as the archive goes on. Nothing seeks.
 final class RecordStream {
     /// What opens the records: only an unlocked archive decrypts.
     enum Opener {
@@ -106,17 +115,21 @@ final class RecordStream {
     private let unlocked: UnlockedArchive?
     private let source: ByteSource
     private let accumulator: RecordAccumulator
-    private let window: UnsafeMutableRawBufferPointer
+    private let layout: RecordLayout
+    private var window: UnsafeMutableRawBufferPointer
     private let plaintext: UnsafeMutableRawBufferPointer
     private let chunkSize: Int
     private let recordLength: Int
     private let trailerLength: Int
     private var filled = 0
     private var index: UInt64 = 0
+    private var sourceEnded = false
     private var ended = false
     private(set) var result: ReadResult?
-    /// Called with each record and its check, in order, once checked.
-    var observer: ((UnsafeRawBufferPointer, CheckedRecord) throws -> Void)?
+    /// Called with each record and its check, in order, once checked; in
+    /// version 2, with the bytes that follow the record (its group's
+    /// segment when it closes the group, else empty).
+    var observer: ((_ record: UnsafeRawBufferPointer, _ checked: CheckedRecord, _ segment: UnsafeRawBufferPointer) throws -> Void)?
 
     init(source: ByteSource, opener: Opener) throws {
         switch opener {
@@ -125,11 +138,11 @@ final class RecordStream {
         }
         self.source = source
         accumulator = try decoder.makeAccumulator()
-        let layout = decoder.layout
+        layout = decoder.layout
         chunkSize = decoder.header.chunkSize
         recordLength = layout.recordLength
         trailerLength = layout.trailerLength
-        window = .allocate(byteCount: Parallel.batchSize * recordLength + trailerLength + 1, alignment: 64)
+        window = .allocate(byteCount: 1, alignment: 64)
         // Keyless checks decrypt nothing: no plaintext buffer to commit.
         plaintext = .allocate(byteCount: unlocked == nil ? 1 : Parallel.batchSize * chunkSize, alignment: 64)
     }
@@ -157,42 +170,81 @@ final class RecordStream {
         return result
     }
 
+    /// The bytes that must follow the start of record `i` for it to be
+    /// known not to be the last: a full record, the hashes a last record
+    /// would be followed by, the trailer.
+    private func lookAhead(record i: UInt64) -> Int {
+        recordLength + Int(clamping: layout.tailHashesLength(recordsBefore: i)) + trailerLength
+    }
+
+    /// The window a batch starting at record `index` needs: its records and
+    /// segments, and the last one's look-ahead plus one byte.
+    private func windowCapacity() -> Int {
+        let last = index + UInt64(Parallel.batchSize - 1)
+        let span = Int(clamping: layout.offset(ofRecord: last) &- layout.offset(ofRecord: index))
+        return span + lookAhead(record: last) + 1
+    }
+
     /// The plaintext of the next batch (valid until the next call; empty for
     /// an empty archive), or nil once the trailer has been checked.
     func next() throws -> UnsafeRawBufferPointer? {
         guard !ended else { return nil }
-        filled += try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: window[filled...]))
-        // The window holds more than recordLength + trailerLength bytes until
-        // the input ends: only then is what is left the tail.
-        if filled > recordLength + trailerLength {
-            let count = min(Parallel.batchSize, (filled - trailerLength - 1) / recordLength)
-            let produced = try process(count: count, final: false, lastLength: recordLength)
-            let used = count * recordLength
-            UnsafeMutableRawBufferPointer(rebasing: window[..<(filled - used)])
-                .copyMemory(from: UnsafeRawBufferPointer(rebasing: window[used..<filled]))
-            filled -= used
-            return UnsafeRawBufferPointer(rebasing: plaintext[..<produced])
+        let capacity = windowCapacity()
+        if window.count < capacity {
+            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+            grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: window[..<filled]))
+            window.deallocate()
+            window = grown
         }
-        ended = true
-        return try finish()
+        if !sourceEnded {
+            let want = window.count - filled
+            let got = try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: window[filled...]))
+            filled += got
+            sourceEnded = got < want
+        }
+        // Records known not to be last, each with the segment that follows
+        // it when it closes a group.
+        var spans: [(record: Int, segment: Int)] = []
+        var offset = 0
+        var i = index
+        while spans.count < Parallel.batchSize, filled - offset > lookAhead(record: i) {
+            let segment = layout.version == .v2 && (i + 1) % UInt64(layout.groupSize) == 0 ? layout.groupSize * FormatV2.hashLength : 0
+            spans.append((offset, segment))
+            offset += recordLength + segment
+            i += 1
+        }
+        if spans.isEmpty {
+            // The window holds a batch's look-ahead, so only the input's
+            // end leaves no record that is known not to be last.
+            ended = true
+            return try finish()
+        }
+        let produced = try process(spans: spans, final: false, lastLength: recordLength)
+        UnsafeMutableRawBufferPointer(rebasing: window[..<(filled - offset)])
+            .copyMemory(from: UnsafeRawBufferPointer(rebasing: window[offset..<filled]))
+        filled -= offset
+        return UnsafeRawBufferPointer(rebasing: plaintext[..<produced])
     }
 
-    /// Checks 13–17 on the tail; returns the last chunk's plaintext, or nil
-    /// when it is empty.
+    /// Checks 13–17 (FORMAT-v2.md 14–17) on the tail: the last record, in
+    /// version 2 its segment and the group table, and the trailer. Returns
+    /// the last chunk's plaintext, or nil when it is empty.
     private func finish() throws -> UnsafeRawBufferPointer? {
         let tail = UnsafeRawBufferPointer(rebasing: window[..<filled])
         let lastLength = try decoder.lastRecordLength(inTail: tail, recordsBefore: index)
-        let produced = try process(count: 1, final: true, lastLength: lastLength)
-        result = try accumulator.finish(trailer: UnsafeRawBufferPointer(rebasing: tail[lastLength...]))
+        let segment = layout.lastSegmentLength(recordsBefore: index)
+        let produced = try process(spans: [(0, segment)], final: true, lastLength: lastLength)
+        result = try accumulator.finish(trailer: UnsafeRawBufferPointer(rebasing: tail[(lastLength + segment)...]))
         return produced > 0 ? UnsafeRawBufferPointer(rebasing: plaintext[..<produced]) : nil
     }
 
-    /// Checks (and opens) `count` records at the start of the window, the
-    /// last of them flagged `final` and `lastLength` bytes long, on all
-    /// cores; then adds them to the digest in order. Returns the plaintext
-    /// byte count.
-    private func process(count: Int, final: Bool, lastLength: Int) throws -> Int {
+    /// Checks (and opens) the records at `spans` in the window, the last of
+    /// them flagged `final` and `lastLength` bytes long, on all cores; then
+    /// adds them, and the segments that follow them, to the digest in
+    /// order. Returns the plaintext byte count.
+    private func process(spans: [(record: Int, segment: Int)], final: Bool, lastLength: Int) throws -> Int {
         let firstIndex = index
+        let count = spans.count
         let (window, plaintext, recordLength, chunkSize, decoder, unlocked) =
             (self.window, self.plaintext, self.recordLength, self.chunkSize, self.decoder, self.unlocked)
         var checked = [CheckedRecord?](repeating: nil, count: count)
@@ -200,7 +252,7 @@ final class RecordStream {
             try Parallel.forEach(count, bytes: count * recordLength) { j in
                 let recordIndex = firstIndex + UInt64(j)
                 let last = final && j == count - 1
-                let start = j * recordLength
+                let start = spans[j].record
                 let record = UnsafeRawBufferPointer(rebasing: window[start..<start + (last ? lastLength : recordLength)])
                 if let unlocked {
                     let output = UnsafeMutableRawBufferPointer(rebasing: plaintext[j * chunkSize..<(j + 1) * chunkSize])
@@ -211,11 +263,14 @@ final class RecordStream {
             }
         }
         var produced = 0
-        var start = 0
-        for case let record? in checked {
+        for (j, slot) in checked.enumerated() {
+            guard let record = slot else { continue }
+            let start = spans[j].record
+            let segmentStart = start + record.storedLength
+            let segment = UnsafeRawBufferPointer(rebasing: window[segmentStart..<segmentStart + spans[j].segment])
             try accumulator.add(record)
-            try observer?(UnsafeRawBufferPointer(rebasing: window[start..<start + record.storedLength]), record)
-            start += record.storedLength
+            if !segment.isEmpty { try accumulator.add(segment: segment) }
+            try observer?(UnsafeRawBufferPointer(rebasing: window[start..<segmentStart]), record, segment)
             produced += record.plaintextLength
         }
         index += UInt64(count)

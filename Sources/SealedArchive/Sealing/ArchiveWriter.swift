@@ -32,14 +32,15 @@ public final class ArchiveWriter: ByteSink {
             recipients: recipients, signingKey: signingKey, chunkSizeLog2: options.chunkSizeLog2,
             payloadKind: options.payloadKind, compression: options.compression,
             created: UInt64(options.created.timeIntervalSince1970),
-            label: options.label, sequence: options.sequence, previousDigest: options.previousDigest)
+            label: options.label, sequence: options.sequence, previousDigest: options.previousDigest,
+            version: options.formatVersion, groupSizeLog2: options.groupSizeLog2)
         header = encoder.header
         self.sink = sink
         chunkSize = header.chunkSize
         batchChunks = Parallel.batchSize
         plaintext = .allocate(byteCount: batchChunks * chunkSize, alignment: 64)
         records = .allocate(byteCount: batchChunks * header.recordLength, alignment: 64)
-        try emit(header.bytes)
+        try emit(encoder.headerBytes)
     }
 
     deinit {
@@ -114,19 +115,23 @@ public final class ArchiveWriter: ByteSink {
                                                 into: UnsafeMutableRawBufferPointer(rebasing: records[recordStart..<recordStart + recordLength]))
                 }
             }
+            // Each record is written, then (version 2) the segment its
+            // group closes with.
+            var pendingStart = 0, pendingEnd = 0
             for case let record? in sealed {
-                // Format 1 has no segments; this writer does not write
-                // format 2 yet (its segments go between the records).
-                guard try encoder.append(record).isEmpty else {
-                    throw SealedArchiveError(.invalidArgument, "the archive writer writes format version 1 only")
+                pendingEnd += record.storedLength
+                let segment = try encoder.append(record)
+                if !segment.isEmpty {
+                    try emit(UnsafeRawBufferPointer(rebasing: records[pendingStart..<pendingEnd]))
+                    try segment.withUnsafeBytes { try emit($0) }
+                    pendingStart = pendingEnd
                 }
             }
+            try emit(UnsafeRawBufferPointer(rebasing: records[pendingStart..<pendingEnd]))
         } catch {
             state = .failed
             throw error
         }
-        let written = sealed.reduce(0) { $0 + ($1?.storedLength ?? 0) }
-        try emit(UnsafeRawBufferPointer(rebasing: records[..<written]))
         nextIndex += UInt64(count)
         self.filled = 0
     }

@@ -1,5 +1,6 @@
 /// Re-wrapping: moving an archive onto new recipient keys without
-/// re-encrypting its payload (Spec/FORMAT.md section 12).
+/// re-encrypting its payload (Spec/FORMAT.md section 12); the archive keeps
+/// its format version (a version 1 archive is re-wrapped as version 1).
 ///
 /// The file key is unwrapped with an old identity and wrapped anew to each
 /// new recipient; the header (and its MAC), the digest, the trailer and the
@@ -34,14 +35,12 @@ public enum Rewrap {
         }
         try encoder.headerBytes.withUnsafeBytes { try emit($0) }
         // The records are the original's, checked and opened by the reader,
-        // copied byte for byte: their hashes do not depend on the header.
-        let result = try reader.forEachRecord { record, checked in
-            // Only format 1 reaches here (ArchiveReader refuses 2 for now),
-            // and it has no segments to write.
-            guard try encoder.append(checked).isEmpty else {
-                throw SealedArchiveError(.invalidArgument, "rewrap writes format version 1 only")
-            }
+        // copied byte for byte: their hashes do not depend on the header, so
+        // (version 2) the segments the encoder makes are the original's too.
+        let result = try reader.forEachRecord { record, checked, _ in
             try emit(record)
+            let segment = try encoder.append(checked)
+            try segment.withUnsafeBytes { try emit($0) }
         }
         let (trailer, finalDigest) = try encoder.finish()
         try trailer.withUnsafeBytes { try emit($0) }

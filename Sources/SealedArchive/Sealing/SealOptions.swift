@@ -2,6 +2,11 @@ import Foundation
 
 /// What goes into a new archive's header besides its recipients and signer.
 public struct SealOptions: Sendable {
+    /// The format version written (Spec/FORMAT.md, Spec/FORMAT-v2.md).
+    public var formatVersion: FormatVersion = .v1
+    /// Version 2: records per group as a power of two; nil for the default
+    /// (one GiB of chunks). Tests use small groups to reach boundaries.
+    public var groupSizeLog2: Int?
     /// Chunk size as a power of two, 12 (4 KiB) to 24 (16 MiB).
     public var chunkSizeLog2: Int = FormatV1.defaultChunkSizeLog2
     public var payloadKind: PayloadKind = .bytes
@@ -30,7 +35,7 @@ public struct SealOptions: Sendable {
         }
         // The format's own rules; the label rule above is the stricter one.
         try ArchiveEncoder.checkParameters(chunkSizeLog2: chunkSizeLog2, payloadKind: payloadKind, compression: compression,
-                                           label: label, previousDigest: previousDigest)
+                                           label: label, previousDigest: previousDigest, version: formatVersion)
         guard created.timeIntervalSince1970 >= 0 else {
             throw SealedArchiveError(.invalidArgument, "the creation time is before 1970")
         }

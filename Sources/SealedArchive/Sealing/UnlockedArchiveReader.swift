@@ -46,8 +46,10 @@ public final class UnlockedArchiveReader {
     }
 
     /// Every record, checked and opened, passed to `observer` in order with
-    /// its check: re-wrapping copies them byte for byte.
-    func forEachRecord(_ observer: @escaping (_ record: UnsafeRawBufferPointer, _ checked: CheckedRecord) throws -> Void) throws -> ReadResult {
+    /// its check (and in version 2 the segment after it, checked, when it
+    /// closes a group): re-wrapping copies them byte for byte.
+    func forEachRecord(_ observer: @escaping (_ record: UnsafeRawBufferPointer, _ checked: CheckedRecord,
+                                              _ segment: UnsafeRawBufferPointer) throws -> Void) throws -> ReadResult {
         let records = try RecordStream(source: reader.takeSource(), opener: .decrypting(unlocked))
         records.observer = observer
         return try records.drain()

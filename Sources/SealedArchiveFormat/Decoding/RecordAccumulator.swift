@@ -25,6 +25,8 @@ public final class RecordAccumulator {
     private var groupHashes: [UInt8] = []
     private var segmentHashes: [[UInt8]] = []
     private var segmentPending = false
+    /// The stored length of the last record added (names a damaged one).
+    private var lastRecordLength = 0
 
     /// Records added so far.
     public var count: UInt64 { digest.recordCount }
@@ -54,6 +56,7 @@ public final class RecordAccumulator {
         }
         plaintextLength += UInt64(record.plaintextLength)
         storedLength += UInt64(record.storedLength)
+        lastRecordLength = record.storedLength
         allOpened = allOpened && record.opened
         sawLast = record.isLast
     }
@@ -66,7 +69,8 @@ public final class RecordAccumulator {
             throw SealedArchiveError(.invalidArgument, "no segment is due after record \(digest.recordCount)")
         }
         let group = UInt64(segmentHashes.count)
-        let r = try Records.checkSegment(segment, group: group, concatenatedHashes: groupHashes, header: header)
+        let r = try Records.checkSegment(segment, group: group, concatenatedHashes: groupHashes, header: header,
+                                         lastRecordLength: lastRecordLength)
         digest.add(segmentHash: r)
         segmentHashes.append(r)
         storedLength += UInt64(segment.count)

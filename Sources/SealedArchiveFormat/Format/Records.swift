@@ -46,9 +46,11 @@ extension Records {
     }
 
     /// The same with the computed hashes end to end (32 bytes each), as the
-    /// accumulator keeps them: one buffer, not one array per record.
+    /// accumulator keeps them: one buffer, not one array per record. With
+    /// `lastRecordLength` (the stored length of the group's last record)
+    /// a damaged record is named with its byte range, as version 1 does.
     package static func checkSegment(_ segment: UnsafeRawBufferPointer, group: UInt64, concatenatedHashes hashes: [UInt8],
-                                     header: ArchiveHeader) throws -> [UInt8] {
+                                     header: ArchiveHeader, lastRecordLength: Int? = nil) throws -> [UInt8] {
         let hashLength = FormatV2.hashLength
         let count = hashes.count / hashLength
         guard header.version == .v2, count > 0, count <= header.groupSize, hashes.count % hashLength == 0,
@@ -61,8 +63,15 @@ extension Records {
             for p in 0..<count {
                 let range = (p * hashLength)..<((p + 1) * hashLength)
                 guard constantTimeEquals(UnsafeRawBufferPointer(rebasing: computed[range]), UnsafeRawBufferPointer(rebasing: segment[range])) else {
+                    let index = first &+ UInt64(p)
+                    var place = ""
+                    if let lastRecordLength {
+                        let start = RecordLayout(header: header).offset(ofRecord: index)
+                        let length = UInt64(p == count - 1 ? lastRecordLength : header.recordLength)
+                        place = " (archive bytes \(start)–\(start &+ max(length, 1) &- 1))"
+                    }
                     throw SealedArchiveError(.damaged,
-                        "chunk \(first + UInt64(p)) is damaged: its hash in segment \(group) does not match (the record or the segment was changed)")
+                        "chunk \(index)\(place) is damaged: its hash in segment \(group) does not match (the record or the segment was changed)")
                 }
             }
         }

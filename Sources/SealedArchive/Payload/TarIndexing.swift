@@ -1,0 +1,53 @@
+import SealedArchiveFormat
+
+/// Index entries made from a tar stream as libarchive reads it: the same
+/// reader extraction uses, so the entries a sealer stores and those a
+/// reader of the whole payload derives to check them agree by construction
+/// (Spec/FORMAT-v2.md 8.1).
+enum TarIndexing {
+    /// Reads the tar stream in `source` and calls `body` with each member's
+    /// index entry (header offset, content SHA-256), in tar order; then
+    /// reads `source` to its end, so whatever follows the end-of-archive
+    /// marker is read too (through a ``TeeSource``, copied). Runs in the
+    /// UTF-8 locale, as extraction does.
+    static func forEachEntry(in source: ByteSource, subject: String = "the archive's", _ body: (IndexEntry) throws -> Void) throws {
+        try UTF8Locale.run {
+            let tar = try TarStreamReader(source: source, subject: subject)
+            while let entry = try tar.next() {
+                let content = try ContentHasher(size: entry.size, path: entry.path)
+                if entry.kind == .file {
+                    while let block = try tar.nextBlock() { try content.add(block.bytes, at: block.offset) }
+                }
+                try body(IndexEntry(entry, sha256: entry.kind == .file ? content.finish() : nil))
+            }
+            try tar.close()
+            let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+            defer { rest.deallocate() }
+            while try source.read(into: rest) > 0 {}
+        }
+    }
+
+    /// `seal` of a tar stream (plain or zstd-compressed) in format 2: its
+    /// tar bytes are kept, its compression is not (FORMAT-v2.md section 8).
+    /// The tar is decompressed and passed on byte for byte to `payload`,
+    /// which frames and compresses it, and parsed on the way for the index.
+    /// One pass; memory bounded by libarchive's buffers and the writer's
+    /// batch. A tar libarchive cannot read, or whose members the index
+    /// cannot describe, is refused (`payload`). The caller finishes
+    /// `payload`; returns the number of members.
+    static func reframe(_ source: ByteSource, into payload: FramedPayloadWriter) throws -> Int {
+        let decompressed = try TarStreamReader(source: source, raw: true, subject: "the input")
+        guard try decompressed.next() != nil else { throw SealedArchiveError(.payload, "the input tar stream is empty") }
+        var members = 0
+        try forEachEntry(in: TeeSource(RawBlockSource(decompressed), copyingTo: payload), subject: "the input") { entry in
+            do {
+                try payload.append(entry)
+            } catch let error as SealedArchiveError where error.code == .invalidArgument {
+                throw SealedArchiveError(.payload, "the input tar stream has a member the entry index cannot describe: \(error.message)")
+            }
+            members += 1
+        }
+        try decompressed.close()
+        return members
+    }
+}
