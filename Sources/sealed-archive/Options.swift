@@ -38,10 +38,15 @@ struct IdentityOptions: ParsableArguments {
     /// key file is reported before the archive is touched), then the
     /// keyring's for the archive's header.
     func identities(for reader: () throws -> ArchiveReader) throws -> (ArchiveReader, [Identity]) {
+        try identities(for: reader, header: \.header)
+    }
+
+    /// The same for any reader that has read a header (a seeking one).
+    func identities<Reader>(for reader: () throws -> Reader, header: (Reader) -> ArchiveHeader) throws -> (Reader, [Identity]) {
         let files = try identities()
         let resolver = try resolver()
         let opened = try reader()
-        return (opened, files + (try resolver?(opened.header) ?? []))
+        return (opened, files + (try resolver?(header(opened)) ?? []))
     }
 }
 

@@ -419,9 +419,13 @@ import Testing
         #expect(!sandbox.exists("dest"), "a failed open must leave nothing at DEST")
         #expect(try sandbox.stagingDirectories(for: "dest").isEmpty, "the staging directory must be removed")
 
-        let list = try sandbox.run(["open", "-i", "id", "--list", "bad.sarc"])
+        // Listed whole (through a pipe) the contents are checked too; from
+        // the file, --list shows the index and reads no file's content.
+        let list = try sandbox.run(["open", "-i", "id", "--list", "-"], stdin: .file("bad.sarc"))
         #expect(list.status == 65, "\(list)")
         #expect(list.stderr.contains(victim), "\(list)")
+        let byIndex = try sandbox.run(["open", "-i", "id", "--list", "bad.sarc"])
+        #expect(byIndex.status == 0 && byIndex.stderr.contains("'verify -i' checks the contents"), "\(byIndex)")
 
         let failed = try sandbox.run(["verify", "-i", "id", "bad.sarc"])
         expectVerifyFailure(failed, 65, name: "bad.sarc")

@@ -15,8 +15,9 @@ struct TarEntry {
     let modified: Int64
     let symlinkTarget: [UInt8]?
     let hardlinkTarget: [UInt8]?
-    /// libarchive's entry: valid until the next header is read.
-    let handle: OpaquePointer
+    /// libarchive's entry: valid until the next header is read; nil for
+    /// an entry described by the index, not read from a tar.
+    let handle: OpaquePointer?
     /// The offset, in the (decompressed) tar stream, of the first header
     /// block libarchive read for this entry (a pax or GNU long-name header
     /// when there is one).
@@ -171,7 +172,9 @@ final class DiskWriter {
 
     /// Creates the entry at `path` (absolute, inside the staging directory).
     func create(_ entry: TarEntry, at path: [UInt8], hardlinkTo target: [UInt8]?) throws {
-        let handle = entry.handle
+        guard let handle = entry.handle else {
+            throw SealedArchiveError(.invalidArgument, "'\(entry.shownPath)' was not read from a tar stream and cannot be extracted")
+        }
         withCString(path) { archive_entry_copy_pathname(handle, $0) }
         if let target { withCString(target) { archive_entry_copy_hardlink(handle, $0) } }
         // Setuid, setgid and sticky bits are never restored; a directory's

@@ -43,6 +43,12 @@ final class FramedPayloadReader: ByteSource {
 
     private(set) var frameCount = 0
     private(set) var tarLength: UInt64 = 0
+    /// The compressed bytes of the frames whose output has been handed out
+    /// (in part or whole): the input a decompression-bomb limit scales
+    /// with, not counting what is read ahead.
+    private(set) var compressedBytesDelivered: UInt64 = 0
+    /// The compressed size of each frame of the current batch.
+    private var outputSizes: [Int] = []
     /// The most bytes (input buffered, a batch's frames and output) held at once.
     private(set) var peakBufferedBytes = 0
 
@@ -64,6 +70,7 @@ final class FramedPayloadReader: ByteSource {
                 guard try nextBatch() else { break }
             }
             let frame = outputs[outputIndex]
+            if outputOffset == 0 { compressedBytesDelivered += UInt64(outputSizes[outputIndex]) }
             let take = min(buffer.count - filled, frame.count - outputOffset)
             frame.withUnsafeBytes { frame in
                 UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + take])
@@ -105,13 +112,17 @@ final class FramedPayloadReader: ByteSource {
     // MARK: Frames
 
     /// Splits and decompresses the next batch; false at the index frame.
+    /// A batch is the next frame and whichever of the following ones are
+    /// already buffered (up to `parallelFrames`): decompression goes on
+    /// all cores when the input is ahead, and a slow pipe is not waited on
+    /// for more than one frame.
     private func nextBatch() throws -> Bool {
         outputs = []
         outputIndex = 0
         outputOffset = 0
         var frames: [[UInt8]] = []
         var bytes = 0
-        while frames.count < parallelFrames, let frame = try nextFrame() {
+        while frames.count < parallelFrames, let frame = try nextFrame(mayRead: frames.isEmpty) {
             bytes += frame.count
             frames.append(frame)
         }
@@ -131,12 +142,15 @@ final class FramedPayloadReader: ByteSource {
         frameCount += frames.count
         guard frameCount <= SeekTable.maxFrames else { throw damaged("it has more than 2^29 − 3 frames") }
         outputs = results
+        outputSizes = frames.map(\.count)
         return true
     }
 
-    /// The next tar frame's bytes, or nil at the index frame.
-    private func nextFrame() throws -> [UInt8]? {
+    /// The next tar frame's bytes, or nil at the index frame. Without
+    /// `mayRead`, nil too when the frame is not wholly buffered.
+    private func nextFrame(mayRead: Bool) throws -> [UInt8]? {
         if atIndexFrame { return nil }
+        if !mayRead && input.count - inputStart < 4 { return nil }
         guard try fill(4) else { throw damaged("it ends before its index frame") }
         if peekU32(at: 0) == IndexFrame.magic {
             atIndexFrame = true
@@ -151,6 +165,7 @@ final class FramedPayloadReader: ByteSource {
             case .invalid(let why):
                 throw damaged("frame \(frameCount) is not a zstd frame (\(why))")
             case .incomplete:
+                guard mayRead else { return nil }
                 let buffered = input.count - inputStart
                 guard buffered <= PayloadFrame.maxLength else { throw damaged("a frame is longer than any frame of 4 MiB") }
                 guard try fill(buffered + 1) else { throw damaged("it ends inside frame \(frameCount)") }

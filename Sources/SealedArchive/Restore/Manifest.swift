@@ -32,6 +32,22 @@ struct Manifest {
         self.digests = digests
     }
 
+    /// A partial restore (`--only`): each restored file the manifest lists
+    /// must match its digest; files it does not list pass (the manifest
+    /// covers the whole tree, which was not restored). Returns how many
+    /// restored files were checked.
+    func check(restored: [[UInt8]: String]) throws -> Int {
+        var checked = 0
+        for (path, actual) in restored.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            guard let digest = digests[path] else { continue }
+            guard actual == digest else {
+                throw SealedArchiveError(.manifest, "'\(shownName(path))' does not match its MANIFEST.sha256 digest: it differs from what was backed up")
+            }
+            checked += 1
+        }
+        return checked
+    }
+
     /// Compares with the digests of the files the archive held (hard links
     /// included, the manifest itself excluded). Names the first problem.
     func check(against found: [[UInt8]: String]) throws {

@@ -10,6 +10,9 @@ public struct RestoreOptions: Sendable {
     /// Decompression-bomb limit: the content extracted may not exceed
     /// `1 GiB + maxExpansion × (payload bytes read so far)`. 0 disables it.
     public var maxExpansion: UInt64 = 200
+    /// `--only`: restore (or list) just these paths, each with everything
+    /// below it when it is a directory; nil restores everything.
+    public var only: [String]?
     public init() {}
 }
 
@@ -63,13 +66,24 @@ public enum Restore {
     package static func extract(_ reader: UnlockedArchiveReader, to destination: String, options: RestoreOptions,
                                 cancellation: Cancellation, flush: (String) throws -> Void) throws -> ContentsSummary {
         try requireTar(reader)
+        return try staged(to: destination, cancellation: cancellation, flush: flush) { staging in
+            try walk(reader, options: options, staging: Array(staging.utf8), list: nil, cancellation: cancellation)
+        }
+    }
+
+    /// Runs `extract` into a staging directory beside `destination` and
+    /// moves the tree there only once it returned and the tree is flushed;
+    /// on any failure the staging directory is removed and nothing appears
+    /// at `destination`.
+    static func staged(to destination: String, cancellation: Cancellation, flush: (String) throws -> Void,
+                       _ extract: (_ staging: String) throws -> ContentsSummary) throws -> ContentsSummary {
         let target = try ExtractionTarget(destination)
         let (staging, registration) = try TemporaryFiles.makeDirectory(
             PathName.join(target.parent, ".\(PathName.shortenedName(target.name, limit: 200)).staging.XXXXXX"),
             what: "a staging directory in '\(shownPath(target.parent))'")
         defer { TemporaryFiles.unregister(registration) }
         do {
-            let summary = try walk(reader, options: options, staging: Array(staging.utf8), list: nil, cancellation: cancellation)
+            let summary = try extract(staging)
             // Flush everything extracted before it appears under its name
             // (libarchive does not fsync the files it writes).
             try flush(staging)
@@ -202,124 +216,21 @@ public enum Restore {
         let framed = reader.header.version == .v2 ? try FramedPayloadReader(source: plaintext) : nil
         let index = framed == nil ? nil : try EntryIndexHasher()
         let tar = try TarStreamReader(source: framed ?? plaintext)
-        let disk = try staging.map { _ in try DiskWriter() }
-        var policy = EntryPolicy(allowEscapingSymlinks: options.allowEscapingSymlinks)
-        var summary = ContentsSummary()
-        var digests: [[UInt8]: String] = [:]
-        var manifestText: [UInt8]?
-        var extracted: UInt64 = 0
-        // Every directory is created 0700 (DiskWriter), so that a stored 0000
-        // or 0500 cannot keep entries out of it, and libarchive leaves an
-        // existing directory's mode and time alone (a directory entry after
-        // its contents, as `find -depth` lists them). Stored modes and times
-        // are applied here, deepest first, once all is written: a directory
-        // is changed only after everything below it, while it and its
-        // parents can still be searched.
-        var directoryMetadata: [(path: [UInt8], permissions: UInt32, modified: Int64)] = []
-
-        func countTowardsLimit(_ bytes: Int, name: String) throws {
-            extracted += UInt64(bytes)
-            guard options.maxExpansion > 0 else { return }
-            let (scaled, overflow) = options.maxExpansion.multipliedReportingOverflow(by: plaintext.bytesRead)
-            let limit = overflow ? UInt64.max : scaled.addingReportingOverflow(1 << 30).overflow ? UInt64.max : scaled + (1 << 30)
-            guard extracted <= limit else {
-                throw SealedArchiveError(.unsafeEntry,
-                    "refusing entry '\(name)': the contents expand to over \(options.maxExpansion) times the archive's size (a decompression bomb?); --max-expansion raises the limit")
-            }
+        // The size limit scales with the payload read: format 2's frames
+        // as far as their output was handed out (not its read-ahead).
+        var walk = TarWalk(options: options, cancellation: cancellation,
+                           inputBytes: { framed?.compressedBytesDelivered ?? plaintext.bytesRead })
+        walk.staging = staging
+        walk.list = list
+        walk.selection = try options.only.map { try OnlySelection($0) }
+        if let index { walk.observe = { entry, sha256 in try index.append(IndexEntry(entry, sha256: sha256)) } }
+        return try walk.run(tar) {
+            if let framed, let index { try checkIndex(of: framed, against: index) }
+            return try drain(plaintext)
         }
-
-        while let entry = try tar.next() {
-            try cancellation.check()
-            guard let path = try policy.admit(entry) else {
-                try index?.append(IndexEntry(entry, sha256: nil))
-                continue
-            }
-            let name = shownName(path)
-            try list?(ListedEntry(path: name, kind: Self.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
-                              modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map(shownName)))
-            if let disk, let staging {
-                // The archive's paths fit EntryPolicy.maximumPathLength; only
-                // a destination with a very long path of its own leaves no
-                // room for them (not the archive's fault: 74, not 65).
-                guard staging.count + 1 + path.count < Int(PATH_MAX) else {
-                    throw SealedArchiveError(.io, "cannot extract '\(name)': with the staging directory's path it is longer than PATH_MAX (\(PATH_MAX) bytes): choose a destination with a shorter path")
-                }
-                let target = try entry.hardlinkTarget.flatMap { try EntryPolicy.normalize($0) }
-                try disk.create(entry, at: staging + [UInt8(ascii: "/")] + path,
-                                hardlinkTo: target.map { staging + [UInt8(ascii: "/")] + $0 })
-            }
-            var fileSHA256: [UInt8]?
-            switch entry.kind {
-            case .file:
-                summary.files += 1
-                let content = try ContentHasher(size: entry.size, path: path)
-                let isManifest = path == Manifest.name && options.checkManifest
-                let countHole = { (bytes: Int) throws in try countTowardsLimit(bytes, name: name) }
-                while let block = try tar.nextBlock() {
-                    try cancellation.check()
-                    // Blocks at increasing offsets within the size (a sparse
-                    // map jumping over holes, which hash as zeros); refused
-                    // otherwise, where `verify -i` sees it too.
-                    try content.add(block.bytes, at: block.offset, countZeros: countHole)
-                    try countTowardsLimit(block.bytes.count, name: name)
-                    if isManifest {
-                        guard (manifestText?.count ?? 0) + block.bytes.count <= Manifest.maximumSize else {
-                            throw SealedArchiveError(.manifest, "MANIFEST.sha256 is larger than \(Manifest.maximumSize >> 20) MiB")
-                        }
-                        manifestText = (manifestText ?? []) + Array(block.bytes)
-                    }
-                    try disk?.write(block.bytes, at: block.offset, name: name)
-                }
-                let sha256 = try content.finish(countZeros: countHole)
-                fileSHA256 = sha256
-                if isManifest && manifestText == nil { manifestText = [] }
-                digests[path] = HexCoding.encode(sha256)
-                summary.contentBytes += UInt64(entry.size)
-            case .hardlink:
-                summary.hardlinks += 1
-                if let target = try entry.hardlinkTarget.flatMap({ try EntryPolicy.normalize($0) }) { digests[path] = digests[target] }
-            case .directory:
-                summary.directories += 1
-                directoryMetadata.append((path, entry.permissions & 0o777, entry.modified))
-            case .symlink:
-                summary.symlinks += 1
-            case .other:
-                break
-            }
-            try disk?.finishEntry(name: name)
-            try index?.append(IndexEntry(entry, sha256: fileSHA256))
-        }
-        try tar.close()
-        if let framed, let index {
-            try checkIndex(of: framed, against: index)
-        }
-        summary.archive = try drain(plaintext)
-        try disk?.close()
-        if let staging {
-            // Deepest first; a directory listed twice gets its last entry's mode.
-            let ordered = directoryMetadata.enumerated().sorted {
-                $0.element.path.count != $1.element.path.count ? $0.element.path.count > $1.element.path.count : $0.offset < $1.offset
-            }.map(\.element)
-            for directory in ordered {
-                let full = staging + [UInt8(ascii: "/")] + directory.path
-                try POSIX.attempt("cannot restore the mode of '\(shownName(directory.path))'") { () throws(SystemError) in
-                    try System.setMode(full, mode_t(directory.permissions))
-                    try System.setTimes(full, seconds: directory.modified)
-                }
-            }
-        }
-
-        if !options.checkManifest {
-            summary.manifestSkipped = true
-        } else if let manifestText {
-            let manifest = try Manifest(parsing: manifestText)
-            try manifest.check(against: digests)
-            summary.manifestFilesChecked = manifest.digests.count
-        }
-        return summary
     }
 
-    private static func kindName(_ kind: TarEntry.Kind) -> String {
+    static func kindName(_ kind: TarEntry.Kind) -> String {
         switch kind {
         case .file: return "file"
         case .directory: return "directory"

@@ -1,0 +1,267 @@
+import Foundation
+import SealedArchiveFormat
+
+/// Listing and restoring part of a format 2 archive held in a file, by its
+/// entry index (Spec/FORMAT-v2.md section 8.1), reading only the records
+/// that hold what is needed: the header, the group table and trailer, the
+/// payload's footer, and the frames of the entries restored. Each record
+/// read is authenticated by its segment (``UnlockedSeekableArchive``)
+/// before it is decrypted.
+extension Restore {
+    /// The tar payload of `archive`, opened for random access: its footer,
+    /// seek table and index read and checked.
+    static func seekablePayload(_ archive: UnlockedSeekableArchive) throws -> SeekablePayload {
+        guard archive.header.payloadKind == .tar else {
+            throw SealedArchiveError(.invalidArgument, "the archive holds a byte stream, not a directory: there are no entries to list or restore")
+        }
+        return try SeekablePayload(payloadLength: archive.plaintextLength) { offset, count in
+            try archive.read(plaintextAt: offset, count: count)
+        }
+    }
+
+    /// `open --list` of a format 2 archive in a file: the entry index, the
+    /// sealer's claim about the tar, with extraction's name rules applied
+    /// (an entry extraction would refuse is refused here too). With
+    /// `options.only`, just those entries. Reads no record of the tar's
+    /// own data; returns the number of entries listed.
+    public static func listIndex(_ archive: UnlockedSeekableArchive, options: RestoreOptions,
+                                 list: (ListedEntry) throws -> Void) throws -> Int {
+        let payload = try seekablePayload(archive)
+        var policy = EntryPolicy(allowEscapingSymlinks: options.allowEscapingSymlinks)
+        var selection = try options.only.map { try OnlySelection($0) }
+        var listed = 0
+        // What extraction would refuse without reading content is refused
+        // here too: a hard link to no earlier file, and contents claimed
+        // larger than the size limit allows for this archive.
+        var files = Set<[UInt8]>()
+        var claimed: UInt64 = 0
+        let limit = options.maxExpansion == 0 ? UInt64.max
+            : options.maxExpansion.multipliedReportingOverflow(by: archive.reader.file.size).overflow ? UInt64.max
+            : (options.maxExpansion * archive.reader.file.size).addingReportingOverflow(1 << 30).partialValue
+        for indexed in payload.index.entries {
+            let entry = TarEntry(indexEntry: indexed)
+            guard let path = try policy.admit(entry) else { continue }
+            if entry.kind == .file {
+                files.insert(path)
+                claimed = claimed.addingReportingOverflow(indexed.size).overflow ? .max : claimed + indexed.size
+                guard claimed <= limit else {
+                    throw SealedArchiveError(.unsafeEntry,
+                        "refusing entry '\(shownName(path))': the contents expand to over \(options.maxExpansion) times the archive's size (a decompression bomb?); --max-expansion raises the limit")
+                }
+            }
+            if entry.kind == .hardlink {
+                let target = try entry.hardlinkTarget.flatMap { try EntryPolicy.normalize($0) }
+                guard let target, files.contains(target) else {
+                    throw EntryPolicy.refuse(path, "it is a hard link to '\(shownName(entry.hardlinkTarget ?? []))', which is not a file before it in the archive")
+                }
+                files.insert(path)
+            }
+            guard selection?.select(path) ?? true else { continue }
+            try list(ListedEntry(path: shownName(path), kind: kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
+                                 modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map(shownName)))
+            listed += 1
+        }
+        try selection?.requireAllMatched()
+        return listed
+    }
+
+    /// `open --only PATH… -C DEST` of a format 2 archive in a file: the
+    /// entries `options.only` names (a directory with everything below it)
+    /// are found in the index and their tar bytes read from their frames
+    /// alone, then extracted with every rule of a full extraction (staging,
+    /// refusals, the size limit, directory modes last). Each entry read
+    /// must be what the index says: the same path, type, size and link, its
+    /// header at the index's offset, its content's SHA-256, and nothing
+    /// between it and the next entry's header [`damaged`]. Restored files
+    /// that MANIFEST.sha256 lists must match it (read by the index too).
+    public static func extract(_ archive: UnlockedSeekableArchive, to destination: String, options: RestoreOptions,
+                               cancellation: Cancellation = Cancellation()) throws -> ContentsSummary {
+        try extract(archive, to: destination, options: options, cancellation: cancellation, flush: flushFileSystem)
+    }
+
+    package static func extract(_ archive: UnlockedSeekableArchive, to destination: String, options: RestoreOptions,
+                                cancellation: Cancellation, flush: (String) throws -> Void) throws -> ContentsSummary {
+        guard let only = options.only else {
+            throw SealedArchiveError(.invalidArgument, "a restore by the index restores the entries named with --only; without it, read the whole archive")
+        }
+        let payload = try seekablePayload(archive)
+        let entries = payload.index.entries
+        var selection = try OnlySelection(only)
+        let chosen = entries.indices.filter { k in
+            guard let path = try? EntryPolicy.normalize(entries[k].path) else { return false }
+            return selection.select(path)
+        }
+        try selection.requireAllMatched()
+        let ranges = chosen.map { k in range(ofEntry: k, in: payload) }
+
+        var manifestText: [UInt8]?
+        if options.checkManifest,
+           let k = entries.indices.first(where: { entries[$0].kind == .regular && (try? EntryPolicy.normalize(entries[$0].path)) == Manifest.name }) {
+            manifestText = try memberContent(entries[k], range: range(ofEntry: k, in: payload), payload: payload)
+        }
+
+        return try staged(to: destination, cancellation: cancellation, flush: flush) { staging in
+            try UTF8Locale.run {
+                let source = TarRangeSource(payload: payload, ranges: ranges)
+                let tar = try indexMustDescribeTar { try TarStreamReader(source: source) }
+                var walk = TarWalk(options: options, cancellation: cancellation, inputBytes: { archive.reader.bytesRead })
+                walk.staging = Array(staging.utf8)
+                walk.selection = try OnlySelection(only)
+                walk.manifestText = manifestText
+                var seen = 0
+                walk.observe = { entry, sha256 in
+                    guard seen < chosen.count else {
+                        throw SealedArchiveError(.damaged, "payload: '\(entry.shownPath)' lies inside another entry's range of the tar: the index does not describe the tar")
+                    }
+                    try check(entry, sha256: sha256, against: entries[chosen[seen]], at: source.syntheticStart(ofRange: seen))
+                    seen += 1
+                }
+                return try indexMustDescribeTar {
+                    try walk.run(tar) {
+                        guard seen == chosen.count else {
+                            throw SealedArchiveError(.damaged, "payload: \(chosen.count - seen) of the entries the index places in the tar are not there")
+                        }
+                        return nil
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body`, reading tar where the index points: a tar libarchive
+    /// cannot read there means the index does not describe the tar
+    /// [`damaged`].
+    private static func indexMustDescribeTar<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as SealedArchiveError where error.code == .payload {
+            throw SealedArchiveError(.damaged, "payload: the index does not describe the tar: \(error.message)", cause: error)
+        }
+    }
+
+    /// Entry `k`'s bytes in the tar: from its first header to the next
+    /// entry's (a pax `g` or GNU `V` header before that belongs to it), or
+    /// for the last entry to the tar's end (its end-of-archive marker).
+    private static func range(ofEntry k: Int, in payload: SeekablePayload) -> Range<UInt64> {
+        let entries = payload.index.entries
+        let end = k + 1 < entries.count ? entries[k + 1].headerOffset : payload.tarLength
+        return entries[k].headerOffset..<end
+    }
+
+    /// An entry read from the tar matches its index entry: path, type,
+    /// size, link and content; its header is where the index puts it
+    /// (`start`, in the stream of chosen ranges) [`damaged`]. Mode and
+    /// times come from the tar, never the index.
+    private static func check(_ entry: TarEntry, sha256: [UInt8]?, against indexed: IndexEntry, at start: UInt64) throws {
+        let read = try IndexEntry(entry, headerOffset: start, sha256: sha256)
+        guard read.kind == indexed.kind, read.path == indexed.path, read.size == indexed.size, read.link == indexed.link,
+              UInt64(exactly: entry.headerOffset) == start else {
+            throw SealedArchiveError(.damaged, "payload: the tar at offset \(indexed.headerOffset) is not the entry '\(shownName(indexed.path))' the index places there")
+        }
+        guard constantTimeEquals(read.sha256, indexed.sha256) else {
+            throw SealedArchiveError(.damaged, "payload: the content of '\(shownName(indexed.path))' does not match its SHA-256 in the index")
+        }
+    }
+
+    /// A regular file's content read by the index (MANIFEST.sha256, at most
+    /// ``Manifest/maximumSize``), checked as a restored entry is.
+    private static func memberContent(_ indexed: IndexEntry, range: Range<UInt64>, payload: SeekablePayload) throws -> [UInt8] {
+        guard indexed.size <= UInt64(Manifest.maximumSize) else {
+            throw SealedArchiveError(.manifest, "MANIFEST.sha256 is larger than \(Manifest.maximumSize >> 20) MiB")
+        }
+        return try UTF8Locale.run {
+            let tar = try TarStreamReader(source: TarRangeSource(payload: payload, ranges: [range]))
+            guard let entry = try tar.next() else {
+                throw SealedArchiveError(.damaged, "payload: no entry where the index places '\(shownName(indexed.path))'")
+            }
+            let content = try ContentHasher(size: entry.size, path: entry.path)
+            var text: [UInt8] = []
+            while let block = try tar.nextBlock() {
+                try content.add(block.bytes, at: block.offset)
+                guard text.count + block.bytes.count <= Manifest.maximumSize else {
+                    throw SealedArchiveError(.manifest, "MANIFEST.sha256 is larger than \(Manifest.maximumSize >> 20) MiB")
+                }
+                text += Array(block.bytes)
+            }
+            try check(entry, sha256: try content.finish(), against: indexed, at: 0)
+            guard try tar.next() == nil else {
+                throw SealedArchiveError(.damaged, "payload: '\(shownName(indexed.path))' is followed by another entry before the next one the index names")
+            }
+            try tar.close()
+            return text
+        }
+    }
+}
+
+extension TarEntry {
+    /// What the index says of an entry, for the name rules of listing; it
+    /// has no libarchive entry and cannot be extracted.
+    init(indexEntry entry: IndexEntry) {
+        let kind: Kind
+        switch entry.kind {
+        case .regular: kind = .file
+        case .directory: kind = .directory
+        case .symbolicLink: kind = .symlink
+        case .hardLink: kind = .hardlink
+        // The index does not say which kind of special file.
+        case .other: kind = .other("a special file (a device, FIFO or socket)")
+        }
+        self.init(path: entry.path, kind: kind, size: Int64(clamping: entry.size), permissions: entry.mode, modified: entry.mtime,
+                  symlinkTarget: kind == .symlink ? entry.link : nil, hardlinkTarget: kind == .hardlink ? entry.link : nil,
+                  handle: nil, headerOffset: Int64(clamping: entry.headerOffset))
+    }
+}
+
+/// The tar bytes of some ranges of a format 2 payload, one after another,
+/// then an end-of-archive marker: what libarchive reads for a partial
+/// restore. Frames are decompressed one at a time as the ranges reach
+/// them (a frame shared by two ranges is decompressed once).
+final class TarRangeSource: ByteSource {
+    private let payload: SeekablePayload
+    private let ranges: [Range<UInt64>]
+    private var rangeIndex = 0
+    private var position: UInt64
+    private var frame: (index: Int, bytes: [UInt8])?
+    private var trailerLeft = 1024
+    /// Where each range starts in the stream this source yields.
+    private let starts: [UInt64]
+
+    init(payload: SeekablePayload, ranges: [Range<UInt64>]) {
+        self.payload = payload
+        self.ranges = ranges
+        position = ranges.first?.lowerBound ?? 0
+        var starts: [UInt64] = []
+        var total: UInt64 = 0
+        for range in ranges {
+            starts.append(total)
+            total += UInt64(range.count)
+        }
+        self.starts = starts
+    }
+
+    /// Where range `k` starts in the yielded stream.
+    func syntheticStart(ofRange k: Int) -> UInt64 { starts[k] }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard !buffer.isEmpty else { return 0 }
+        while rangeIndex < ranges.count {
+            let range = ranges[rangeIndex]
+            guard position < range.upperBound else {
+                rangeIndex += 1
+                if rangeIndex < ranges.count { position = ranges[rangeIndex].lowerBound }
+                continue
+            }
+            guard let (k, offset) = payload.locate(tarOffset: position) else {
+                throw SealedArchiveError(.damaged, "payload: the index places tar bytes at \(position), past the tar's \(payload.tarLength)")
+            }
+            if frame?.index != k { frame = (k, try payload.frame(k)) }
+            let bytes = frame!.bytes
+            let n = min(buffer.count, bytes.count - offset, Int(range.upperBound - position))
+            bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
+            position += UInt64(n)
+            return n
+        }
+        let n = min(buffer.count, trailerLeft)
+        buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: n)
+        trailerLeft -= n
+        return n
+    }
+}
