@@ -64,7 +64,7 @@ struct Open: ParsableCommand {
         let requiredSigners = try signer.requiredSigners()
         var options = contents.restoreOptions
         options.only = only.isEmpty ? nil : only
-        if list || !only.isEmpty, let file = try RandomAccessFile.openIfSeekable(archive), try Self.isVersion2(file) {
+        if list || !only.isEmpty, let file = try RandomAccessFile.openIfSeekable(archive), try SeekableArchiveReader.startsAsVersion2(file) {
             try runByIndex(file, requiredSigners: requiredSigners, options: options)
             return
         }
@@ -104,14 +104,6 @@ extension Open {
     static func show(_ entry: ListedEntry) throws {
         let link = entry.linkTarget.map { " -> \($0)" } ?? ""
         try Terminal.output("\(entry.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(entry.permissions, radix: 8)) \(String(entry.size).leftPadded(12)) \(entry.path)\(link)")
-    }
-
-    /// Whether `file` starts as a format 2 archive (else it is read whole,
-    /// which reports whatever is wrong with it).
-    static func isVersion2(_ file: RandomAccessFile) throws -> Bool {
-        guard file.size > 9 else { return false }
-        let prefix = try file.read(at: 0, count: 9)
-        return prefix.starts(with: Array("SEALARC\0".utf8)) && prefix[8] == FormatVersion.v2.rawValue
     }
 
     /// `--list` and `--only` of a format 2 archive in a file: by its index,

@@ -17,6 +17,11 @@ struct Verify: ParsableCommand {
               deep     with -i IDENTITY: also decrypts every chunk and, for a \
             directory, reads every entry as extraction would and checks \
             MANIFEST.sha256
+              quick    with --quick, a format 2 archive in a file: the header \
+            signature, group table and trailer (count, digest, signature) only, a \
+            few KiB from each end of the file: who sealed it and that it is whole \
+            in length, for archives on remote storage; the records are not read \
+            (a format 1 archive or a pipe gets the keyless or signed check)
 
             Archives are checked in parallel, one line each; the exit code is the \
             worst result. Over a set, --max-age checks that the newest archive is \
@@ -45,6 +50,10 @@ struct Verify: ParsableCommand {
             help: ArgumentHelp("The name standard input ('-') has in the checksum file (needed when it lists several archives).", valueName: "NAME"))
     var standardInputName: String?
 
+    @Flag(name: .customLong("quick"),
+          help: "Format 2 in a file: check the signature, group table and trailer only, reading no record.")
+    var quick = false
+
     @Flag(name: .customLong("json"), help: "Print one JSON object per archive (and one for the set), one per line.")
     var json = false
 
@@ -59,6 +68,10 @@ struct Verify: ParsableCommand {
                 throw ValidationError("--stdin-name names standard input ('-') in the checksum file: give both '-' and --checksum-file")
             }
         }
+        if quick {
+            guard !identity.given else { throw ValidationError("--quick reads no record: it cannot decrypt; leave out -i/--keyring, or --quick") }
+            guard checksumFile == nil else { throw ValidationError("--quick reads only the ends of each archive; --checksum-file needs every byte") }
+        }
         if let maxAge { do { _ = try Duration.parse(maxAge) } catch let error as SealedArchiveError { throw ValidationError(error.message) } }
     }
 
@@ -69,6 +82,7 @@ struct Verify: ParsableCommand {
         request.options.identityResolver = try identity.resolver()
         request.options.requiredSigners = try signer.requiredSigners()
         request.options.restore = contents.restoreOptions
+        request.options.quick = quick
         request.checksumFile = checksumFile
         request.standardInputName = standardInputName
         request.maxAge = try maxAge.map(Duration.parse)
@@ -99,7 +113,9 @@ enum VerificationText {
         guard let result = outcome.result, outcome.passed else {
             return "FAILED \(name) [\(outcome.depth.rawValue)]: \(outcome.error?.message ?? "not checked")"
         }
-        var parts = ["\(counted(result.chunkCount, "chunk")) and digest intact"]
+        var parts = [outcome.depth == .quick
+            ? "header, group table and trailer intact for \(counted(result.chunkCount, "chunk")), records not read (read \(counted(outcome.bytesRead ?? 0, "byte")) of \(result.archiveLength))"
+            : "\(counted(result.chunkCount, "chunk")) and digest intact"]
         if outcome.signatureRequired, let signer = result.signer {
             parts.append("signed by trusted signer \(signer)")
         } else {

@@ -206,7 +206,7 @@ struct VerifyLine: CustomStringConvertible {
     let detail: String
 
     init?(_ line: String) {
-        guard let match = line.wholeMatch(of: /(OK|FAILED) (.+) \[(keyless|signed|deep)\]: (.*)/) else { return nil }
+        guard let match = line.wholeMatch(of: /(OK|FAILED) (.+) \[(keyless|signed|deep|quick)\]: (.*)/) else { return nil }
         ok = match.1 == "OK"
         name = String(match.2)
         depth = String(match.3)

@@ -18,8 +18,6 @@ public final class SeekableArchiveReader {
     /// The group table and trailer, checked.
     public let table: VerifiedGroupTable
     let file: RandomAccessFile
-    /// The last record's stored bytes, read with the tail.
-    let lastRecord: [UInt8]
 
     /// Reads and checks the header (and header signature), then the tail.
     /// `trustedSigners` as ``ArchiveReader``.
@@ -37,20 +35,45 @@ public final class SeekableArchiveReader {
             bytes += try file.read(at: UInt64(bytes.count), count: Int(min(UInt64(parsed.leadLength), file.size)) - bytes.count)
         }
         let decoder = try ArchiveDecoder(parsing: bytes, trustedSigners: trustedSigners)
-        let layout = decoder.layout
-        let tailStart = min(layout.offset(ofRecord: layout.recordsBeforeTail(archiveLength: file.size)), file.size)
-        let tail = try file.read(at: tailStart, count: Int(file.size - tailStart))
-        let table = try tail.withUnsafeBytes { try decoder.verifyGroupTable(archiveLength: file.size, tail: $0) }
-        self.table = table
-        // The last record came with the tail: kept, not read again (the
-        // payload's footer and index are in it).
-        lastRecord = Array(tail.prefix(table.lastRecordLength))
+        table = try Self.verifyTail(of: file, decoder: decoder)
         self.decoder = decoder
         header = decoder.header
     }
 
+    /// Whether `file` starts as a format 2 archive: what this reader reads
+    /// (anything else is read whole, which reports what is wrong with it).
+    public static func startsAsVersion2(_ file: RandomAccessFile) throws -> Bool {
+        guard file.size > 9 else { return false }
+        let prefix = try file.read(at: 0, count: 9)
+        return prefix.starts(with: FormatV1.magic) && prefix[8] == FormatVersion.v2.rawValue
+    }
+
+    /// Section 7.1 steps 1–3: from the group table and trailer alone when
+    /// the file's length splits as a complete archive's does (a signature
+    /// check that reads no record); otherwise from the whole tail, which
+    /// names what is wrong (cut short, bytes appended, …).
+    private static func verifyTail(of file: RandomAccessFile, decoder: ArchiveDecoder) throws -> VerifiedGroupTable {
+        if let length = decoder.tableAndTrailerLength(archiveLength: file.size), UInt64(length) <= file.size,
+           let table = try? file.read(at: file.size - UInt64(length), count: length).withUnsafeBytes({
+               try decoder.verifyGroupTable(archiveLength: file.size, tableAndTrailer: $0)
+           }) {
+            return table
+        }
+        let layout = decoder.layout
+        let tailStart = min(layout.offset(ofRecord: layout.recordsBeforeTail(archiveLength: file.size)), file.size)
+        let tail = try file.read(at: tailStart, count: Int(file.size - tailStart))
+        return try tail.withUnsafeBytes { try decoder.verifyGroupTable(archiveLength: file.size, tail: $0) }
+    }
+
     /// Bytes of the file read so far.
     public var bytesRead: UInt64 { file.bytesRead }
+
+    /// What the table and trailer establish, as a read's result: the count,
+    /// the archive's length and its digest; nothing was decrypted.
+    public var tableResult: ReadResult {
+        ReadResult(header: header, chunkCount: table.recordCount, plaintextLength: plaintextLength,
+                   archiveLength: file.size, digest: table.digest, decrypted: false)
+    }
 
     /// The plaintext's length: every chunk full but the last.
     public var plaintextLength: UInt64 {
@@ -137,7 +160,7 @@ public final class UnlockedSeekableArchive {
             segment = (group, hashes)
         }
         let (range, isLast) = try table.recordRange(index)
-        let record = isLast ? reader.lastRecord : try reader.file.read(at: range.lowerBound, count: Int(range.count))
+        let record = try reader.file.read(at: range.lowerBound, count: Int(range.count))
         let length = try record.withUnsafeBytes { record in
             // The hash first: a record that is not the one sealed is never
             // decrypted.

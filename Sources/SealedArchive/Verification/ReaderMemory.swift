@@ -29,14 +29,21 @@ enum ReaderMemory {
     static func bytes(header: ArchiveHeader, depth: VerificationDepth, archiveLength: Int?) -> Int {
         let batch = Parallel.batchSize
         let touched = { (bytes: Int) in archiveLength.map { min(bytes, $0 + 1) } ?? bytes }
-        // RecordStream: a batch of records, the trailer and one byte.
-        var total = touched(batch * header.recordLength + header.trailerLength + 1)
+        // A quick check reads the header, the group table and the trailer.
+        if depth == .quick { return header.leadLength + header.trailerLength + (64 << 10) }
+        // RecordStream: a batch of records, the trailer and one byte; in
+        // format 2 a segment and the group table's look-ahead as well.
+        let segment = header.version == .v2 ? FormatV2.hashLength * header.groupSize : 0
+        var total = touched(batch * header.recordLength + 2 * segment + header.trailerLength + 1)
         if depth == .deep {
             // RecordStream's plaintext batch.
             total += touched(batch * header.chunkSize)
             if header.payloadKind == .tar {
                 // PlaintextSource's two batches, and libarchive with zstd.
                 total += 2 * touched(batch * header.chunkSize) + (2 << 20)
+                // Format 2: a batch of frames in and out, and the input
+                // buffer of the frame reader.
+                if header.version == .v2 { total += touched(batch * 2 * PayloadFrame.maxContentSize / 4 + (1 << 20)) }
             }
         }
         return total

@@ -10,6 +10,11 @@ public enum VerificationDepth: String, Sendable, Codable {
     /// As signed (when signers are required), plus decryption of every chunk
     /// and, for a directory, every entry and MANIFEST.sha256.
     case deep
+    /// Format 2 in a file: the header and its signature, the group table and
+    /// the trailer (count, digest, signature), reading no record: the
+    /// archive is the one the signer sealed as far as its table goes, and
+    /// complete in length; its records are not read (FORMAT-v2.md 7.1).
+    case quick
 }
 
 /// What to check.
@@ -30,19 +35,28 @@ public struct VerifyOptions: Sendable {
     /// The name standard input (`-`) has in `checksums`
     /// (``ChecksumFile/standardInputName(in:given:path:)``).
     public var standardInputName: String?
+    /// Without identities: check a format 2 archive in a file by its
+    /// table and trailer alone (``VerificationDepth/quick``); a format 1
+    /// archive or a pipe is checked keyless (or signed) instead.
+    public var quick = false
 
     public init() {}
 
     public var depth: VerificationDepth {
-        !identities.isEmpty || identityResolver != nil ? .deep : requiredSigners != nil ? .signed : .keyless
+        !identities.isEmpty || identityResolver != nil ? .deep : quick ? .quick : fullDepthWithoutKey
     }
+
+    /// The depth of a whole read without a key.
+    var fullDepthWithoutKey: VerificationDepth { requiredSigners != nil ? .signed : .keyless }
 }
 
 /// The outcome of verifying one archive. Never partial: `error` is nil only
 /// when every check of `depth` passed.
 public struct ArchiveVerification: Sendable {
     public let path: String
-    public let depth: VerificationDepth
+    /// The depth reached: a quick check of an archive that has no group
+    /// table (format 1, or a pipe) is a whole keyless or signed read.
+    public var depth: VerificationDepth
     /// Whether a signature by a trusted signer was required (and so, when
     /// passed, verified against a trusted key).
     public let signatureRequired: Bool
@@ -53,6 +67,9 @@ public struct ArchiveVerification: Sendable {
     public var openedWith: KeyID?
     /// SHA-256 of the archive file, when a checksum was checked.
     public var sha256: String?
+    /// Bytes of the archive file read, when it was read by seeking (a
+    /// quick check).
+    public var bytesRead: UInt64?
     public var error: SealedArchiveError?
 
     public var passed: Bool { error == nil }
@@ -75,6 +92,16 @@ public enum Verifier {
     public static func verify(path: String, options: VerifyOptions) -> ArchiveVerification {
         var outcome = ArchiveVerification(path: path, depth: options.depth, signatureRequired: options.requiredSigners != nil)
         do {
+            if outcome.depth == .quick {
+                if let file = try RandomAccessFile.openIfSeekable(path), try SeekableArchiveReader.startsAsVersion2(file) {
+                    let reader = try SeekableArchiveReader(file: file, trustedSigners: options.requiredSigners)
+                    outcome.header = reader.header
+                    outcome.result = reader.tableResult
+                    outcome.bytesRead = reader.bytesRead
+                    return outcome
+                }
+                outcome.depth = options.fullDepthWithoutKey
+            }
             let file = try FileSource(path: path)
             let hashing = options.checksums == nil ? nil : try HashingSource(reading: file)
             let reader = try ArchiveReader(source: hashing ?? file, trustedSigners: options.requiredSigners)

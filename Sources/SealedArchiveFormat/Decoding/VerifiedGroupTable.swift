@@ -89,15 +89,63 @@ extension ArchiveDecoder {
             throw SealedArchiveError(.invalidArgument, "a tail of \(tail.count) bytes for an archive of \(archiveLength)")
         }
         let last = try lastRecordLength(inTail: tail, recordsBefore: before)
+        let tableStart = last + layout.lastSegmentLength(recordsBefore: before)
+        return try verifyTable(recordsBefore: before, lastRecordLength: last,
+                               tableAndTrailer: UnsafeRawBufferPointer(rebasing: tail[tableStart...]))
+    }
+
+    /// The bytes at the end of an archive of `archiveLength` bytes that
+    /// ``verifyGroupTable(archiveLength:tableAndTrailer:)`` needs: the
+    /// group table and the trailer, `32·m + T`, for the record count the
+    /// length implies (nil when it implies none).
+    public func tableAndTrailerLength(archiveLength: UInt64) -> Int? {
+        guard header.version == .v2 else { return nil }
+        let layout = self.layout
+        let before = layout.recordsBeforeTail(archiveLength: archiveLength)
+        let hashes = FormatV2.hashLength
+        let groups = before / UInt64(layout.groupSize) + 1
+        let (table, overflow) = groups.multipliedReportingOverflow(by: UInt64(hashes))
+        guard !overflow, table <= archiveLength else { return nil }
+        return Int(table) + header.trailerLength
+    }
+
+    /// Section 7.1 steps 1–3 from the group table and trailer alone (the
+    /// last `tableAndTrailerLength(archiveLength:)` bytes), without the
+    /// last record: `n` and `ℓ` follow from the length. A quick check of
+    /// the signature that reads no record. When the length does not split
+    /// as a well-formed archive's would, or the trailer is not where it
+    /// must be, this throws: read the whole tail
+    /// (``verifyGroupTable(archiveLength:tail:)``) to name the problem.
+    public func verifyGroupTable(archiveLength: UInt64, tableAndTrailer: UnsafeRawBufferPointer) throws -> VerifiedGroupTable {
+        guard let expected = tableAndTrailerLength(archiveLength: archiveLength), tableAndTrailer.count == expected else {
+            throw SealedArchiveError(.invalidArgument, "\(tableAndTrailer.count) bytes given for the group table and trailer")
+        }
+        let layout = self.layout
+        let before = layout.recordsBeforeTail(archiveLength: archiveLength)
+        let start = layout.offset(ofRecord: before)
+        let hashes = layout.tailHashesLength(recordsBefore: before) + UInt64(header.trailerLength)
+        let minimum = UInt64(header.version.recordOverhead + (before > 0 ? 1 : 0))
+        guard start < archiveLength, archiveLength - start >= hashes + minimum,
+              archiveLength - start - hashes <= UInt64(layout.recordLength),
+              Trailer.hasMagic(UnsafeRawBufferPointer(rebasing: tableAndTrailer[(tableAndTrailer.count - header.trailerLength)...])) else {
+            throw SealedArchiveError(.truncated, "the archive's length or trailer is not that of a complete archive: read its whole tail")
+        }
+        return try verifyTable(recordsBefore: before, lastRecordLength: Int(archiveLength - start - hashes), tableAndTrailer: tableAndTrailer)
+    }
+
+    /// Steps 2–3 once `n` and `ℓ` are known: the trailer's count, the
+    /// digest over the stored table, the signature.
+    private func verifyTable(recordsBefore before: UInt64, lastRecordLength last: Int,
+                             tableAndTrailer: UnsafeRawBufferPointer) throws -> VerifiedGroupTable {
+        let layout = self.layout
         let n = before + 1
         let hashLength = FormatV2.hashLength
-        let tableStart = last + layout.lastSegmentLength(recordsBefore: before)
-        let trailerStart = tail.count - header.trailerLength
-        let trailer = try Trailer(parsing: UnsafeRawBufferPointer(rebasing: tail[trailerStart...]), signed: header.isSigned)
+        let trailerStart = tableAndTrailer.count - header.trailerLength
+        let trailer = try Trailer(parsing: UnsafeRawBufferPointer(rebasing: tableAndTrailer[trailerStart...]), signed: header.isSigned)
         guard trailer.chunkCount == n else {
             throw SealedArchiveError(.damaged, "the trailer counts \(trailer.chunkCount) \(trailer.chunkCount == 1 ? "chunk" : "chunks") but the archive holds \(n)")
         }
-        let table = UnsafeRawBufferPointer(rebasing: tail[tableStart..<trailerStart])
+        let table = UnsafeRawBufferPointer(rebasing: tableAndTrailer[..<trailerStart])
         let digest = try ArchiveDigest(header: header.bytes, version: .v2, headerSignature: header.signature)
         let entries = (0..<(table.count / hashLength)).map { Array(table[($0 * hashLength)..<(($0 + 1) * hashLength)]) }
         for entry in entries { digest.add(segmentHash: entry) }
