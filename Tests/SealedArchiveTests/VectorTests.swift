@@ -78,4 +78,24 @@ import TestSupport
         let outcome = errorCode { _ = try verifyInMemory(archive, signers: signers) }
         #expect((outcome?.rawValue ?? "ok") == vector.keyless_expect, "\(vector.name)")
     }
+
+    /// A version 2 tar payload read whole as `verify -i` and `open -C` read
+    /// it (frames, seek table, the index against the tar): the vector's
+    /// outcome, and for a good one the tar it states.
+    @Test(arguments: try VectorTests.version2().filter { $0.tar_sha256 != nil || $0.name.hasPrefix("v2-invalid-tar-") })
+    func version2TarPayloadOutcome(_ vector: Vector) throws {
+        let archive = try [UInt8](Data(contentsOf: vector.archiveURL))
+        let identities = try vector.identities.map { text in try Array(text.utf8).withUnsafeBytes { try Identity(parsing: $0) } }
+        let signers = vector.signers.isEmpty ? nil : try vector.signers.map { try SignerKey(parsing: $0) }
+        func reader() throws -> UnlockedArchiveReader {
+            try ArchiveReader(source: MemorySource(archive), requiredSigners: signers).unlock(with: identities)
+        }
+        let outcome = errorCode { _ = try Restore.check(try reader(), options: RestoreOptions()) }
+        #expect((outcome?.rawValue ?? "ok") == vector.expect, "\(vector.name)")
+        if let expected = vector.tar_sha256 {
+            let sink = MemorySink()
+            _ = try Restore.writeDecompressed(try reader(), into: sink)
+            #expect(sha256Hex(sink.bytes) == expected)
+        }
+    }
 }

@@ -33,8 +33,10 @@ struct SplitMix64 {
 }
 
 @MainActor func emitV2(_ name: String, _ description: String, archive: [UInt8], identities: [Identity] = [V2Keys.alice],
-                       signers: [SigningKey] = [], expect: String, keyless: String? = nil, plaintext: [UInt8]? = nil) throws {
-    try emit(name, description, archive: archive, identities: identities, signers: signers, expect: expect, keyless: keyless, plaintext: plaintext)
+                       signers: [SigningKey] = [], expect: String, keyless: String? = nil, plaintext: [UInt8]? = nil,
+                       tar: [UInt8]? = nil) throws {
+    try emit(name, description, archive: archive, identities: identities, signers: signers, expect: expect, keyless: keyless,
+             plaintext: plaintext, tar: tar)
 }
 
 /// A version 2 archive and where its parts lie, to damage one precisely.
@@ -49,9 +51,9 @@ struct SealedV2 {
 
 @MainActor func sealV2(_ plaintext: [UInt8], to recipients: [Identity] = [V2Keys.alice], signedBy key: SigningKey? = V2Keys.host,
             groupSizeLog2: Int? = 1, label: String? = nil, sequence: UInt64? = nil,
-            previousDigest: [UInt8]? = nil) throws -> SealedV2 {
+            previousDigest: [UInt8]? = nil, tarPayload: Bool = false) throws -> SealedV2 {
     let encoder = try ArchiveEncoder(recipients: recipients.map(\.recipient), signingKey: key, chunkSizeLog2: chunkLog2,
-                                     payloadKind: .bytes, compression: .none, created: UInt64(created.timeIntervalSince1970),
+                                     payloadKind: tarPayload ? .tar : .bytes, compression: tarPayload ? .zstd : .none, created: UInt64(created.timeIntervalSince1970),
                                      label: label, sequence: sequence, previousDigest: previousDigest,
                                      version: .v2, groupSizeLog2: groupSizeLog2,
                                      reproducible: .init(fileKey: try seededSecret(), ephemeralSecret: { _ in try seededSecret() }))
@@ -175,4 +177,106 @@ struct SealedV2 {
     try emitV2("v2-invalid-digest", "a bit flipped in the trailer digest (check 16)", archive: flipping(a, at: five.trailer.lowerBound + 20), expect: "damaged")
     try emitV2("v2-invalid-trailer-signature", "a bit flipped in the trailer signature (check 17)", archive: flipping(a, at: a.count - 1),
              signers: [host], expect: "signature")
+
+    try writeVersion2Tar()
+}
+
+/// One ustar member of the vectors' tar: fixed owner and time, so the
+/// bytes are the same on every machine.
+struct TarMember {
+    enum Kind: UInt8 { case file = 0x30, hardLink = 0x31, symbolicLink = 0x32, directory = 0x35 }
+    var name: String
+    var kind: Kind
+    var content: [UInt8] = []
+    var link: String = ""
+}
+
+/// A ustar stream of `members` and its end-of-archive marker (POSIX.1-1988
+/// headers: names under 100 bytes, owner root, mtime fixed).
+func ustar(_ members: [TarMember]) -> [UInt8] {
+    func octal(_ value: Int, _ width: Int) -> [UInt8] {
+        Array(String(value, radix: 8).leftPadded(width - 1).replacingOccurrences(of: " ", with: "0").utf8) + [0]
+    }
+    func field(_ text: String, _ width: Int) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        return bytes + [UInt8](repeating: 0, count: width - bytes.count)
+    }
+    var tar: [UInt8] = []
+    for member in members {
+        var header = field(member.name, 100) + octal(member.kind == .directory ? 0o755 : 0o644, 8) + octal(0, 8) + octal(0, 8)
+            + octal(member.kind == .file ? member.content.count : 0, 12) + octal(1_795_000_000, 12)
+            + [UInt8](repeating: 0x20, count: 8) + [member.kind.rawValue] + field(member.link, 100)
+            + Array("ustar\u{0}00".utf8) + field("root", 32) + field("root", 32) + octal(0, 8) + octal(0, 8) + field("", 155)
+        header += [UInt8](repeating: 0, count: 512 - header.count)
+        let sum = header.reduce(0) { $0 + Int($1) }
+        header.replaceSubrange(148..<156, with: Array(String(sum, radix: 8).leftPadded(6).replacingOccurrences(of: " ", with: "0").utf8) + [0, 0x20])
+        tar += header
+        if member.kind == .file {
+            tar += member.content + [UInt8](repeating: 0, count: (512 - member.content.count % 512) % 512)
+        }
+    }
+    return tar + [UInt8](repeating: 0, count: 1024)
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// Format 2 tar payloads (FORMAT-v2.md section 8): frames, the entry index
+/// and the seek table, made by the library from a fixed ustar stream; the
+/// tamper vectors change the payload (stored as raw blocks, so the index
+/// and the seek table lie in it as they are) before it is sealed, so every
+/// container check passes and only a reader of the payload finds them.
+@MainActor func writeVersion2Tar() throws {
+    let host = V2Keys.host
+    let env = Array("DATABASE_URL=postgres://db/app\nSECRET=1\n".utf8)
+    let dump = Array((0..<300).map { "INSERT INTO t VALUES (\($0), 'row \($0)');\n" }.joined().utf8)
+    let (envDigestHex, dumpDigestHex) = (try sha256Hex(env), try sha256Hex(dump))
+    let manifest = Array("\(envDigestHex)  config/env.backup\n\(dumpDigestHex)  db/dump.sql\n\(dumpDigestHex)  db/again.sql\n".utf8)
+    let tar = ustar([
+        TarMember(name: "MANIFEST.sha256", kind: .file, content: manifest),
+        TarMember(name: "config/", kind: .directory),
+        TarMember(name: "config/env.backup", kind: .file, content: env),
+        TarMember(name: "db/", kind: .directory),
+        TarMember(name: "db/dump.sql", kind: .file, content: dump),
+        TarMember(name: "db/again.sql", kind: .hardLink, link: "db/dump.sql"),
+        TarMember(name: "db/current", kind: .symbolicLink, link: "dump.sql"),
+    ])
+    func payload(_ compression: TarCompression) throws -> [UInt8] {
+        let sink = MemorySink()
+        _ = try TarPayload.frame(MemorySource(tar), into: sink, compression: compression, frameSize: 4096)
+        return sink.bytes
+    }
+    let zstd = try payload(.zstd(level: 3))
+    let raw = try payload(.none)
+    try emitV2("v2-valid-tar-zstd", "a tar payload: zstd frames of 4 KiB of tar, the entry index and the seek table (section 8)",
+               archive: try sealV2(zstd, tarPayload: true).bytes, signers: [host], expect: "ok", plaintext: zstd, tar: tar)
+    try emitV2("v2-valid-tar-raw-blocks", "a tar payload stored as raw blocks (--compression none)",
+               archive: try sealV2(raw, tarPayload: true).bytes, signers: [host], expect: "ok", plaintext: raw, tar: tar)
+
+    // Where the index and the seek table lie in the raw payload.
+    let count = raw.count
+    let frames = Int(raw[count - 8]) | Int(raw[count - 7]) << 8 | Int(raw[count - 6]) << 16 | Int(raw[count - 5]) << 24
+    // The seek frame: magic, size, the entries, index_frame_length, f, "SEEK".
+    let seekEntries = count - 16 - 8 * frames
+    let envPath = Array("config/env.backup".utf8)
+    guard let envEntry = raw.firstRange(of: [1, UInt8(envPath.count), 0] + envPath)?.lowerBound else { fatalError("no index entry for the env file") }
+    // type, path_length, path, size (8), mode (4), mtime (8), link_length (2), header_offset (8), sha256
+    let envOffset = envEntry + 3 + envPath.count + 8 + 4 + 8 + 2
+    let envDigest = envOffset + 8
+    guard let indexMagic = raw.firstRange(of: Array("SAIDX".utf8))?.lowerBound else { fatalError("no index in the payload") }
+    func tampered(_ name: String, _ description: String, _ change: (inout [UInt8]) -> Void) throws {
+        var changed = raw
+        change(&changed)
+        try emitV2(name, description, archive: try sealV2(changed, tarPayload: true).bytes, signers: [host],
+                   expect: "damaged", keyless: "ok")
+    }
+    try tampered("v2-invalid-tar-index-digest", "the env file's SHA-256 in the index differs from its content (8.1)") { $0[envDigest] ^= 1 }
+    try tampered("v2-invalid-tar-index-offset", "the env file's header_offset in the index is one block late (8.1)") { $0[envOffset + 1] &+= 2 }
+    try tampered("v2-invalid-tar-index-count", "the index's count is one more than its entries (8.1)") { $0[indexMagic + 8] &+= 1 }
+    try tampered("v2-invalid-tar-seek-size", "the first seek entry's decompressed_size is one more than the frame's (section 8)") {
+        $0[seekEntries + 4] &+= 1
+    }
+    try tampered("v2-invalid-tar-seek-magic", "the seek frame's \"SEEK\" changed (section 8)") { $0[count - 1] ^= 0x20 }
+    try tampered("v2-invalid-tar-frame-magic", "the first frame's zstd magic changed (section 8)") { $0[0] ^= 0x01 }
 }

@@ -20,6 +20,8 @@ struct Vector: Encodable {
     let keyless_expect: String
     let plaintext_sha256: String?
     let plaintext_length: Int?
+    /// A tar payload: the SHA-256 of the tar it holds.
+    var tar_sha256: String? = nil
 }
 
 func secretText(_ bytes: SecureBytes) -> String {
@@ -83,7 +85,7 @@ func headerLength(_ archive: [UInt8]) throws -> Int { try ArchiveHeader(parsing:
 
 var written: [String] = []
 @MainActor func emit(_ name: String, _ description: String, archive: [UInt8], identities: [Identity] = [alice],
-          signers: [SigningKey] = [], expect: String, keyless: String? = nil, plaintext: [UInt8]? = nil) throws {
+          signers: [SigningKey] = [], expect: String, keyless: String? = nil, plaintext: [UInt8]? = nil, tar: [UInt8]? = nil) throws {
     let file = "\(name).sarc"
     try Data(archive).write(to: directory.appendingPathComponent(file))
     let vector = Vector(
@@ -91,7 +93,7 @@ var written: [String] = []
         identities: try identities.map { secretText(try $0.encoded()) },
         signers: signers.map { $0.signer.description },
         expect: expect, keyless_expect: keyless ?? expect,
-        plaintext_sha256: try plaintext.map(sha256Hex), plaintext_length: plaintext?.count)
+        plaintext_sha256: try plaintext.map(sha256Hex), plaintext_length: plaintext?.count, tar_sha256: try tar.map(sha256Hex))
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try encoder.encode(vector).write(to: directory.appendingPathComponent("\(name).json"))

@@ -17,7 +17,7 @@ import SealedArchiveFormat
 /// done yet.
 final class FramedPayloadWriter: ByteSink {
     /// Section 10: frames are cut at 1 MiB of tar…
-    static let defaultFrameSize = 1 << 20
+    static let defaultFrameSize = TarPayload.defaultFrameSize
     /// …and at a member's first header once the frame holds 256 KiB.
     static let defaultMemberCut = 256 << 10
 
