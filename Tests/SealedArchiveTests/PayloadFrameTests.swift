@@ -104,3 +104,48 @@ import TestSupport
         #expect(throws: SealedArchiveError(.invalidArgument, "")) { try [UInt8]().withUnsafeBytes { try PayloadFrame.encode($0, .none) } }
     }
 }
+
+/// The zero frames that align a format 2 payload's index to a chunk.
+@Suite struct ZeroFrameTests {
+    /// Lengths near where the content size field and the block headers
+    /// change size, where some frame lengths cannot be made.
+    static let lengths = [14, 15, 100, 267, 268, 269, 270, 65_800, 65_802, 65_803, 65_804, 65_805, 65_806,
+                          131_087, 131_088, 131_089, 131_090, 131_091, 131_092, 1_048_600, 1_048_620, 4_000_000]
+
+    @Test(arguments: lengths)
+    func zeroFramesFillExactlyTheLengthAsked(_ length: Int) throws {
+        let frames = RawBlockFrame.zeroFrames(length: length, maxContent: 1 << 20)
+        #expect(frames.reduce(0) { $0 + $1.frame.count } == length)
+        for (frame, content) in frames {
+            let decoded = try frame.withUnsafeBytes { try PayloadFrame.decode($0) }
+            #expect(decoded.count == content && decoded.allSatisfy { $0 == 0 })
+        }
+    }
+
+    @Test func aLargePayloadsIndexStartsOnAChunk() throws {
+        let tar = FramedPayloadTests.tar(memberSizes: [300_000, 5_000, 200_000])
+        for unit in [4096, 65_536] {
+            let sink = MemorySink()
+            let writer = try FramedPayloadWriter(sink: sink, compression: .none, frameSize: 64 << 10, memberCut: 0,
+                                                 indexAlignment: unit / 256)
+            var offset = 0
+            for (k, start) in tar.starts.enumerated() {
+                try tar.bytes[offset..<start].withUnsafeBytes { try writer.write($0) }
+                offset = start
+                if k > 0 { try writer.append(tar.entries[k - 1]) }
+            }
+            try tar.bytes[offset...].withUnsafeBytes { try writer.write($0) }
+            try writer.append(tar.entries.last!)
+            try writer.finish()
+            let payload = sink.bytes
+            let seekable = try FramedPayloadTests.seekable(payload)
+            let indexStart = payload.count - 24 - 8 * seekable.frameCount - Int(seekable.footer.seekTable.indexFrameLength)
+            #expect(indexStart % (unit / 256) == 0, "index frame at \(indexStart)")
+            // The tar comes back, zeros after its end; the index is whole.
+            let (read, summary) = try FramedPayloadTests.readStreaming(payload)
+            #expect(Array(read.prefix(tar.bytes.count)) == tar.bytes && read.dropFirst(tar.bytes.count).allSatisfy { $0 == 0 })
+            #expect(summary.storedIndex.matches(try FramedPayloadTests.indexDigest(tar)))
+            #expect(seekable.index.entries == tar.entries)
+        }
+    }
+}

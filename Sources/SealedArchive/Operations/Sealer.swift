@@ -135,7 +135,7 @@ public enum Sealer {
         if let source, !reframe {
             try writer.write(contentsOf: source)
         } else if version2 {
-            let payload = try FramedPayloadWriter(sink: writer, compression: request.compression)
+            let payload = try FramedPayloadWriter(sink: writer, compression: request.compression, indexAlignment: writer.header.chunkSize)
             if let source {
                 _ = try TarIndexing.reframe(source, into: payload)
             } else {

@@ -26,6 +26,10 @@ final class FramedPayloadWriter: ByteSink {
     private let frameSize: Int
     private let memberCut: Int
     private let parallelFrames: Int
+    /// When set, zero frames after the tar make the index frame start at a
+    /// multiple of this (the archive's chunk size) once the payload is
+    /// large: `open --list` then reads no record of the tar.
+    private let indexAlignment: Int?
 
     private var current: [UInt8] = []
     private var batch: [[UInt8]] = []
@@ -45,7 +49,7 @@ final class FramedPayloadWriter: ByteSink {
 
     init(sink: ByteSink, compression: TarCompression = .default,
          frameSize: Int = FramedPayloadWriter.defaultFrameSize, memberCut: Int = FramedPayloadWriter.defaultMemberCut,
-         parallelFrames: Int = Parallel.batchSize) throws {
+         parallelFrames: Int = Parallel.batchSize, indexAlignment: Int? = nil) throws {
         guard (1...PayloadFrame.maxContentSize).contains(frameSize), (0...frameSize).contains(memberCut), parallelFrames >= 1 else {
             throw SealedArchiveError(.invalidArgument, "frames of \(frameSize) bytes cut at members past \(memberCut), \(parallelFrames) at a time, are not possible")
         }
@@ -54,6 +58,7 @@ final class FramedPayloadWriter: ByteSink {
         self.frameSize = frameSize
         self.memberCut = memberCut
         self.parallelFrames = parallelFrames
+        self.indexAlignment = indexAlignment
         current.reserveCapacity(frameSize)
     }
 
@@ -101,6 +106,7 @@ final class FramedPayloadWriter: ByteSink {
         guard !seekEntries.isEmpty else {
             throw SealedArchiveError(.invalidArgument, "a tar payload cannot be empty")
         }
+        try alignIndex()
         try SeekTable.checkFrameCount(seekEntries.count)
         var index = EntryIndex.magic
         index.reserveCapacity(EntryIndex.headerLength + indexEntries.count)
@@ -111,6 +117,24 @@ final class FramedPayloadWriter: ByteSink {
         try emit(indexFrame)
         let seek = SeekTable(entries: seekEntries, indexFrameLength: UInt64(indexFrame.count)).serialize()
         try emit(seek)
+    }
+
+    /// Payloads at least this many alignment units long have their index
+    /// aligned: the padding, under one unit, then costs under 1/256.
+    static let alignmentThreshold = 256
+
+    /// Zero frames (the tar may end with zeros, section 8) so that the
+    /// index frame starts at a multiple of `indexAlignment`.
+    private func alignIndex() throws {
+        guard let unit = indexAlignment, unit > 0, payloadLength >= UInt64(Self.alignmentThreshold * unit) else { return }
+        var pad = Int((UInt64(unit) - payloadLength % UInt64(unit)) % UInt64(unit))
+        if pad == 0 { return }
+        if pad < RawBlockFrame.minimumLength { pad += unit }
+        for (frame, content) in RawBlockFrame.zeroFrames(length: pad, maxContent: frameSize) {
+            seekEntries.append(SeekTable.Entry(compressedSize: UInt32(frame.count), decompressedSize: UInt32(content)))
+            tarLength += UInt64(content)
+            try emit(frame)
+        }
     }
 
     private func checkOpen() throws {

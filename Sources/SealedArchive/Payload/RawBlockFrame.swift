@@ -45,4 +45,47 @@ enum RawBlockFrame {
         }
         return frame
     }
+
+    /// The length of the frame ``encode(_:)`` makes of `count` bytes.
+    static func frameLength(contentLength count: Int) -> Int {
+        let fieldSize = count >= 256 && count <= 65_791 ? 2 : (UInt64(count) <= UInt64(UInt32.max) ? 4 : 8)
+        return 4 + 1 + 1 + fieldSize + 3 * max(1, (count + blockSize - 1) / blockSize) + count
+    }
+
+    /// Frames of zero bytes (what may follow a tar's end-of-archive marker)
+    /// that together take exactly `length` bytes (at least
+    /// ``minimumLength``), each holding at most `maxContent` bytes. Some
+    /// frame lengths cannot be made (the content size field and the block
+    /// headers grow in steps); the frames around them are made shorter.
+    static func zeroFrames(length: Int, maxContent: Int) -> [(frame: [UInt8], contentLength: Int)] {
+        precondition(length >= minimumLength, "zero frames shorter than one frame")
+        let minimum = minimumLength
+        var frames: [(frame: [UInt8], contentLength: Int)] = []
+        var remaining = length
+        while remaining > 0 {
+            // The longest frame that leaves nothing, or room for one more.
+            var target = min(remaining, frameLength(contentLength: maxContent))
+            if remaining != target && remaining - target < minimum { target = remaining - minimum }
+            while contentLength(forFrameLength: target) == nil {
+                target -= 1
+                if remaining - target < minimum { target = remaining - minimum }
+            }
+            let count = contentLength(forFrameLength: target)!
+            let zeros = [UInt8](repeating: 0, count: count)
+            frames.append((zeros.withUnsafeBytes { encode($0) }, count))
+            remaining -= target
+        }
+        return frames
+    }
+
+    /// The content length whose frame is exactly `length` bytes, if any.
+    static func contentLength(forFrameLength length: Int) -> Int? {
+        guard length >= minimumLength else { return nil }
+        let low = max(1, length - 14 - 3 * (length / blockSize + 1))
+        return (low...length).first { frameLength(contentLength: $0) == length }
+    }
+
+    /// The shortest payload frame: one byte of content (a frame of the
+    /// payload holds 1 byte to 4 MiB, FORMAT-v2.md section 8).
+    static var minimumLength: Int { frameLength(contentLength: 1) }
 }
