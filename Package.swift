@@ -64,7 +64,7 @@ let package = Package(
         // Writes Spec/vectors/: `swift run generate-vectors Spec/vectors`.
         .executableTarget(
             name: "generate-vectors",
-            dependencies: ["SealedArchive"],
+            dependencies: ["SealedArchive", "TestSupport"],
             path: "Tools/generate-vectors"
         ),
         .target(name: "KeyRotation", dependencies: ["SealedArchive", "SystemCalls"]),

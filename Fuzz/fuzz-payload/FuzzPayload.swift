@@ -1,6 +1,7 @@
 import Foundation
 import FuzzSupport
 @testable import SealedArchive
+import TestSupport
 
 // The format 2 tar payload (Spec/FORMAT-v2.md section 8) as an attacker who
 // holds the file key writes it: the input is a whole payload. It goes
@@ -9,7 +10,9 @@ import FuzzSupport
 // entry index parser also gets the raw input. Invariants: errors are typed
 // and `damaged` or `limit` (never a crash or another class), an index that
 // parses serialises back to the same bytes, and when both readers accept
-// the payload they yield the same tar.
+// the payload they yield the same tar. A payload the seeking reader
+// accepts then has entries restored by its index (`open --only` without
+// the disk): checked against the index, or refused with a typed error.
 
 /// A small real payload: two members' worth of tar in frames cut at a
 /// member mark, an index of two entries, both compressions.
@@ -30,10 +33,28 @@ func payload(_ compression: PayloadCompression) throws -> [UInt8] {
     return sink.bytes
 }
 
+/// A payload of a real tar (files, a directory, links, a manifest), in
+/// frames of 2 KiB, so the partial restore has members to read.
+func realTarPayload(_ compression: PayloadCompression) throws -> [UInt8] {
+    let env = Array("SECRET=1\n".utf8)
+    let tar = ustar([
+        TarMember(name: "MANIFEST.sha256", kind: .file, content: Array("\(sha256Hex(env))  d/env\n".utf8)),
+        TarMember(name: "d/", kind: .directory),
+        TarMember(name: "d/env", kind: .file, content: env),
+        TarMember(name: "d/big", kind: .file, content: Array(repeating: 0x5A, count: 5000)),
+        TarMember(name: "d/hard", kind: .hardLink, link: "d/env"),
+        TarMember(name: "d/soft", kind: .symbolicLink, link: "env"),
+    ])
+    let sink = MemorySink()
+    _ = try TarPayload.frame(MemorySource(tar), into: sink, compression: compression, frameSize: 2048)
+    return sink.bytes
+}
+
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: OpaquePointer?, _ argv: OpaquePointer?) -> Int32 {
     Fuzz.writeSeedsIfAsked { _ in
-        [("zstd", try payload(.zstd(level: 1))), ("raw", try payload(.none))]
+        [("zstd", try payload(.zstd(level: 1))), ("raw", try payload(.none)),
+         ("tar-zstd", try realTarPayload(.zstd(level: 1))), ("tar-raw", try realTarPayload(.none))]
     }
     return 0
 }
@@ -44,6 +65,27 @@ func expectDataError(_ error: any Error, _ what: String) {
         return
     }
     Fuzz.check(error.code == .damaged || error.code == .limit, "\(what) threw \(error.code.rawValue): \(error.message)")
+}
+
+/// A few entries restored by the index, checked but not written: an entry
+/// either matches the index or is refused with an error of the classes a
+/// hostile payload can cause.
+func restoreByIndex(_ payload: SeekablePayload) {
+    let paths = payload.index.entries.prefix(4).compactMap { try? EntryPolicy.normalize($0.path) }
+    for path in Set(paths) {
+        var options = RestoreOptions()
+        options.only = [String(decoding: path, as: UTF8.self)]
+        // A name that is not UTF-8 does not round-trip through String.
+        guard options.only![0].utf8.elementsEqual(path) else { continue }
+        do {
+            _ = try Restore.readEntries(of: payload, options: options, staging: nil, cancellation: Cancellation(), inputBytes: { 1 << 20 })
+        } catch let error as SealedArchiveError {
+            let allowed: [SealedArchiveError.Code] = [.damaged, .limit, .unsafeEntry, .manifest]
+            Fuzz.check(allowed.contains(error.code), "restore by the index threw \(error.code.rawValue): \(error.message)")
+        } catch {
+            Fuzz.check(false, "restore by the index threw a foreign error: \(error)")
+        }
+    }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -69,6 +111,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
         for k in 0..<seekable.frameCount { tar += try seekable.frame(k) }
         Fuzz.check(UInt64(tar.count) == seekable.tarLength, "frames do not add up to the seek table's tar length")
         seekableTar = tar
+        restoreByIndex(seekable)
     } catch {
         expectDataError(error, "SeekablePayload")
     }

@@ -3,6 +3,7 @@
 // payloads only (kind 01; tar payloads need the zstd-frame layer).
 import Foundation
 import SealedArchive
+import TestSupport
 
 /// SplitMix64: the version 2 vectors' keys, file keys, ephemeral keys and
 /// plaintexts come from it, so every run writes the same bytes.
@@ -181,47 +182,6 @@ struct SealedV2 {
     try writeVersion2Tar()
 }
 
-/// One ustar member of the vectors' tar: fixed owner and time, so the
-/// bytes are the same on every machine.
-struct TarMember {
-    enum Kind: UInt8 { case file = 0x30, hardLink = 0x31, symbolicLink = 0x32, directory = 0x35 }
-    var name: String
-    var kind: Kind
-    var content: [UInt8] = []
-    var link: String = ""
-}
-
-/// A ustar stream of `members` and its end-of-archive marker (POSIX.1-1988
-/// headers: names under 100 bytes, owner root, mtime fixed).
-func ustar(_ members: [TarMember]) -> [UInt8] {
-    func octal(_ value: Int, _ width: Int) -> [UInt8] {
-        Array(String(value, radix: 8).leftPadded(width - 1).replacingOccurrences(of: " ", with: "0").utf8) + [0]
-    }
-    func field(_ text: String, _ width: Int) -> [UInt8] {
-        let bytes = Array(text.utf8)
-        return bytes + [UInt8](repeating: 0, count: width - bytes.count)
-    }
-    var tar: [UInt8] = []
-    for member in members {
-        var header = field(member.name, 100) + octal(member.kind == .directory ? 0o755 : 0o644, 8) + octal(0, 8) + octal(0, 8)
-            + octal(member.kind == .file ? member.content.count : 0, 12) + octal(1_795_000_000, 12)
-            + [UInt8](repeating: 0x20, count: 8) + [member.kind.rawValue] + field(member.link, 100)
-            + Array("ustar\u{0}00".utf8) + field("root", 32) + field("root", 32) + octal(0, 8) + octal(0, 8) + field("", 155)
-        header += [UInt8](repeating: 0, count: 512 - header.count)
-        let sum = header.reduce(0) { $0 + Int($1) }
-        header.replaceSubrange(148..<156, with: Array(String(sum, radix: 8).leftPadded(6).replacingOccurrences(of: " ", with: "0").utf8) + [0, 0x20])
-        tar += header
-        if member.kind == .file {
-            tar += member.content + [UInt8](repeating: 0, count: (512 - member.content.count % 512) % 512)
-        }
-    }
-    return tar + [UInt8](repeating: 0, count: 1024)
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-}
-
 /// Format 2 tar payloads (FORMAT-v2.md section 8): frames, the entry index
 /// and the seek table, made by the library from a fixed ustar stream; the
 /// tamper vectors change the payload (stored as raw blocks, so the index
@@ -231,7 +191,7 @@ extension String {
     let host = V2Keys.host
     let env = Array("DATABASE_URL=postgres://db/app\nSECRET=1\n".utf8)
     let dump = Array((0..<300).map { "INSERT INTO t VALUES (\($0), 'row \($0)');\n" }.joined().utf8)
-    let (envDigestHex, dumpDigestHex) = (try sha256Hex(env), try sha256Hex(dump))
+    let (envDigestHex, dumpDigestHex) = (sha256Hex(env), sha256Hex(dump))
     let manifest = Array("\(envDigestHex)  config/env.backup\n\(dumpDigestHex)  db/dump.sql\n\(dumpDigestHex)  db/again.sql\n".utf8)
     let tar = ustar([
         TarMember(name: "MANIFEST.sha256", kind: .file, content: manifest),

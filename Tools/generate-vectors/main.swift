@@ -9,6 +9,7 @@
 // check that they agree with them.
 import Foundation
 import SealedArchive
+import TestSupport
 
 struct Vector: Encodable {
     let name: String
@@ -28,21 +29,6 @@ func secretText(_ bytes: SecureBytes) -> String {
     bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
 }
 
-func sha256Hex(_ bytes: [UInt8]) throws -> String {
-    // Computed with the system's sha256sum so the generator needs no SHA-256
-    // of its own.
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    try input.fileHandleForWriting.write(contentsOf: Data(bytes))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data.prefix(64), as: UTF8.self)
-}
 
 // `--only-v2` writes the version 2 vectors (into DIRECTORY/v2) and leaves
 // the version 1 ones as they are: keys and file keys are random, so
@@ -93,7 +79,7 @@ var written: [String] = []
         identities: try identities.map { secretText(try $0.encoded()) },
         signers: signers.map { $0.signer.description },
         expect: expect, keyless_expect: keyless ?? expect,
-        plaintext_sha256: try plaintext.map(sha256Hex), plaintext_length: plaintext?.count, tar_sha256: try tar.map(sha256Hex))
+        plaintext_sha256: plaintext.map(sha256Hex), plaintext_length: plaintext?.count, tar_sha256: tar.map(sha256Hex))
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try encoder.encode(vector).write(to: directory.appendingPathComponent("\(name).json"))

@@ -81,10 +81,22 @@ extension Restore {
 
     package static func extract(_ archive: UnlockedSeekableArchive, to destination: String, options: RestoreOptions,
                                 cancellation: Cancellation, flush: (String) throws -> Void) throws -> ContentsSummary {
+        let payload = try seekablePayload(archive)
+        return try staged(to: destination, cancellation: cancellation, flush: flush) { staging in
+            try readEntries(of: payload, options: options, staging: Array(staging.utf8), cancellation: cancellation,
+                            inputBytes: { archive.reader.bytesRead })
+        }
+    }
+
+    /// The entries `options.only` names, read from `payload` by its index
+    /// and checked against it, with every rule of extraction; written into
+    /// `staging` when given (else only checked). What `extract` does in its
+    /// staging directory, and what the payload fuzzer drives.
+    static func readEntries(of payload: SeekablePayload, options: RestoreOptions, staging: [UInt8]?,
+                            cancellation: Cancellation, inputBytes: @escaping () -> UInt64) throws -> ContentsSummary {
         guard let only = options.only else {
             throw SealedArchiveError(.invalidArgument, "a restore by the index restores the entries named with --only; without it, read the whole archive")
         }
-        let payload = try seekablePayload(archive)
         let entries = payload.index.entries
         var selection = try OnlySelection(only)
         let chosen = entries.indices.filter { k in
@@ -97,32 +109,30 @@ extension Restore {
         var manifestText: [UInt8]?
         if options.checkManifest,
            let k = entries.indices.first(where: { entries[$0].kind == .regular && (try? EntryPolicy.normalize(entries[$0].path)) == Manifest.name }) {
-            manifestText = try memberContent(entries[k], range: range(ofEntry: k, in: payload), payload: payload)
+            manifestText = try indexMustDescribeTar { try memberContent(entries[k], range: range(ofEntry: k, in: payload), payload: payload) }
         }
 
-        return try staged(to: destination, cancellation: cancellation, flush: flush) { staging in
-            try UTF8Locale.run {
-                let source = TarRangeSource(payload: payload, ranges: ranges)
-                let tar = try indexMustDescribeTar { try TarStreamReader(source: source) }
-                var walk = TarWalk(options: options, cancellation: cancellation, inputBytes: { archive.reader.bytesRead })
-                walk.staging = Array(staging.utf8)
-                walk.selection = try OnlySelection(only)
-                walk.manifestText = manifestText
-                var seen = 0
-                walk.observe = { entry, sha256 in
-                    guard seen < chosen.count else {
-                        throw SealedArchiveError(.damaged, "payload: '\(entry.shownPath)' lies inside another entry's range of the tar: the index does not describe the tar")
-                    }
-                    try check(entry, sha256: sha256, against: entries[chosen[seen]], at: source.syntheticStart(ofRange: seen))
-                    seen += 1
+        return try UTF8Locale.run {
+            let source = TarRangeSource(payload: payload, ranges: ranges)
+            let tar = try indexMustDescribeTar { try TarStreamReader(source: source) }
+            var walk = TarWalk(options: options, cancellation: cancellation, inputBytes: inputBytes)
+            walk.staging = staging
+            walk.selection = try OnlySelection(only)
+            walk.manifestText = manifestText
+            var seen = 0
+            walk.observe = { entry, sha256 in
+                guard seen < chosen.count else {
+                    throw SealedArchiveError(.damaged, "payload: '\(entry.shownPath)' lies inside another entry's range of the tar: the index does not describe the tar")
                 }
-                return try indexMustDescribeTar {
-                    try walk.run(tar) {
-                        guard seen == chosen.count else {
-                            throw SealedArchiveError(.damaged, "payload: \(chosen.count - seen) of the entries the index places in the tar are not there")
-                        }
-                        return nil
+                try check(entry, sha256: sha256, against: entries[chosen[seen]], at: source.syntheticStart(ofRange: seen))
+                seen += 1
+            }
+            return try indexMustDescribeTar {
+                try walk.run(tar) {
+                    guard seen == chosen.count else {
+                        throw SealedArchiveError(.damaged, "payload: \(chosen.count - seen) of the entries the index places in the tar are not there")
                     }
+                    return nil
                 }
             }
         }
