@@ -159,7 +159,8 @@ if [ "$mode" = thread ] || [ "$mode" = all ]; then
     suites=(SealedArchiveTests.RoundTripTests SealedArchiveTests.TamperTests SealedArchiveTests.RewrapTests
             SealedArchiveTests.VectorTests CLITests.RoundTripTests CLITests.DirectoryRoundTripTests
             CLITests.VerificationTests CLITests.KeysCommandTests CLITests.CrashSafetyTests CLITests.SignalTests
-            CLITests.ConcurrencyBudgetTests)
+            CLITests.ConcurrencyBudgetTests SealedArchiveTests.StreamingV2Tests SealedArchiveTests.FramedPayloadTests
+            SealedArchiveTests.PartialRestoreTests CLITests.PartialRestoreCommandTests)
     # Locked's annotations stand in for TSan's missing model of
     # Synchronization.Mutex (Tools/sanitizers/README.md): they must silence
     # a correctly locked program, or every Locked report below means nothing.
