@@ -160,7 +160,7 @@ if [ "$mode" = thread ] || [ "$mode" = all ]; then
             SealedArchiveTests.VectorTests CLITests.RoundTripTests CLITests.DirectoryRoundTripTests
             CLITests.VerificationTests CLITests.KeysCommandTests CLITests.CrashSafetyTests CLITests.SignalTests
             CLITests.ConcurrencyBudgetTests SealedArchiveTests.StreamingV2Tests SealedArchiveTests.FramedPayloadTests
-            SealedArchiveTests.PartialRestoreTests CLITests.PartialRestoreCommandTests)
+            SealedArchiveTests.PartialRestoreTests CLITests.PartialRestoreCommandTests SealedArchiveTests.BackgroundStageTests)
     # Locked's annotations stand in for TSan's missing model of
     # Synchronization.Mutex (Tools/sanitizers/README.md): they must silence
     # a correctly locked program, or every Locked report below means nothing.

@@ -7,9 +7,10 @@ import SealedArchiveFormat
 /// tar, and at a member's first header once the frame holds 256 KiB, so a
 /// seeking reader of one member decompresses little beyond it. Full frames
 /// wait in a batch of `parallelFrames` that is compressed on every core
-/// (``Parallel``) and written in order, so memory is bounded by the batch:
-/// about `parallelFrames × (frameSize + compressBound(frameSize))` plus the
-/// frame being filled (``peakBufferedBytes`` reports it).
+/// (``Parallel``) and written in order by a ``BackgroundStage`` while the
+/// caller fills the next batch, so memory is bounded by two batches:
+/// about `2 × parallelFrames × (frameSize + compressBound(frameSize))` plus
+/// the frame being filled (``peakBufferedBytes`` reports one batch's).
 ///
 /// The seek table (8 bytes a frame) and the serialized index (a member's
 /// path and link plus 66 bytes) are kept in memory until ``finish()``;
@@ -34,7 +35,11 @@ final class FramedPayloadWriter: ByteSink {
     private var current: [UInt8] = []
     private var batch: [[UInt8]] = []
     private var batchBytes = 0
-    private var seekEntries: [SeekTable.Entry] = []
+    /// What the frames written so far add up to: updated by the stage
+    /// that compresses and writes them, read here once it is drained.
+    private let written = Written()
+    /// Compresses and writes each full batch while the next one is cut.
+    private let stage = BackgroundStage()
     private var indexEntries: [UInt8] = []
     private var indexCount: UInt64 = 0
     private var previousHeaderOffset: UInt64?
@@ -42,10 +47,18 @@ final class FramedPayloadWriter: ByteSink {
 
     /// The tar bytes written so far: the tar offset of the next byte.
     private(set) var tarLength: UInt64 = 0
-    /// The payload bytes written to the sink so far.
-    private(set) var payloadLength: UInt64 = 0
-    /// The most frame bytes (tar waiting, compressed output) held at once.
-    private(set) var peakBufferedBytes = 0
+    /// The payload bytes written to the sink (complete after ``finish()``).
+    var payloadLength: UInt64 { written.payloadLength }
+    /// The most frame bytes (tar waiting, compressed output) held at once,
+    /// per batch (two batches are in hand at a time).
+    var peakBufferedBytes: Int { written.peakBufferedBytes }
+
+    /// The seek entries and length of what was written.
+    private final class Written {
+        var seekEntries: [SeekTable.Entry] = []
+        var payloadLength: UInt64 = 0
+        var peakBufferedBytes = 0
+    }
 
     init(sink: ByteSink, compression: TarCompression = .default,
          frameSize: Int = FramedPayloadWriter.defaultFrameSize, memberCut: Int = FramedPayloadWriter.defaultMemberCut,
@@ -103,11 +116,12 @@ final class FramedPayloadWriter: ByteSink {
         finished = true
         if !current.isEmpty { try cutFrame() }
         try compressBatch()
-        guard !seekEntries.isEmpty else {
+        try stage.drain()
+        guard !written.seekEntries.isEmpty else {
             throw SealedArchiveError(.invalidArgument, "a tar payload cannot be empty")
         }
         try alignIndex()
-        try SeekTable.checkFrameCount(seekEntries.count)
+        try SeekTable.checkFrameCount(written.seekEntries.count)
         var index = EntryIndex.magic
         index.reserveCapacity(EntryIndex.headerLength + indexEntries.count)
         index.appendLittleEndian(indexCount)
@@ -115,7 +129,7 @@ final class FramedPayloadWriter: ByteSink {
         indexEntries = []
         let indexFrame = try index.withUnsafeBytes { try IndexFrame.encode($0, compression) }
         try emit(indexFrame)
-        let seek = SeekTable(entries: seekEntries, indexFrameLength: UInt64(indexFrame.count)).serialize()
+        let seek = SeekTable(entries: written.seekEntries, indexFrameLength: UInt64(indexFrame.count)).serialize()
         try emit(seek)
     }
 
@@ -131,9 +145,9 @@ final class FramedPayloadWriter: ByteSink {
         if pad == 0 { return }
         if pad < RawBlockFrame.minimumLength { pad += unit }
         for (frame, content) in RawBlockFrame.zeroFrames(length: pad, maxContent: frameSize) {
-            seekEntries.append(SeekTable.Entry(compressedSize: UInt32(frame.count), decompressedSize: UInt32(content)))
+            written.seekEntries.append(SeekTable.Entry(compressedSize: UInt32(frame.count), decompressedSize: UInt32(content)))
             tarLength += UInt64(content)
-            try emit(frame)
+            try Self.emit(frame, to: sink, written)
         }
     }
 
@@ -149,29 +163,35 @@ final class FramedPayloadWriter: ByteSink {
         if batch.count == parallelFrames { try compressBatch() }
     }
 
-    /// Compresses the waiting frames side by side and writes them in order.
+    /// Hands the waiting frames to the stage, which compresses them side by
+    /// side and writes them in order while the next batch is cut.
     private func compressBatch() throws {
         guard !batch.isEmpty else { return }
-        var outputs = [[UInt8]](repeating: [], count: batch.count)
-        let inputs = batch
-        let compression = self.compression
-        try outputs.withUnsafeMutableBufferPointer { outputs in
-            try Parallel.forEach(inputs.count, bytes: batchBytes) { k in
-                outputs[k] = try inputs[k].withUnsafeBytes { try PayloadFrame.encode($0, compression) }
-            }
-        }
-        let held = frameSize + batchBytes + outputs.reduce(0) { $0 + $1.count }
-        peakBufferedBytes = max(peakBufferedBytes, held)
+        let (inputs, inputBytes, compression, sink, written, frameSize) = (batch, batchBytes, self.compression, self.sink, self.written, self.frameSize)
         batch = []
         batchBytes = 0
-        for (k, frame) in outputs.enumerated() {
-            seekEntries.append(SeekTable.Entry(compressedSize: UInt32(frame.count), decompressedSize: UInt32(inputs[k].count)))
-            try emit(frame)
+        try stage.submit {
+            var outputs = [[UInt8]](repeating: [], count: inputs.count)
+            try outputs.withUnsafeMutableBufferPointer { outputs in
+                try Parallel.forEach(inputs.count, bytes: inputBytes) { k in
+                    outputs[k] = try inputs[k].withUnsafeBytes { try PayloadFrame.encode($0, compression) }
+                }
+            }
+            let held = frameSize + inputBytes + outputs.reduce(0) { $0 + $1.count }
+            written.peakBufferedBytes = max(written.peakBufferedBytes, held)
+            for (k, frame) in outputs.enumerated() {
+                written.seekEntries.append(SeekTable.Entry(compressedSize: UInt32(frame.count), decompressedSize: UInt32(inputs[k].count)))
+                try Self.emit(frame, to: sink, written)
+            }
         }
     }
 
     private func emit(_ bytes: [UInt8]) throws {
+        try Self.emit(bytes, to: sink, written)
+    }
+
+    private static func emit(_ bytes: [UInt8], to sink: ByteSink, _ written: Written) throws {
         try bytes.withUnsafeBytes { try sink.write($0) }
-        payloadLength += UInt64(bytes.count)
+        written.payloadLength += UInt64(bytes.count)
     }
 }
