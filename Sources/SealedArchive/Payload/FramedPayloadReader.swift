@@ -79,7 +79,6 @@ final class FramedPayloadReader: ByteSource {
             filled += take
             outputOffset += take
             if outputOffset == frame.count {
-                outputs[outputIndex] = []
                 outputIndex += 1
                 outputOffset = 0
             }
@@ -117,23 +116,31 @@ final class FramedPayloadReader: ByteSource {
     /// all cores when the input is ahead, and a slow pipe is not waited on
     /// for more than one frame.
     private func nextBatch() throws -> Bool {
+        // The consumed batch's buffers decode the next one.
+        var results = outputs
         outputs = []
         outputIndex = 0
         outputOffset = 0
-        var frames: [[UInt8]] = []
+        // Frames are decoded where they lie in the input: only the first
+        // may read more (moving the buffer), the others are taken only when
+        // already buffered, so the ranges stay valid.
+        var frames: [Range<Int>] = []
         var bytes = 0
         while frames.count < parallelFrames, let frame = try nextFrame(mayRead: frames.isEmpty) {
             bytes += frame.count
             frames.append(frame)
         }
         guard !frames.isEmpty else { return false }
-        var results = [[UInt8]](repeating: [], count: frames.count)
-        try results.withUnsafeMutableBufferPointer { results in
-            try Parallel.forEach(frames.count, bytes: bytes) { k in
-                results[k] = try frames[k].withUnsafeBytes { try PayloadFrame.decode($0) }
+        if results.count > frames.count { results.removeLast(results.count - frames.count) }
+        while results.count < frames.count { results.append([]) }
+        try input.withUnsafeBytes { input in
+            try results.withUnsafeMutableBufferPointer { results in
+                try Parallel.forEach(frames.count, bytes: bytes) { k in
+                    try PayloadFrame.decode(UnsafeRawBufferPointer(rebasing: input[frames[k]]), into: &results[k])
+                }
             }
         }
-        let held = bytes + results.reduce(0) { $0 + $1.count } + (input.count - inputStart)
+        let held = (input.count - inputStart) + bytes + results.reduce(0) { $0 + $1.count }
         peakBufferedBytes = max(peakBufferedBytes, held)
         for (k, result) in results.enumerated() {
             seenFrames.append(SeekTable.Entry(compressedSize: UInt32(frames[k].count), decompressedSize: UInt32(result.count)))
@@ -146,9 +153,10 @@ final class FramedPayloadReader: ByteSource {
         return true
     }
 
-    /// The next tar frame's bytes, or nil at the index frame. Without
-    /// `mayRead`, nil too when the frame is not wholly buffered.
-    private func nextFrame(mayRead: Bool) throws -> [UInt8]? {
+    /// Where the next tar frame lies in the input buffer (it is then
+    /// consumed), or nil at the index frame. Without `mayRead`, nil too when
+    /// the frame is not wholly buffered, and the buffer is not touched.
+    private func nextFrame(mayRead: Bool) throws -> Range<Int>? {
         if atIndexFrame { return nil }
         if !mayRead && input.count - inputStart < 4 { return nil }
         guard try fill(4) else { throw damaged("it ends before its index frame") }
@@ -161,7 +169,10 @@ final class FramedPayloadReader: ByteSource {
             switch length {
             case .complete(let count):
                 guard count <= PayloadFrame.maxLength else { throw damaged("a frame of \(count) bytes is longer than any frame of 4 MiB") }
-                return take(count)
+                let range = inputStart..<inputStart + count
+                inputStart += count
+                consumed += UInt64(count)
+                return range
             case .invalid(let why):
                 throw damaged("frame \(frameCount) is not a zstd frame (\(why))")
             case .incomplete:

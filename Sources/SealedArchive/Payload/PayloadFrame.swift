@@ -39,13 +39,24 @@ enum PayloadFrame {
     /// Checks the frame rules on `frame`, exactly one frame and nothing
     /// after it, and decompresses it [`damaged` otherwise].
     static func decode(_ frame: UnsafeRawBufferPointer) throws -> [UInt8] {
+        var output: [UInt8] = []
+        try decode(frame, into: &output)
+        return output
+    }
+
+    /// The same into `output`, whose storage is reused when it is large
+    /// enough (a streaming reader decodes frame after frame into the same
+    /// few buffers instead of allocating a megabyte each time).
+    static func decode(_ frame: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
         let contentSize = try check(frame)
-        var output = [UInt8](repeating: 0, count: contentSize)
+        if output.count != contentSize {
+            output.removeAll(keepingCapacity: true)
+            output.append(contentsOf: repeatElement(0, count: contentSize))
+        }
         let written = try output.withUnsafeMutableBytes { try Zstd.decompressFrame(frame, into: $0) }
         guard written == contentSize else {
             throw SealedArchiveError(.damaged, "payload frame: it decompresses to \(written) bytes, its header says \(contentSize)")
         }
-        return output
     }
 
     /// The frame rules of section 8 on a whole frame, before any
