@@ -44,15 +44,13 @@ enum PayloadFrame {
         return output
     }
 
-    /// The same into `output`, whose storage is reused when it is large
-    /// enough (a streaming reader decodes frame after frame into the same
-    /// few buffers instead of allocating a megabyte each time).
+    /// The same into `output`, whose storage is reused when it has the
+    /// frame's size (a streaming reader decodes frame after frame into the
+    /// same few buffers instead of allocating a megabyte each time).
     static func decode(_ frame: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
         let contentSize = try check(frame)
-        if output.count != contentSize {
-            output.removeAll(keepingCapacity: true)
-            output.append(contentsOf: repeatElement(0, count: contentSize))
-        }
+        // Frames are mostly full: a buffer of another size is made anew.
+        if output.count != contentSize { output = [UInt8](repeating: 0, count: contentSize) }
         let written = try output.withUnsafeMutableBytes { try Zstd.decompressFrame(frame, into: $0) }
         guard written == contentSize else {
             throw SealedArchiveError(.damaged, "payload frame: it decompresses to \(written) bytes, its header says \(contentSize)")
