@@ -191,7 +191,7 @@ public enum DirectoryPacker {
             // this member's header offset.
             try tar.finishEntry(name: shown)
             let headerOffset = framed.tarLength
-            try framed.memberStarts()
+            try framed.memberStarts(size: info.st_mode & S_IFMT == S_IFREG && !isHardlink ? UInt64(max(0, info.st_size)) : 0)
             try tar.writeHeader(entry, name: shown)
             let sha256 = fd >= 0 && !isHardlink ? try copyContents(fd: fd, expected: info, name: shown, hashing: true) : nil
             try framed.append(IndexEntry(TarEntry(libarchiveEntry: entry, headerOffset: Int64(headerOffset)),

@@ -4,8 +4,9 @@ import SealedArchiveFormat
 /// stream: frames of tar, then the index frame, then the seek frame.
 ///
 /// Frames are cut as the reference encoder of section 10 does: at 1 MiB of
-/// tar, and at a member's first header once the frame holds 256 KiB, so a
-/// seeking reader of one member decompresses little beyond it. Full frames
+/// tar, and at a member's first header once the frame holds 256 KiB or when
+/// the member fills a frame itself, so a seeking reader of one member
+/// decompresses little beyond it. Full frames
 /// wait in a batch of `parallelFrames` that is compressed on every core
 /// (``Parallel``) and written in order by a ``BackgroundStage`` while the
 /// caller fills the next batch, so memory is bounded by two batches:
@@ -89,10 +90,13 @@ final class FramedPayloadWriter: ByteSink {
     }
 
     /// Marks that a member's first header starts at the current tar offset
-    /// (``tarLength``): the frame is cut here if it holds `memberCut` bytes.
-    func memberStarts() throws {
+    /// (``tarLength``): the frame is cut here if it holds `memberCut` bytes,
+    /// or if the member (of `size` bytes) fills a frame of its own, so that
+    /// small members before a large one (a manifest, an env file) lie in
+    /// a small frame that a partial restore reads cheaply.
+    func memberStarts(size: UInt64 = 0) throws {
         try checkOpen()
-        if current.count >= memberCut && !current.isEmpty { try cutFrame() }
+        if !current.isEmpty && (current.count >= memberCut || size >= UInt64(frameSize)) { try cutFrame() }
     }
 
     /// Adds a member's index entry, in tar order, once its content's SHA-256
