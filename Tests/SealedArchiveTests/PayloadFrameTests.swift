@@ -149,3 +149,23 @@ import TestSupport
         }
     }
 }
+
+/// The entry index frame is decompressed a piece at a time: output past the
+/// content size its header states is refused as it comes, before it is
+/// kept (a frame of tiny blocks can claim little and expand to gigabytes).
+@Suite struct IndexFrameBoundTests {
+    @Test func outputPastTheStatedSizeIsRefusedBeforeItIsKept() throws {
+        // 300,000 bytes of content in raw blocks, the size field (4 bytes
+        // after the two descriptor bytes) patched down to 1,000.
+        let content = [UInt8](repeating: 0x41, count: 300_000)
+        var inner = content.withUnsafeBytes { RawBlockFrame.encode($0) }
+        let claimed: UInt32 = 1_000
+        for k in 0..<4 { inner[6 + k] = UInt8(truncatingIfNeeded: claimed >> (8 * k)) }
+        var kept = 0
+        let outcome = errorCode {
+            try inner.withUnsafeBytes { try IndexFrame.decode($0) { kept += $0.count } }
+        }
+        #expect(outcome == .damaged)
+        #expect(kept <= 1_000, "\(kept) bytes were handed on")
+    }
+}

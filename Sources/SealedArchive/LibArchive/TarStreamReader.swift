@@ -73,13 +73,20 @@ final class TarStreamReader {
 
     /// - Parameter subject: how errors name the stream, "the archive's" by
     ///   default.
-    init(source: ByteSource, raw: Bool = false, subject: String = "the archive's") throws {
+    /// - Parameter decompressing: whether the stream may be zstd-compressed
+    ///   (a format 1 payload, an input to seal); false for a tar already
+    ///   decompressed (format 2's frames), which must then be read as the
+    ///   tar it is: with the filter on, libarchive would take a skippable
+    ///   frame's magic in a header for zstd and read a tar hidden inside.
+    init(source: ByteSource, raw: Bool = false, subject: String = "the archive's", decompressing: Bool = true) throws {
         self.subject = subject
         guard let handle = archive_read_new() else { throw SealedArchiveError(.resources, "out of memory: libarchive could not allocate a reader") }
         self.handle = handle
         context = CallbackContext(source: source, bufferSize: 1 << 20)
         retained = Unmanaged.passRetained(context)
-        try LibArchive.check(archive_read_support_filter_zstd(handle), handle, "cannot enable zstd")
+        if decompressing {
+            try LibArchive.check(archive_read_support_filter_zstd(handle), handle, "cannot enable zstd")
+        }
         if raw {
             try LibArchive.check(archive_read_support_format_raw(handle), handle, "cannot enable raw reading")
         } else {

@@ -59,7 +59,17 @@ enum IndexFrame {
     /// the output is exactly the content size.
     static func decode(_ inner: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let contentSize = try checkInner(inner)
-        let produced = try Zstd.decompressStreaming(inner, windowLogMax: windowLogMax, body)
+        // libzstd checks the content size only at the frame's end: output
+        // past it is refused as it comes, before any of it is kept (blocks
+        // of a few bytes can expand a small frame to gigabytes).
+        var delivered: UInt64 = 0
+        let produced = try Zstd.decompressStreaming(inner, windowLogMax: windowLogMax) { piece in
+            delivered += UInt64(piece.count)
+            guard delivered <= contentSize else {
+                throw damaged("it decompresses to more than the \(contentSize) bytes its header says")
+            }
+            try body(piece)
+        }
         guard produced == contentSize else {
             throw damaged("it decompresses to \(produced) bytes, its header says \(contentSize)")
         }

@@ -12,7 +12,7 @@ enum TarIndexing {
     /// UTF-8 locale, as extraction does.
     static func forEachEntry(in source: ByteSource, subject: String = "the archive's", _ body: (IndexEntry) throws -> Void) throws {
         try UTF8Locale.run {
-            let tar = try TarStreamReader(source: source, subject: subject)
+            let tar = try TarStreamReader(source: source, subject: subject, decompressing: false)
             while let entry = try tar.next() {
                 let content = try ContentHasher(size: entry.size, path: entry.path)
                 if entry.kind == .file {

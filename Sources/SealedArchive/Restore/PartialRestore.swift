@@ -114,12 +114,18 @@ extension Restore {
 
         return try UTF8Locale.run {
             let source = TarRangeSource(payload: payload, ranges: ranges)
-            let tar = try indexMustDescribeTar { try TarStreamReader(source: source) }
+            let tar = try indexMustDescribeTar { try TarStreamReader(source: source, decompressing: false) }
             var walk = TarWalk(options: options, cancellation: cancellation, inputBytes: inputBytes)
             walk.staging = staging
             walk.selection = try OnlySelection(only)
             walk.manifestText = manifestText
             var seen = 0
+            walk.inspect = { entry in
+                guard seen < chosen.count else {
+                    throw SealedArchiveError(.damaged, "payload: '\(entry.shownPath)' lies inside another entry's range of the tar: the index does not describe the tar")
+                }
+                try checkHeader(entry, against: entries[chosen[seen]], at: source.syntheticStart(ofRange: seen))
+            }
             walk.observe = { entry, sha256 in
                 guard seen < chosen.count else {
                     throw SealedArchiveError(.damaged, "payload: '\(entry.shownPath)' lies inside another entry's range of the tar: the index does not describe the tar")
@@ -161,13 +167,20 @@ extension Restore {
     /// (`start`, in the stream of chosen ranges) [`damaged`]. Mode and
     /// times come from the tar, never the index.
     private static func check(_ entry: TarEntry, sha256: [UInt8]?, against indexed: IndexEntry, at start: UInt64) throws {
+        try checkHeader(entry, against: indexed, at: start)
         let read = try IndexEntry(entry, headerOffset: start, sha256: sha256)
+        guard constantTimeEquals(read.sha256, indexed.sha256) else {
+            throw SealedArchiveError(.damaged, "payload: the content of '\(shownName(indexed.path))' does not match its SHA-256 in the index")
+        }
+    }
+
+    /// The header half of ``check(_:sha256:against:at:)``, made as soon as
+    /// libarchive read the header, before anything is written or hashed.
+    private static func checkHeader(_ entry: TarEntry, against indexed: IndexEntry, at start: UInt64) throws {
+        let read = try IndexEntry(entry, headerOffset: start, sha256: nil)
         guard read.kind == indexed.kind, read.path == indexed.path, read.size == indexed.size, read.link == indexed.link,
               UInt64(exactly: entry.headerOffset) == start else {
             throw SealedArchiveError(.damaged, "payload: the tar at offset \(indexed.headerOffset) is not the entry '\(shownName(indexed.path))' the index places there")
-        }
-        guard constantTimeEquals(read.sha256, indexed.sha256) else {
-            throw SealedArchiveError(.damaged, "payload: the content of '\(shownName(indexed.path))' does not match its SHA-256 in the index")
         }
     }
 
@@ -178,10 +191,13 @@ extension Restore {
             throw SealedArchiveError(.manifest, "MANIFEST.sha256 is larger than \(Manifest.maximumSize >> 20) MiB")
         }
         return try UTF8Locale.run {
-            let tar = try TarStreamReader(source: TarRangeSource(payload: payload, ranges: [range]))
+            let tar = try TarStreamReader(source: TarRangeSource(payload: payload, ranges: [range]), decompressing: false)
             guard let entry = try tar.next() else {
                 throw SealedArchiveError(.damaged, "payload: no entry where the index places '\(shownName(indexed.path))'")
             }
+            // Before any content: the tar's header must be the index's (its
+            // size, at most the manifest's limit, bounds the hashing).
+            try checkHeader(entry, against: indexed, at: 0)
             let content = try ContentHasher(size: entry.size, path: entry.path)
             var text: [UInt8] = []
             while let block = try tar.nextBlock() {

@@ -215,7 +215,7 @@ public enum Restore {
         // stored index is checked against the tar as it is read.
         let framed = reader.header.version == .v2 ? try FramedPayloadReader(source: plaintext) : nil
         let index = framed == nil ? nil : try EntryIndexHasher()
-        let tar = try TarStreamReader(source: framed ?? plaintext)
+        let tar = try TarStreamReader(source: framed ?? plaintext, decompressing: framed == nil)
         // The size limit scales with the payload read: format 2's frames
         // as far as their output was handed out (not its read-ahead).
         var walk = TarWalk(options: options, cancellation: cancellation,

@@ -20,6 +20,10 @@ struct TarWalk {
     /// `--only`: the entries to extract and list; the others are read and
     /// checked but not written. nil: every entry.
     var selection: OnlySelection?
+    /// Called with every entry as soon as its header is read, before it is
+    /// admitted, written or hashed (a partial restore compares it with the
+    /// index here, so a lying header costs nothing).
+    var inspect: ((TarEntry) throws -> Void)?
     /// Called with every entry, selected or not, in tar order, and its
     /// content's SHA-256 (regular files): the index check.
     var observe: ((TarEntry, [UInt8]?) throws -> Void)?
@@ -68,6 +72,7 @@ struct TarWalk {
 
         while let entry = try tar.next() {
             try cancellation.check()
+            try inspect?(entry)
             guard let path = try policy.admit(entry) else {
                 try observe?(entry, nil)
                 continue
