@@ -29,6 +29,13 @@ import TestSupport
         }
     }
 
+    /// A version 2 vector whose container is intact and whose payload is a
+    /// tar: its outcome is the payload reader's.
+    static func holdsTarPayload(_ vector: Vector) -> Bool {
+        guard vector.keyless_expect == "ok", let archive = try? [UInt8](Data(contentsOf: vector.archiveURL)) else { return false }
+        return archive.count > 14 && archive[8] == 2 && archive[14] == PayloadKind.tar.rawValue
+    }
+
     /// Whether the container reader's `outcome` is the vector's. A version
     /// 2 tar payload's own checks (frames, seek table, index against the
     /// tar) come after the container's, in the payload reader: for such a
@@ -79,23 +86,24 @@ import TestSupport
         #expect((outcome?.rawValue ?? "ok") == vector.keyless_expect, "\(vector.name)")
     }
 
-    /// A version 2 tar payload read whole as `verify -i` and `open -C` read
-    /// it (frames, seek table, the index against the tar): the vector's
-    /// outcome, and for a good one the tar it states.
-    @Test(arguments: try VectorTests.version2().filter { $0.tar_sha256 != nil || $0.name.hasPrefix("v2-invalid-tar-") })
+    /// A version 2 tar payload read whole (frames, seek table, the index
+    /// against the tar: what FORMAT-v2.md section 8 asks of a reader of the
+    /// whole payload, without extraction's policy, which may refuse what
+    /// the format allows, a FIFO): the vector's outcome, and for a good one
+    /// the tar it states.
+    @Test(arguments: try VectorTests.version2().filter(VectorTests.holdsTarPayload))
     func version2TarPayloadOutcome(_ vector: Vector) throws {
         let archive = try [UInt8](Data(contentsOf: vector.archiveURL))
         let identities = try vector.identities.map { text in try Array(text.utf8).withUnsafeBytes { try Identity(parsing: $0) } }
         let signers = vector.signers.isEmpty ? nil : try vector.signers.map { try SignerKey(parsing: $0) }
-        func reader() throws -> UnlockedArchiveReader {
-            try ArchiveReader(source: MemorySource(archive), requiredSigners: signers).unlock(with: identities)
+        let sink = MemorySink()
+        let outcome = errorCode {
+            let reader = try ArchiveReader(source: MemorySource(archive), requiredSigners: signers).unlock(with: identities)
+            _ = try Restore.writeDecompressed(reader, into: sink)
         }
-        let outcome = errorCode { _ = try Restore.check(try reader(), options: RestoreOptions()) }
         #expect((outcome?.rawValue ?? "ok") == vector.expect, "\(vector.name)")
-        if let expected = vector.tar_sha256 {
-            let sink = MemorySink()
-            _ = try Restore.writeDecompressed(try reader(), into: sink)
-            #expect(sha256Hex(sink.bytes) == expected)
+        if outcome == nil, let expected = vector.tar_sha256 {
+            #expect(sha256Hex(sink.bytes) == expected, "\(vector.name)")
         }
     }
 }
