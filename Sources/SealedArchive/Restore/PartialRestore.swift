@@ -35,19 +35,14 @@ extension Restore {
         // larger than the size limit allows for this archive.
         var files = Set<[UInt8]>()
         var claimed: UInt64 = 0
-        let limit = options.maxExpansion == 0 ? UInt64.max
-            : options.maxExpansion.multipliedReportingOverflow(by: archive.reader.file.size).overflow ? UInt64.max
-            : (options.maxExpansion * archive.reader.file.size).addingReportingOverflow(1 << 30).partialValue
+        let limit = options.expansionLimit(inputBytes: archive.reader.file.size)
         for indexed in payload.index.entries {
             let entry = TarEntry(indexEntry: indexed)
             guard let path = try policy.admit(entry) else { continue }
             if entry.kind == .file {
                 files.insert(path)
                 claimed = claimed.addingReportingOverflow(indexed.size).overflow ? .max : claimed + indexed.size
-                guard claimed <= limit else {
-                    throw SealedArchiveError(.unsafeEntry,
-                        "refusing entry '\(shownName(path))': the contents expand to over \(options.maxExpansion) times the archive's size (a decompression bomb?); --max-expansion raises the limit")
-                }
+                guard claimed <= limit else { throw options.expansionRefusal(shownName(path)) }
             }
             if entry.kind == .hardlink {
                 let target = try entry.hardlinkTarget.flatMap { try EntryPolicy.normalize($0) }
@@ -126,10 +121,8 @@ extension Restore {
                 }
                 try checkHeader(entry, against: entries[chosen[seen]], at: source.syntheticStart(ofRange: seen))
             }
+            // `inspect` saw this entry first and refused one past the last.
             walk.observe = { entry, sha256 in
-                guard seen < chosen.count else {
-                    throw SealedArchiveError(.damaged, "payload: '\(entry.shownPath)' lies inside another entry's range of the tar: the index does not describe the tar")
-                }
                 try check(entry, sha256: sha256, against: entries[chosen[seen]], at: source.syntheticStart(ofRange: seen))
                 seen += 1
             }

@@ -10,6 +10,21 @@ public struct RestoreOptions: Sendable {
     /// Decompression-bomb limit: the content extracted may not exceed
     /// `1 GiB + maxExpansion × (payload bytes read so far)`. 0 disables it.
     public var maxExpansion: UInt64 = 200
+    /// The decompression-bomb limit once `inputBytes` of payload were read:
+    /// `1 GiB + maxExpansion × inputBytes`, saturating; none when 0.
+    func expansionLimit(inputBytes: UInt64) -> UInt64 {
+        guard maxExpansion > 0 else { return .max }
+        let (scaled, overflow) = maxExpansion.multipliedReportingOverflow(by: inputBytes)
+        let (limit, over) = scaled.addingReportingOverflow(1 << 30)
+        return overflow || over ? .max : limit
+    }
+
+    /// The one refusal of the limit, for the entry that crossed it.
+    func expansionRefusal(_ name: String) -> SealedArchiveError {
+        SealedArchiveError(.unsafeEntry,
+            "refusing entry '\(name)': the contents expand to over \(maxExpansion) times the archive's size (a decompression bomb?); --max-expansion raises the limit")
+    }
+
     /// `--only`: restore (or list) just these paths, each with everything
     /// below it when it is a directory; nil restores everything.
     public var only: [String]?

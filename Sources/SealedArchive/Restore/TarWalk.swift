@@ -61,13 +61,7 @@ struct TarWalk {
 
         func countTowardsLimit(_ bytes: Int, name: String) throws {
             extracted += UInt64(bytes)
-            guard options.maxExpansion > 0 else { return }
-            let (scaled, overflow) = options.maxExpansion.multipliedReportingOverflow(by: inputBytes())
-            let limit = overflow ? UInt64.max : scaled.addingReportingOverflow(1 << 30).overflow ? UInt64.max : scaled + (1 << 30)
-            guard extracted <= limit else {
-                throw SealedArchiveError(.unsafeEntry,
-                    "refusing entry '\(name)': the contents expand to over \(options.maxExpansion) times the archive's size (a decompression bomb?); --max-expansion raises the limit")
-            }
+            guard extracted <= options.expansionLimit(inputBytes: inputBytes()) else { throw options.expansionRefusal(name) }
         }
 
         while let entry = try tar.next() {

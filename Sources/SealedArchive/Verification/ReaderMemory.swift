@@ -43,7 +43,8 @@ enum ReaderMemory {
                 total += 2 * touched(batch * header.chunkSize) + (2 << 20)
                 // Format 2: a batch of frames in and out, and the input
                 // buffer of the frame reader.
-                if header.version == .v2 { total += touched(batch * 2 * PayloadFrame.maxContentSize / 4 + (1 << 20)) }
+                // (Frames of the reference encoder: 1 MiB of tar.)
+                if header.version == .v2 { total += touched(batch * 2 * TarPayload.defaultFrameSize + FramedPayloadReader.readSize) }
             }
         }
         return total
