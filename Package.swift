@@ -13,6 +13,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // X-Wing (ML-KEM-768 + X25519) for post-quantum recipients
+        // (Spec/FORMAT-v2.md 3.1), reached only through
+        // Sources/SealedArchiveFormat/PostQuantum/XWing.swift.
+        .package(url: "https://github.com/apple/swift-crypto", "4.5.2"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,7 +50,7 @@ let package = Package(
         // can drive it with bytes they hold.
         .target(
             name: "SealedArchiveFormat",
-            dependencies: ["CSodium", "CLibCrypto"]
+            dependencies: ["CSodium", "CLibCrypto", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "SealedArchive",

@@ -4,6 +4,7 @@
 #
 #     bash Tools/benchmark.sh [SIZE_MB=512] [RUNS=5]            # a random file
 #     bash Tools/benchmark.sh --directory [SIZE_MB=800] [RUNS=5] # a backup directory
+#     bash Tools/benchmark.sh --recipients [SIZE_MB=1024] [RUNS=5] # X25519 vs post-quantum
 #
 # File mode: seal, keyless and deep verify, open, against `age` and
 # sha256sum. Directory mode (Tools/make-backup-dir.py: 75% SQL dumps, 25%
@@ -11,13 +12,24 @@
 # operator's pipeline `tar | zstd -3 -T0 | age` plus `sha256sum`, `open -C`
 # against `age -d | zstd -d | tar -x`, and what format 2 reads without the
 # whole archive: `verify --quick`, `open --list`, `open --only env.backup`,
-# with the bytes each read. Uses a release build and a temporary directory
-# on the same disk as the outputs.
+# with the bytes each read. Recipients mode: the header size per stanza, and
+# seal and open of a 1 KB and a SIZE_MB file to 1 and 3 X25519 recipients
+# against 1 and 3 post-quantum ones (the payload path must not differ).
+# Uses a release build and a temporary directory on the same disk as the
+# outputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=file
-if [ "${1:-}" = "--directory" ]; then mode=directory; shift; fi
-size_mb=${1:-$([ $mode = directory ] && echo 800 || echo 512)}
+case "${1:-}" in
+--directory) mode=directory; shift ;;
+--recipients) mode=recipients; shift ;;
+esac
+case $mode in
+directory) default_size=800 ;;
+recipients) default_size=1024 ;;
+*) default_size=512 ;;
+esac
+size_mb=${1:-$default_size}
 runs=${2:-5}
 export PATH="/opt/swift/usr/bin:$PATH"
 swift build -c release >/dev/null
@@ -69,6 +81,36 @@ if [ $mode = directory ]; then
     rm -rf "$work/restored"
     "$bin" open -i "$work/id" --signer "$signer" --only env.backup -C "$work/restored" "$work/bench.sarc" 2>&1 | grep -o 'read [0-9]* bytes of [0-9]*' | sed 's/^/  open --only env.backup: /'
     cmp "$work/restored/env.backup" "$work/backup/env.backup" && echo "  env.backup restored byte-identical"
+    exit 0
+fi
+
+if [ $mode = recipients ]; then
+    # Three identities of each kind; the first of each opens.
+    for kind in x pq; do
+        for k in 1 2 3; do
+            if [ $kind = pq ]; then "$bin" keygen --pq -o "$work/$kind$k" 2>/dev/null; else "$bin" keygen -o "$work/$kind$k" 2>/dev/null; fi
+        done
+    done
+    r() { "$bin" recipient "$work/$1"; }
+    head -c 1000 /dev/urandom > "$work/small"
+    head -c $((size_mb * 1000000)) /dev/urandom > "$work/plain"
+    echo "inputs: 1 KB and $size_mb MB random, $runs runs each, $(nproc) cores"
+    for kind in x pq; do
+        one=(-r "$(r ${kind}1)")
+        three=(-r "$(r ${kind}1)" -r "$(r ${kind}2)" -r "$(r ${kind}3)")
+        name=$([ $kind = pq ] && echo "post-quantum" || echo "X25519")
+        for count in 1 3; do
+            if [ $count = 1 ]; then set -- "${one[@]}"; else set -- "${three[@]}"; fi
+            "$bin" seal "$@" -o "$work/h.sarc" "$work/small" 2>/dev/null
+            "$bin" inspect --json "$work/h.sarc" | python3 -c 'import json,sys; print("  header: %d bytes" % json.load(sys.stdin)["header_length"])'
+            measure "seal 1 KB, $count $name" "$bin" seal "$@" -o "$work/out.sarc" "$work/small"
+            measure "open 1 KB, $count $name" "$bin" open -i "$work/${kind}1" -o "$work/out" "$work/h.sarc"
+            measure "seal $size_mb MB, $count $name" "$bin" seal "$@" -o "$work/out.sarc" "$work/plain"
+            "$bin" seal "$@" -o "$work/big.sarc" "$work/plain" 2>/dev/null
+            measure "open $size_mb MB, $count $name" "$bin" open -i "$work/${kind}1" -o "$work/out" "$work/big.sarc"
+            rm -f "$work/big.sarc" "$work/h.sarc"
+        done
+    done
     exit 0
 fi
 

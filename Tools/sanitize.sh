@@ -23,7 +23,8 @@
 # misaligned-load checks) is built into Swift: it traps in these debug
 # builds, and handle_sigill=1 below turns such a trap into a sanitizer
 # report. libsodium, libarchive and OpenSSL are Debian's uninstrumented
-# binaries under every sanitizer.
+# binaries under every sanitizer; swift-crypto's BoringSSL (X-Wing) is
+# built from source, so it is instrumented with the rest.
 #
 # Reports go to files (log_path) in a fresh directory: a report in any
 # process, the test runner or a CLI child, fails the run even when the test

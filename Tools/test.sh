@@ -18,8 +18,16 @@ cd "$(dirname "$0")/.."
 export SEALED_ARCHIVE_FULL_TESTS=1
 
 . Tools/lib/install-packages.sh
-install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config age python3-nacl python3-zstandard time zstd rclone
+install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config age python3-nacl python3-zstandard python3-pip time zstd rclone
 PYTHON=/usr/bin/python3   # Debian's Python, which has python3-nacl and python3-zstandard
+# ML-KEM-768 for the reference decoder's post-quantum (X-Wing) keys: kyber-py,
+# pure Python, from PyPI into Debian's Python (installed once).
+if ! "$PYTHON" -c 'import importlib.metadata as m, sys; sys.exit(m.version("kyber-py") != "1.2.0")' 2>/dev/null; then
+    echo "== installing kyber-py 1.2.0 for $PYTHON"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo "$PYTHON" -m pip install --quiet --root-user-action=ignore --break-system-packages kyber-py==1.2.0
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,12 +35,15 @@ trap 'rm -rf "$work"' EXIT
 echo "== reference decoder self-test (Python, written from Spec/ alone)"
 "$PYTHON" Tools/reference/test_reference.py
 "$PYTHON" Tools/reference/test_reference.py --emit-vectors "$work/python-vectors" >/dev/null
-# Version 2 vectors (v2-*) are written to python-vectors/v2, same JSON schema.
+# Version 2 vectors (v2-*) are written to python-vectors/v2, post-quantum ones
+# (pq-*) to python-vectors/pq, same JSON schema.
 "$PYTHON" Tools/reference/sealed_ref.py vectors "$work/python-vectors/v2" | tail -n 1
+"$PYTHON" Tools/reference/sealed_ref.py vectors "$work/python-vectors/pq" | tail -n 1
 
-echo "== reference decoder on Spec/vectors (version 1, then version 2)"
+echo "== reference decoder on Spec/vectors (version 1, version 2, post-quantum)"
 "$PYTHON" Tools/reference/sealed_ref.py vectors Spec/vectors | tail -n 1
 "$PYTHON" Tools/reference/sealed_ref.py vectors Spec/vectors/v2 | tail -n 1
+"$PYTHON" Tools/reference/sealed_ref.py vectors Spec/vectors/pq | tail -n 1
 
 echo "== swift build"
 swift build

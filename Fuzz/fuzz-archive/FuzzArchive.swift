@@ -19,13 +19,19 @@ let identities: [Identity] = [
     "AGE-SECRET-KEY-1TSH734HT90U8RGSC5TMHQ507EDCTKLHPXRDR3MT5CNW9YS9345ZSY3NZHR",
     // Spec/vectors/v2: the identity of the version 2 vectors.
     "AGE-SECRET-KEY-1VAD396LEE697WPXDEUTQJWAE7GCH8LTDQTR7WCC6G3UQALCDL6WSM8LKWX",
+    // Spec/vectors/pq: the X25519 and the two post-quantum identities.
+    "AGE-SECRET-KEY-1T4QN90AQWR0L07F27JH84DS6FQ6S5NQRPYUPSN5ASHM8WGRC4V5S3WP8FG",
+    "AGE-SECRET-KEY-PQ-1E2EUA84URKGU6L23TERQK8Y39T6S6DWDA04H7MMHT4KW63N7WCESET78DP",
+    "AGE-SECRET-KEY-PQ-1SJ8DDC4GRATJ2D78Z82KWV5RE0GENEG4S7P0CZVVK84GHZ45L2NS8YQ9KJ",
 ].map { text in Array(text.utf8).withUnsafeBytes { try! Identity(parsing: $0) } }
 
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: OpaquePointer?, _ argv: OpaquePointer?) -> Int32 {
     Fuzz.writeSeedsIfAsked { vectors in
-        // Both versions' vectors (Spec/vectors and Spec/vectors/v2).
-        try (Fuzz.vectorFiles(vectors, ext: "sarc") + Fuzz.vectorFiles(vectors.appendingPathComponent("v2"), ext: "sarc")).compactMap { file in
+        // Both versions' vectors (Spec/vectors, Spec/vectors/v2 and the
+        // post-quantum Spec/vectors/pq).
+        try (Fuzz.vectorFiles(vectors, ext: "sarc") + Fuzz.vectorFiles(vectors.appendingPathComponent("v2"), ext: "sarc")
+             + Fuzz.vectorFiles(vectors.appendingPathComponent("pq"), ext: "sarc")).compactMap { file in
             let bytes = [UInt8](try Data(contentsOf: file))
             // Archives up to a few chunks; the big ones only slow the run.
             return bytes.count <= 64 * 1024 ? (file.lastPathComponent, bytes) : nil

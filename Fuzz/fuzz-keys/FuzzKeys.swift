@@ -2,9 +2,9 @@ import Foundation
 import FuzzSupport
 @testable import SealedArchive
 
-// Key strings (age1…, AGE-SECRET-KEY-1…, sealsig1…, SEALED-SIGNING-KEY-1…,
-// SEALED-PROTECTED-KEY-1…, key ids, signers-file lines) and whole secret key
-// files. Every accepted key string is canonical: it re-encodes to the input.
+// Key strings (age1…, age1pq1…, AGE-SECRET-KEY-1…, AGE-SECRET-KEY-PQ-1…,
+// sealsig1…, SEALED-SIGNING-KEY-1…, SEALED-PROTECTED-KEY-1…, key ids,
+// signers-file lines) and whole secret key files. Every accepted key string is canonical: it re-encodes to the input.
 
 let passphrase = "fuzz"
 
@@ -20,7 +20,10 @@ func string(_ secure: SecureBytes) -> String {
 public func fuzzInitialize(_ argc: OpaquePointer?, _ argv: OpaquePointer?) -> Int32 {
     Fuzz.writeSeedsIfAsked { vectors in
         var seeds: [(name: String, bytes: [UInt8])] = []
+        // Both kinds of identity: the vectors' X25519 ones and the
+        // post-quantum ones of vectors/pq.
         let identityLines = try Fuzz.vectorStrings(vectors, field: "identities")
+            + Fuzz.vectorStrings(vectors.appendingPathComponent("pq"), field: "identities")
         for (index, line) in identityLines.enumerated() {
             seeds.append(("identity-\(index)", Array(line.utf8)))
             let identity = try Array(line.utf8).withUnsafeBytes { try Identity(parsing: $0) }
@@ -39,7 +42,9 @@ public func fuzzInitialize(_ argc: OpaquePointer?, _ argv: OpaquePointer?) -> In
         seeds.append(("signing-key", Array(string(try signing.encoded()).utf8)))
         seeds.append(("signing-keyfile", Array("# public key: \(signing.signer)\n\(string(try signing.encoded()))\r\n".utf8)))
         let identity = try Array(identityLines[0].utf8).withUnsafeBytes { try Identity(parsing: $0) }
-        for (name, secret, kind) in [("identity", identity.secret, ProtectedKey.Kind.identity), ("signing", seed, .signingKey)] {
+        let postQuantum = try Identity(secret: seed, kind: .postQuantum)
+        for (name, secret, kind) in [("identity", identity.secret, ProtectedKey.Kind.identity), ("signing", seed, .signingKey),
+                                     ("post-quantum", postQuantum.secret, .postQuantumIdentity)] {
             let line = try ProtectedKey.protect(secret, kind: kind, passphrase: secure(passphrase), opsLimit: 1, memLimitKiB: 8 * 1024)
             seeds.append(("protected-\(name)", Array(string(line).utf8)))
         }
@@ -79,6 +84,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
         if let (kind, secret) = try? ProtectedKey.unprotect(raw, passphrase: secure(passphrase), file: "fuzz") {
             switch kind {
             case .identity: Fuzz.check((try? Identity(secret: secret)) != nil, "protected identity does not load")
+            case .postQuantumIdentity:
+                Fuzz.check((try? Identity(secret: secret, kind: .postQuantum)) != nil, "protected post-quantum identity does not load")
             case .signingKey: Fuzz.check((try? SigningKey(seed: secret)) != nil, "protected signing key does not load")
             }
         }

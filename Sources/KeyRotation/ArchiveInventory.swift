@@ -15,17 +15,25 @@ public struct ArchiveInventory: Sendable, Equatable {
         public let recipients: [KeyID]
         /// The signer key id; nil for an unsigned archive.
         public let signer: KeyID?
+        /// Whether any stanza is classical (X25519): whoever breaks X25519
+        /// later opens the archive through it, post-quantum stanzas or not.
+        public let hasClassicalStanza: Bool
 
-        public init(name: String, created: Date, recipients: [KeyID], signer: KeyID?) {
+        /// `hasClassicalStanza` defaults to true: an archive described
+        /// without stanza types (an older tool's JSON) is taken to be
+        /// classical, the kind every archive was before post-quantum ones.
+        public init(name: String, created: Date, recipients: [KeyID], signer: KeyID?, hasClassicalStanza: Bool = true) {
             self.name = name
             self.created = KeyringTime.wholeSeconds(created)
             self.recipients = recipients
             self.signer = signer
+            self.hasClassicalStanza = hasClassicalStanza
         }
 
         /// The entry of an archive with this header.
         public init(name: String, header: ArchiveHeader) {
-            self.init(name: name, created: header.createdDate, recipients: header.stanzas.map(\.keyID), signer: header.signer?.keyID)
+            self.init(name: name, created: header.createdDate, recipients: header.stanzas.map(\.keyID), signer: header.signer?.keyID,
+                      hasClassicalStanza: header.stanzas.contains(where: \.isX25519))
         }
 
         /// Whether the archive is still kept at `date` under `retention`:
@@ -87,7 +95,8 @@ public struct ArchiveInventory: Sendable, Equatable {
 
     /// Parses JSON lines, one ``ArchiveSummary`` a line, as `inspect
     /// --json` and `verify --json` print them: `created_unix` (required),
-    /// `recipients` (required, key ids), `signer_key_id` (optional) and
+    /// `recipients` (required, key ids), `recipient_types` (optional, one
+    /// per recipient; absent means X25519), `signer_key_id` (optional) and
     /// `archive` (optional: the name; the line number otherwise). Blank
     /// lines are skipped, and so are objects whose `kind` is present and not
     /// `archive` (the set summary of `verify --json`).
@@ -125,8 +134,15 @@ public struct ArchiveInventory: Sendable, Equatable {
                 guard let id = try? KeyID(parsing: signerText) else { throw bad("(\(name)) has signer_key_id '\(signerText)', which is not a key id") }
                 signer = id
             }
+            // `recipient_types` (one per stanza) came with post-quantum
+            // recipients; without it every stanza was X25519.
+            let types = object.recipient_types
+            if let types, types.count != recipients.count {
+                throw bad("(\(name)) has \(types.count) recipient_types for \(recipients.count) recipients")
+            }
             entries.append(Entry(name: name, created: Date(timeIntervalSince1970: TimeInterval(created)),
-                                 recipients: recipients, signer: signer))
+                                 recipients: recipients, signer: signer,
+                                 hasClassicalStanza: types.map { $0.contains("x25519") } ?? true))
         }
         self.init(entries: entries, source: source)
     }

@@ -17,7 +17,10 @@ extension Keyring {
     /// challenge archive that then verifies under its public key. A failing
     /// key is reported, not thrown: the ceremony wants every result.
     public func prove(passphrase: KeyFiles.PassphraseProvider?, now: Date) -> [KeyProof] {
-        keys.filter(\.isHeld).map { record in
+        // Format 2: it holds post-quantum stanzas too.
+        var options = SealOptions(created: now)
+        options.formatVersion = .v2
+        return keys.filter(\.isHeld).map { record in
             do {
                 var challenge = [UInt8](repeating: 0, count: 32)
                 for index in challenge.indices { challenge[index] = UInt8.random(in: 0...255) }
@@ -25,7 +28,7 @@ extension Keyring {
                 switch record.purpose {
                 case .encryption:
                     guard let recipient = record.recipient else { throw SealedArchiveError(.invalidKey, "no recipient in the metadata") }
-                    let writer = try ArchiveWriter(sink: sink, recipients: [recipient], signingKey: nil, options: SealOptions(created: now))
+                    let writer = try ArchiveWriter(sink: sink, recipients: [recipient], signingKey: nil, options: options)
                     try challenge.withUnsafeBytes { try writer.write($0) }
                     _ = try writer.finish()
                     let reader = try ArchiveReader(source: MemorySource(sink.bytes)).unlock(with: [try identity(for: record.keyID, passphrase: passphrase)])
@@ -36,7 +39,7 @@ extension Keyring {
                     guard let signer = record.signer else { throw SealedArchiveError(.invalidKey, "no signer key in the metadata") }
                     let key = try signingKey(for: record.keyID, passphrase: passphrase)
                     let writer = try ArchiveWriter(sink: sink, recipients: [try Identity.generate().recipient], signingKey: key,
-                                                   options: SealOptions(created: now))
+                                                   options: options)
                     try challenge.withUnsafeBytes { try writer.write($0) }
                     _ = try writer.finish()
                     _ = try ArchiveReader(source: MemorySource(sink.bytes), requiredSigners: [signer]).verify()

@@ -42,7 +42,8 @@ public final class Keyring {
     /// be empty), `keys/`, `policy.json`, and one active encryption identity
     /// and one active signing key with their records in `keyring.json`,
     /// activated at `now`. On failure, whatever it wrote is removed again.
-    public static func create(at path: String, policy: KeyringPolicy, now: Date) throws -> Keyring {
+    /// The identity is post-quantum (X-Wing) when `postQuantum`.
+    public static func create(at path: String, policy: KeyringPolicy, now: Date, postQuantum: Bool = false) throws -> Keyring {
         guard !path.isEmpty else { throw SealedArchiveError(.invalidArgument, "the keyring path is empty") }
         let now = KeyringTime.wholeSeconds(now)
         let existing: System.FileStatus?
@@ -75,7 +76,8 @@ public final class Keyring {
         try files.write(policy, path: files.policy, replace: false)
         var records: [KeyRecord] = []
         for purpose in KeyPurpose.allCases {
-            records.append(try Self.addKey(purpose, files: files, avoiding: Set(records.map(\.keyID)), now: now, comment: nil))
+            records.append(try Self.addKey(purpose, files: files, avoiding: Set(records.map(\.keyID)), now: now, comment: nil,
+                                           postQuantum: postQuantum))
         }
         try files.write(KeyringIndex(keys: Self.ordered(records)), path: files.index, replace: false)
         KeyringFiles.syncDirectory(files.keys)
@@ -226,7 +228,10 @@ public final class Keyring {
 
     /// Makes a new active key of `purpose` and retires the current one at
     /// `now`, with retain-until `now + retention + grace`. Returns the new
-    /// key's record.
+    /// key's record. A new encryption key is of the kind of the one it
+    /// replaces, or post-quantum (X-Wing) with `postQuantum`: rotating a
+    /// classical keyring with it migrates it, and a post-quantum keyring
+    /// stays post-quantum.
     ///
     /// Under the keyring's lock, from the keyring as it is on disk then:
     /// writes the new secret file, then `keyring.json` with the new key
@@ -235,7 +240,10 @@ public final class Keyring {
     /// before it, only the secret file remains, with no record
     /// (``KeyringProblem/orphanSecretFile(path:)``).
     @discardableResult
-    public func rotate(_ purpose: KeyPurpose, now: Date, comment: String? = nil) throws -> KeyRecord {
+    public func rotate(_ purpose: KeyPurpose, now: Date, comment: String? = nil, postQuantum: Bool = false) throws -> KeyRecord {
+        guard purpose == .encryption || !postQuantum else {
+            throw SealedArchiveError(.invalidArgument, "signing keys are Ed25519: only an encryption key can be post-quantum")
+        }
         let requested = KeyringTime.wholeSeconds(now)
         let lock = try reloadLocked()
         defer { lock?.release() }
@@ -250,7 +258,9 @@ public final class Keyring {
                 "cannot rotate at \(KeyringTime.format(requested)): the active \(purpose) key \(old.keyID) was activated later, at \(KeyringTime.format(old.activated)); check the clock")
         }
         let now = max(requested, old.activated)
-        let new = try Self.addKey(purpose, files: files, avoiding: Set(keys.map(\.keyID)), now: now, comment: comment)
+        let staysPostQuantum = purpose == .encryption && old.recipient?.isPostQuantum == true
+        let new = try Self.addKey(purpose, files: files, avoiding: Set(keys.map(\.keyID)), now: now, comment: comment,
+                                  postQuantum: postQuantum || staysPostQuantum)
         var retired = old
         retired.retired = now
         retired.retainUntil = now.addingTimeInterval(policy.keyRetention)
@@ -375,7 +385,8 @@ public final class Keyring {
     /// record (active from `now`) for the caller to commit to
     /// `keyring.json`. A key id already used in the keyring (64-bit ids: in
     /// practice never) is regenerated.
-    private static func addKey(_ purpose: KeyPurpose, files: KeyringFiles, avoiding used: Set<KeyID>, now: Date, comment: String?) throws -> KeyRecord {
+    private static func addKey(_ purpose: KeyPurpose, files: KeyringFiles, avoiding used: Set<KeyID>, now: Date, comment: String?,
+                               postQuantum: Bool) throws -> KeyRecord {
         if let comment, comment.contains(where: \.isNewline) {
             throw SealedArchiveError(.invalidArgument, "a key comment is one line of text")
         }
@@ -384,7 +395,7 @@ public final class Keyring {
             let publicKey: String
             switch purpose {
             case .encryption:
-                let identity = try Identity.generate()
+                let identity = try Identity.generate(postQuantum ? .postQuantum : .x25519)
                 keyID = identity.recipient.keyID
                 publicKey = identity.recipient.description
                 guard !used.contains(keyID), !KeyringFiles.exists(files.secret(keyID)) else { continue }

@@ -48,6 +48,7 @@ enum KeyringReview {
                 message: "rotate the \(record.purpose) key \(record.keyID): active since \(KeyringTime.format(record.activated)) (\(KeyringTime.describe(at.timeIntervalSince(record.activated)))), "
                     + "past the \(KeyringPolicy.format(policy.reviewInterval)) review interval (due since \(KeyringTime.format(due)))"))
         }
+        actions += postQuantum(records, inside: inside, policy: policy)
         var keeps: [ReviewAction] = []
         for record in records where record.isHeld && !record.isActive {
             guard let retired = record.retired, let retainUntil = record.retainUntil else { continue }
@@ -94,6 +95,30 @@ enum KeyringReview {
         return "no archive inventory was given, so this assumes that no archive younger than the retention (\(KeyringPolicy.format(policy.retention))) "
             + "can need a key retired before \(KeyringTime.format(cutoff)) (now minus retention minus grace), "
             + "that is, that every host stopped sealing to a key within the grace (\(KeyringPolicy.format(policy.grace))) after it was retired"
+    }
+
+    /// A classical encryption key in service is a chore (migrate it); the
+    /// archives inside retention it, or any classical key, wraps are named
+    /// (Spec/KEYRING.md section 5).
+    private static func postQuantum(_ records: [KeyRecord], inside: [ArchiveInventory.Entry], policy: KeyringPolicy) -> [ReviewAction] {
+        var actions: [ReviewAction] = []
+        for record in records where record.isActive && record.purpose == .encryption && record.recipient?.isPostQuantum != true {
+            actions.append(ReviewAction(
+                kind: .migrateToPostQuantum, keyID: record.keyID, purpose: .encryption,
+                message: "migrate the encryption key \(record.keyID) to post-quantum: it is X25519, and an archive sealed to it and copied now "
+                    + "could be opened by a future quantum computer; run 'sealed-archive keys rotate --pq' and export the recipients again"))
+        }
+        let classical = inside.filter(\.hasClassicalStanza)
+        if let newest = classical.last {
+            let names = classical.map(\.name)
+            let shown = names.count > 5 ? names.prefix(5).joined(separator: ", ") + " and \(names.count - 5) more" : names.joined(separator: ", ")
+            actions.append(ReviewAction(
+                kind: .classicallyWrapped, archives: names, until: newest.created.addingTimeInterval(policy.retention),
+                message: "\(names.count) archive\(names.count == 1 ? "" : "s") inside retention \(names.count == 1 ? "has" : "have") a classical (X25519) stanza: \(shown); "
+                    + "a copy already taken stays open to a future quantum computer until \(KeyringTime.format(newest.created.addingTimeInterval(policy.retention))) "
+                    + "(re-wrapping does not change copies already taken; only sealing again does)"))
+        }
+        return actions
     }
 
     /// Archives inside retention with no stanza for a key the keyring holds.

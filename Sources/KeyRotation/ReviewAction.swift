@@ -20,6 +20,13 @@ public struct ReviewAction: Sendable, Equatable, Codable, CustomStringConvertibl
         case destroy
         /// A retired or expired key that must stay, with why and until when.
         case keep
+        /// The active encryption key is classical (X25519): archives sealed
+        /// to it now could be opened by a future quantum computer.
+        case migrateToPostQuantum = "migrate_to_post_quantum"
+        /// Archives inside retention with a classical stanza (named in
+        /// `archives`): a fact to know, not a chore; they stay exposed until
+        /// they leave retention, or are sealed again.
+        case classicallyWrapped = "classically_wrapped"
     }
 
     public let kind: Kind
@@ -32,6 +39,8 @@ public struct ReviewAction: Sendable, Equatable, Codable, CustomStringConvertibl
     public let archiveCreated: Date?
     /// The recipient key ids of an unrecoverable archive, none of them held.
     public let missingKeyIDs: [KeyID]
+    /// Classically wrapped: the archives, oldest first.
+    public let archives: [String]
     /// Keep: the key may be destroyed from this time on. Rotate: due since.
     public let until: Date?
     /// Keep: why the key stays.
@@ -39,19 +48,20 @@ public struct ReviewAction: Sendable, Equatable, Codable, CustomStringConvertibl
     /// One line for a person.
     public let message: String
 
-    /// Everything but `keep` is due now.
-    public var due: Bool { kind != .keep }
+    /// Everything but `keep` and `classicallyWrapped` is due now.
+    public var due: Bool { kind != .keep && kind != .classicallyWrapped }
 
     public var description: String { message }
 
     init(kind: Kind, keyID: KeyID? = nil, purpose: KeyPurpose? = nil, archive: String? = nil, archiveCreated: Date? = nil,
-         missingKeyIDs: [KeyID] = [], until: Date? = nil, reason: String? = nil, message: String) {
+         missingKeyIDs: [KeyID] = [], archives: [String] = [], until: Date? = nil, reason: String? = nil, message: String) {
         self.kind = kind
         self.keyID = keyID
         self.purpose = purpose
         self.archive = archive
         self.archiveCreated = archiveCreated
         self.missingKeyIDs = missingKeyIDs
+        self.archives = archives
         self.until = until
         self.reason = reason
         self.message = message
@@ -61,7 +71,7 @@ public struct ReviewAction: Sendable, Equatable, Codable, CustomStringConvertibl
 
     enum CodingKeys: String, CodingKey {
         case kind, due, keyID = "key_id", purpose, archive, archiveCreated = "archive_created",
-             missingKeyIDs = "missing_key_ids", until, reason, message
+             missingKeyIDs = "missing_key_ids", archives, until, reason, message
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -73,6 +83,7 @@ public struct ReviewAction: Sendable, Equatable, Codable, CustomStringConvertibl
         try container.encodeIfPresent(archive, forKey: .archive)
         try container.encodeTimeIfPresent(archiveCreated, forKey: .archiveCreated)
         if kind == .unrecoverable { try container.encode(missingKeyIDs.map(\.description), forKey: .missingKeyIDs) }
+        if kind == .classicallyWrapped { try container.encode(archives, forKey: .archives) }
         try container.encodeTimeIfPresent(until, forKey: .until)
         try container.encodeIfPresent(reason, forKey: .reason)
         try container.encode(message, forKey: .message)
@@ -93,6 +104,7 @@ public struct ReviewAction: Sendable, Equatable, Codable, CustomStringConvertibl
                 }
                 return id
             },
+            archives: try container.decodeIfPresent([String].self, forKey: .archives) ?? [],
             until: try container.decodeTimeIfPresent(forKey: .until),
             reason: try container.decodeIfPresent(String.self, forKey: .reason),
             message: try container.decode(String.self, forKey: .message))

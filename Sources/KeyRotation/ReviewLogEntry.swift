@@ -47,7 +47,7 @@ public struct ReviewLogEntry: Sendable, Equatable, Codable {
     /// and their outcome is derived from the entry's own counts.
     public let outcome: ReviewOutcome
     public let keys: [KeyLine]
-    /// The rotate, destroy and keep actions.
+    /// The key actions: rotate, migrate to post-quantum, destroy, keep.
     public let actions: [ReviewAction]
     public let unrecoverableArchives: Int
     public let signedOutsideWindow: Int
@@ -61,7 +61,7 @@ public struct ReviewLogEntry: Sendable, Equatable, Codable {
         actionDue = report.actionDue
         outcome = report.outcome
         keys = report.keys.map { KeyLine(keyID: $0.keyID, purpose: $0.purpose, status: $0.status) }
-        actions = report.actions.filter { [.rotate, .destroy, .keep].contains($0.kind) }
+        actions = report.actions.filter { [.rotate, .migrateToPostQuantum, .destroy, .keep].contains($0.kind) }
         unrecoverableArchives = report.actions(.unrecoverable).count
         signedOutsideWindow = report.actions(.signedOutsideWindow).count
         inventoryArchives = report.inventory?.archives

@@ -51,9 +51,16 @@ extension ReviewReport {
                 case .rotate: tag = "ROTATE"
                 case .destroy: tag = "DESTROY"
                 case .keep: tag = "KEEP"
+                case .migrateToPostQuantum: tag = "MIGRATE TO POST-QUANTUM"
+                case .classicallyWrapped: tag = "CLASSICAL"
                 }
                 lines.append("  \(tag): \(action.message)")
             }
+        }
+        for action in actions(.classicallyWrapped) {
+            lines.append("")
+            lines.append("Not post-quantum:")
+            lines.append("  CLASSICAL: \(action.message)")
         }
         let kept = actions(.keep)
         if !kept.isEmpty {

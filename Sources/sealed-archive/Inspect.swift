@@ -33,17 +33,26 @@ struct Inspect: ParsableCommand {
 enum InspectText {
     static func lines(_ summary: ArchiveSummary) -> [String] {
         let recipients = summary.recipients ?? []
+        let types = summary.recipient_types ?? []
+        let named = recipients.enumerated().map { index, id in index < types.count ? "\(id) \(types[index])" : id }
         var lines = [
             "format:      SealedArchive version \(summary.format_version ?? 1)",
             "created:     \(summary.created ?? "?")",
             "payload:     \(summary.payload_kind ?? "?"), compression \(summary.compression ?? "?")",
             "chunk size:  \(summary.chunk_size.map(String.init) ?? "?") bytes\(summary.group_size.map { ", \($0) chunks per group" } ?? "")",
-            "recipients:  \(recipients.count) (key ids \(recipients.joined(separator: ", ")))",
+            "recipients:  \(recipients.count) (key ids \(named.joined(separator: ", ")))\(postQuantumNote(types))",
             "signer:      \(summary.signer.map { "\($0) (key id \(summary.signer_key_id ?? "?"))" } ?? "none: the archive is not signed")",
         ]
         if let label = summary.label { lines.append("label:       \(label)") }
         if let sequence = summary.sequence { lines.append("sequence:    \(sequence)") }
         if let previous = summary.previous_digest { lines.append("previous:    \(previous)") }
         return lines
+    }
+
+    /// Whether the stanzas keep the archive safe from a future quantum
+    /// computer: only when every one is post-quantum.
+    static func postQuantumNote(_ types: [String]) -> String {
+        guard types.contains("post-quantum") else { return "" }
+        return types.allSatisfy { $0 == "post-quantum" } ? "; post-quantum" : "; mixed: only as safe as X25519"
     }
 }

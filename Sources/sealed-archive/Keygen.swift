@@ -8,14 +8,24 @@ struct Keygen: ParsableCommand {
         discussion: """
             Writes the secret key file (mode 0600, never over an existing file) and \
             prints its public key on standard error. Identities are in age's format: \
-            'age-keygen' keys work too. Give the public key (age1…) to whoever seals \
-            archives for you; give a signing key's public key (sealsig1…) to whoever \
-            verifies archives from this host.
+            'age-keygen' keys work too, and --pq keys are 'age-keygen -pq' keys. Give \
+            the public key (age1… or age1pq1…) to whoever seals archives for you; give \
+            a signing key's public key (sealsig1…) to whoever verifies archives from \
+            this host.
+
+            Archives kept for years should be sealed to post-quantum identities \
+            (--pq, ML-KEM-768 + X25519): an archive copied today and opened by a \
+            quantum computer later is protected only if every recipient is \
+            post-quantum.
             """
     )
 
     @Flag(name: .customLong("signing"), help: "Make an Ed25519 signing key for a sealing host instead of an identity.")
     var signing = false
+
+    @Flag(name: .customLong("pq"),
+          help: "Make a post-quantum identity (ML-KEM-768 + X25519, AGE-SECRET-KEY-PQ-1…, as 'age-keygen -pq').")
+    var postQuantum = false
 
     @Option(name: [.customShort("o"), .customLong("output")],
             help: ArgumentHelp("Write the key to FILE (created 0600) instead of standard output.", valueName: "FILE"))
@@ -27,6 +37,12 @@ struct Keygen: ParsableCommand {
 
     @OptionGroup var passphrase: PassphraseOptions
 
+    func validate() throws {
+        if signing && postQuantum {
+            throw ValidationError("--pq makes an identity; signing keys are Ed25519 (no --pq with --signing)")
+        }
+    }
+
     func run() throws {
         let now = try CommandClock.now()
         let path = output == "-" ? nil : output
@@ -36,7 +52,7 @@ struct Keygen: ParsableCommand {
             try KeyFiles.write(key, to: path, created: now, passphrase: secret)
             Terminal.note("Public key: \(key.signer)")
         } else {
-            let identity = try Identity.generate()
+            let identity = try Identity.generate(postQuantum ? .postQuantum : .x25519)
             try KeyFiles.write(identity, to: path, created: now, passphrase: secret)
             Terminal.note("Public key: \(identity.recipient)")
         }
@@ -47,7 +63,7 @@ struct RecipientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recipient",
         abstract: "Print the public key of an identity or signing-key file.",
-        discussion: "An identity file gives its recipients (age1…), one a line; a signing-key file its signer key (sealsig1…)."
+        discussion: "An identity file gives its recipients (age1… or age1pq1…), one a line; a signing-key file its signer key (sealsig1…)."
     )
 
     @Argument(help: ArgumentHelp("The identity or signing-key file ('-' for standard input).", valueName: "FILE"))

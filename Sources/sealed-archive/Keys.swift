@@ -65,11 +65,13 @@ struct KeysInit: ParsableCommand {
     var reviewInterval: String?
     @Option(name: .customLong("grace"), help: ArgumentHelp("Keep retired keys this long beyond retention (default 30d).", valueName: "DURATION"))
     var grace: String?
+    @Flag(name: .customLong("pq"), help: "Make the identity post-quantum (ML-KEM-768 + X25519, age1pq1…): for archives kept for years.")
+    var postQuantum = false
 
     func run() throws {
         let now = try CommandClock.now()
         let policy = try KeyringPolicy(retention: retention, reviewInterval: reviewInterval, grace: grace)
-        let created = try Keyring.create(at: keyring.path, policy: policy, now: now)
+        let created = try Keyring.create(at: keyring.path, policy: policy, now: now, postQuantum: postQuantum)
         for purpose in KeyPurpose.allCases {
             let key = created.activeKey(purpose)
             Terminal.note("\(purpose) key \(key.keyID): \(key.publicKey)")
@@ -109,11 +111,18 @@ struct KeysRotate: ParsableCommand {
     var signing = false
     @Option(name: .customLong("comment"), help: "A note kept with the new key.")
     var comment: String?
+    @Flag(name: .customLong("pq"),
+          help: "Make the new identity post-quantum (ML-KEM-768 + X25519): migrates a classical keyring. Archives already sealed keep their stanzas.")
+    var postQuantum = false
+
+    func validate() throws {
+        if signing && postQuantum { throw ValidationError("--pq is for the identity; signing keys are Ed25519 (no --pq with --signing)") }
+    }
 
     func run() throws {
         let now = try CommandClock.now()
         let ring = try keyring.open()
-        let key = try ring.rotate(signing ? .signing : .encryption, now: now, comment: comment)
+        let key = try ring.rotate(signing ? .signing : .encryption, now: now, comment: comment, postQuantum: postQuantum)
         Terminal.note("new \(key.purpose) key \(key.keyID): \(key.publicKey)")
         Terminal.note(signing ? "now give the sealing host the new signing key and verifiers 'keys export-signers'" : "now give the sealing host 'keys export-recipients'")
     }
@@ -199,11 +208,18 @@ struct KeysExportRecipients: ParsableCommand {
     @OptionGroup var keyring: KeyringOptions
     @Option(name: .customLong("extra-recipient"), help: ArgumentHelp("Also list this recipient (an escrow key). Repeatable.", valueName: "RECIPIENT"))
     var extra: [String] = []
+    @Flag(name: .customLong("allow-mixed-recipients"),
+          help: "List post-quantum and classical recipients together (refused otherwise: seal would refuse the file).")
+    var allowMixedRecipients = false
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let ring = try keyring.open()
         let extras = try extra.map { try Recipient(parsing: $0) }
+        // The file is what the host seals to: a mix refused there is
+        // refused here, before the host finds out at its next run.
+        try RecipientMix.check(ring.activeRecipients + extras, allowed: allowMixedRecipients)
+        if RecipientMix.isMixed(ring.activeRecipients + extras) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
         let list = try RecipientsFile(recipients: ring.activeRecipients + extras,
                                       comments: ["sealed-archive recipients, exported \(KeyringTime.format(try CommandClock.now()))"])
         if extras.isEmpty {

@@ -13,6 +13,11 @@ struct RewrapCommand: ParsableCommand {
             old identity can then be destroyed early. The new signature is the \
             re-wrapper's: verifiers must trust that key. If an identity may be \
             compromised, re-wrapping is not enough: open and seal again.
+
+            Re-wrapping a classical archive to post-quantum recipients protects \
+            this copy from then on, not copies already taken under its old \
+            stanzas: against an adversary who stored the archive, only sealing \
+            again helps.
             """
     )
 
@@ -20,7 +25,7 @@ struct RewrapCommand: ParsableCommand {
     @OptionGroup var signer: SignerOptions
 
     @Option(name: [.customShort("r"), .customLong("recipient")],
-            help: ArgumentHelp("A new recipient (age1…). Repeatable.", valueName: "RECIPIENT"))
+            help: ArgumentHelp("A new recipient (age1… or age1pq1…). Repeatable.", valueName: "RECIPIENT"))
     var recipients: [String] = []
 
     @Option(name: [.customShort("R"), .customLong("recipients-file")],
@@ -33,6 +38,10 @@ struct RewrapCommand: ParsableCommand {
     @Flag(name: .customLong("allow-unsigned-source"),
           help: "Re-sign an archive whose origin no trusted signer vouches for (it may have been forged by anyone with a recipient's public key).")
     var allowUnsignedSource = false
+
+    @Flag(name: .customLong("allow-mixed-recipients"),
+          help: "Wrap to post-quantum and classical recipients together (refused otherwise: the classical one voids the post-quantum protection).")
+    var allowMixedRecipients = false
 
     @OptionGroup var output: OutputOptions
 
@@ -50,6 +59,8 @@ struct RewrapCommand: ParsableCommand {
         }
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
+        try RecipientMix.check(all, allowed: allowMixedRecipients)
+        if RecipientMix.isMixed(all) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
         let signingKey = try KeyFiles.readSigningKey(path: signKey, passphrase: identity.passphrase.provider())
         let origin = try RewrapOrigin(trustedSigners: try signer.requiredSigners(), allowUnsigned: allowUnsignedSource)
         if origin == .allowUnsigned {
@@ -59,6 +70,9 @@ struct RewrapCommand: ParsableCommand {
             try ArchiveReader(source: FileSource(path: archive), trustedSigners: origin.requiredSigners)
         }
         let reader = try locked.unlock(with: identities)
+        if all.contains(where: \.isPostQuantum), reader.header.stanzas.contains(where: \.isX25519) {
+            Terminal.note("sealed-archive: note: copies of this archive already stored keep their classical stanzas; against an adversary who took one, only sealing again protects the data")
+        }
         let (sink, file) = try output.open(mode: 0o644)
         _ = try Rewrap.rewrap(reader, origin: origin, to: all, signingKey: signingKey, into: sink)
         try file?.commit()

@@ -22,7 +22,7 @@ struct Seal: ParsableCommand {
     )
 
     @Option(name: [.customShort("r"), .customLong("recipient")],
-            help: ArgumentHelp("Encrypt to this recipient (age1…). Repeatable.", valueName: "RECIPIENT"))
+            help: ArgumentHelp("Encrypt to this recipient (age1…, or post-quantum age1pq1…). Repeatable.", valueName: "RECIPIENT"))
     var recipients: [String] = []
 
     @Option(name: [.customShort("R"), .customLong("recipients-file")],
@@ -64,6 +64,10 @@ struct Seal: ParsableCommand {
             help: ArgumentHelp("Chain state file on this host: stamp the archive with the next sequence number and the previous archive's digest, then record it.", valueName: "FILE"))
     var chainFile: String?
 
+    @Flag(name: .customLong("allow-mixed-recipients"),
+          help: "Seal to post-quantum and classical recipients together (refused otherwise: the classical one voids the post-quantum protection).")
+    var allowMixedRecipients = false
+
     @Flag(name: .customLong("json"),
           help: "Report what was sealed (recipients, signer, sizes, digest) as one JSON object (on standard error when the archive goes to standard output).")
     var json = false
@@ -101,6 +105,9 @@ struct Seal: ParsableCommand {
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
         var request = Sealer.Request(recipients: all)
+        request.allowMixedRecipients = allowMixedRecipients
+        try RecipientMix.check(all, allowed: allowMixedRecipients)
+        if RecipientMix.isMixed(all) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
         request.signingKey = try signKey.map { try KeyFiles.readSigningKey(path: $0, passphrase: passphrase.provider()) }
         if request.signingKey == nil {
             Terminal.note("sealed-archive: warning: sealing without --sign-key: nobody can tell this archive from one forged with the recipients' public keys")

@@ -9,7 +9,7 @@ import TestSupport
 @Suite struct JSONSchemaTests {
     @Test func everyJSONOutputCarriesSchema() throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"]).status == 0)
+        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d", "--pq"]).status == 0)
         #expect(try sandbox.run(["keys", "export-recipients", "--keyring", "ring", "-o", "recipients"]).status == 0)
         try sandbox.write("plain", randomBytes(20_000))
         let seal = try sandbox.run(["seal", "-R", "recipients", "--chain", "chain.json", "--json", "-o", "a.sarc", "plain"])

@@ -7,9 +7,11 @@ import Testing
 
 extension Sandbox {
     /// `keys init --keyring NAME --retention RETENTION`, required to succeed.
-    func initKeyring(_ name: String = "ring", retention: String = "90d", environment: [String: String] = [:],
+    /// `keys init` (post-quantum unless `classical`: a classical keyring
+    /// has a migration due in every review).
+    func initKeyring(_ name: String = "ring", retention: String = "90d", classical: Bool = false, environment: [String: String] = [:],
                      sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let made = try run(["keys", "init", "--keyring", name, "--retention", retention], environment: environment)
+        let made = try run(["keys", "init", "--keyring", name, "--retention", retention] + (classical ? [] : ["--pq"]), environment: environment)
         try #require(made.status == 0, "\(made)", sourceLocation: sourceLocation)
     }
 
@@ -29,7 +31,7 @@ extension Sandbox {
                                    "no key file in \(keyring)/keys", sourceLocation: sourceLocation)
         let file = path("\(keyring)/keys/\(keyFile)")
         var lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
-        let keyLine = try #require(lines.firstIndex { $0.hasPrefix("AGE-SECRET-KEY-1") || $0.hasPrefix("SEALED-SIGNING-KEY-1") },
+        let keyLine = try #require(lines.firstIndex { $0.hasPrefix("AGE-SECRET-KEY-") || $0.hasPrefix("SEALED-SIGNING-KEY-1") },
                                    "no key line in \(file)", sourceLocation: sourceLocation)
         let last = lines[keyLine].removeLast()
         lines[keyLine].append(last == "Q" ? "P" : "Q")

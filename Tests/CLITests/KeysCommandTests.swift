@@ -7,7 +7,7 @@ import Testing
 @Suite struct KeysCommandTests {
     @Test func aKeyringSealsAndOpensAcrossARotation() throws {
         let sandbox = try Sandbox()
-        let initRun = try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d"])
+        let initRun = try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d", "--pq"])
         #expect(initRun.status == 0, "\(initRun)")
         let mode = try FileManager.default.attributesOfItem(atPath: sandbox.path("ring"))[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o700)

@@ -264,7 +264,7 @@ struct VerifyOutput {
 enum SpecJSONKeys {
     static let archive: Set<String> = [
         "schema", "kind", "archive", "depth", "ok", "error", "created", "created_unix", "payload_kind", "recipients",
-        "signer", "signer_key_id", "sequence", "chunks", "archive_bytes", "digest", "signature_verified",
+        "recipient_types", "signer", "signer_key_id", "sequence", "chunks", "archive_bytes", "digest", "signature_verified",
         "plaintext_bytes", "files", "manifest", "sha256",
         // The header fields of inspect --json, and the key that opened it:
         // every output describes an archive with one ArchiveSummary.
@@ -272,7 +272,7 @@ enum SpecJSONKeys {
     ]
     static let set: Set<String> = ["schema", "kind", "ok", "problems", "problem_details", "notes", "archives", "archives_ok"]
     static let drill: Set<String> = [
-        "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "signer", "signer_key_id",
+        "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "recipient_types", "signer", "signer_key_id",
         "age_seconds", "max_age_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",
         "restore_bytes_per_second", "manifest_files_checked", "opened_with_key_id",
         "format_version", "created_unix", "payload_kind", "compression", "chunk_size", "group_size", "header_length", "label",

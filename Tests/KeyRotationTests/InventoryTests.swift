@@ -53,6 +53,20 @@ import SealedArchive
         #expect(errorCode { _ = try ArchiveInventory(parsingInspectLines: line, source: "test") } == .invalidArgument)
     }
 
+    /// `recipient_types` (inspect --json since post-quantum recipients)
+    /// says whether an archive has a classical stanza; without it, it has.
+    @Test func stanzaTypesComeFromInspectLines() throws {
+        let lines = [
+            #"{"archive":"old","created_unix":1,"recipients":["0123456789abcdef"]}"#,
+            #"{"archive":"pq","created_unix":1,"recipients":["0123456789abcdef"],"recipient_types":["post-quantum"]}"#,
+            #"{"archive":"mixed","created_unix":1,"recipients":["0123456789abcdef","00112233445566aa"],"recipient_types":["post-quantum","x25519"]}"#,
+        ].joined(separator: "\n")
+        let inventory = try ArchiveInventory(parsingInspectLines: lines, source: "test")
+        #expect(inventory.entries.map(\.hasClassicalStanza) == [true, false, true])
+        let mismatched = #"{"created_unix":1,"recipients":["0123456789abcdef"],"recipient_types":["x25519","x25519"]}"#
+        #expect(errorCode { _ = try ArchiveInventory(parsingInspectLines: mismatched, source: "test") } == .invalidArgument)
+    }
+
     @Test func aFileOfInspectLinesIsRead() throws {
         let dir = try TemporaryDirectory()
         try Data(#"{"created_unix":1767312000,"recipients":["0123456789abcdef"]}"#.utf8).write(to: URL(fileURLWithPath: dir.file("inv.jsonl")))
@@ -70,9 +84,10 @@ import SealedArchive
         try FileManager.default.createDirectory(atPath: archives, withIntermediateDirectories: false)
         try sealArchive(keyring, plaintext: Array("one".utf8), at: days(1), to: archives + "/one.sealed")
         let header = try sealArchive(keyring, plaintext: Array(repeating: 7, count: 10_000), at: days(2), to: dir.file("two.sealed"))
-        // Only the header of the second archive, as fetched with a range request.
+        // Only the header of the second archive (with the header signature
+        // of format 2), as fetched with a range request.
         let whole = try Data(contentsOf: URL(fileURLWithPath: dir.file("two.sealed")))
-        try whole.prefix(header.length).write(to: URL(fileURLWithPath: archives + "/two.header"))
+        try whole.prefix(header.length + (header.signer == nil ? 0 : 64)).write(to: URL(fileURLWithPath: archives + "/two.header"))
         try Data("checksums\n".utf8).write(to: URL(fileURLWithPath: archives + "/SHA256SUMS"))
         try Data("partial".utf8).write(to: URL(fileURLWithPath: archives + "/.three.sealed.partial"))
 

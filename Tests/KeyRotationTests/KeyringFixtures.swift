@@ -54,7 +54,8 @@ func setMode(_ path: String, _ mode: Int) throws {
 /// An inventory entry for an archive sealed now with the keyring's active keys.
 func sealedNow(_ keyring: Keyring, name: String, at date: Date, extraRecipients: [KeyID] = []) -> ArchiveInventory.Entry {
     ArchiveInventory.Entry(name: name, created: date, recipients: [keyring.activeKey(.encryption).keyID] + extraRecipients,
-                           signer: keyring.activeKey(.signing).keyID)
+                           signer: keyring.activeKey(.signing).keyID,
+                           hasClassicalStanza: keyring.activeKey(.encryption).recipient?.isPostQuantum != true)
 }
 
 /// Seals `plaintext` for real with the keyring's active recipient and
@@ -62,8 +63,11 @@ func sealedNow(_ keyring: Keyring, name: String, at date: Date, extraRecipients:
 @discardableResult
 func sealArchive(_ keyring: Keyring, plaintext: [UInt8], at date: Date, to path: String) throws -> ArchiveHeader {
     let sink = try AtomicFileSink(path: path, mode: 0o644, replaceExisting: false)
+    var options = SealOptions(created: date)
+    // Format 2 holds post-quantum stanzas, and reads the same otherwise.
+    options.formatVersion = .v2
     let writer = try ArchiveWriter(sink: sink, recipients: keyring.activeRecipients, signingKey: try keyring.activeSigningKey(),
-                                   options: SealOptions(created: date))
+                                   options: options)
     try plaintext.withUnsafeBytes { try writer.write($0) }
     let result = try writer.finish()
     try sink.commit()

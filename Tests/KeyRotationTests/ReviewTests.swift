@@ -9,7 +9,34 @@ import SealedArchive
 
     init() throws {
         dir = try TemporaryDirectory()
-        keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(0))
+        // Post-quantum: a classical keyring always has a migration due
+        // (aClassicalKeyringIsToldToMigrate…).
+        keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(0), postQuantum: true)
+    }
+
+    @Test func aClassicalKeyringIsToldToMigrateAndNamesItsClassicalArchives() throws {
+        let classical = try Keyring.create(at: dir.file("classical"), policy: try standardPolicy(), now: days(0))
+        let old = classical.activeKey(.encryption)
+        #expect(old.recipient?.isPostQuantum == false)
+        let entries = (0..<3).map { sealedNow(classical, name: "c\($0)", at: days(Double($0))) }
+        let report = classical.review(inventory: ArchiveInventory(entries: entries), at: days(3))
+        #expect(report.actions(.migrateToPostQuantum).map(\.keyID) == [old.keyID])
+        #expect(report.outcome == .actionDue)
+        #expect(report.text.contains("MIGRATE TO POST-QUANTUM: migrate the encryption key \(old.keyID)"))
+        #expect(report.actions(.classicallyWrapped).flatMap(\.archives) == ["c0", "c1", "c2"])
+        #expect(report.actions(.classicallyWrapped).allSatisfy { !$0.due })
+        #expect(report.text.contains("CLASSICAL: 3 archives inside retention have a classical (X25519) stanza: c0, c1, c2"))
+
+        // rotate --pq migrates; later rotations stay post-quantum.
+        let migrated = try classical.rotate(.encryption, now: days(3), postQuantum: true)
+        #expect(migrated.recipient?.isPostQuantum == true)
+        #expect(try classical.rotate(.encryption, now: days(4)).recipient?.isPostQuantum == true)
+        let after = classical.review(inventory: ArchiveInventory(entries: entries + [sealedNow(classical, name: "pq", at: days(4))]), at: days(5))
+        #expect(after.actions(.migrateToPostQuantum).isEmpty)
+        // Still named: re-wrapping does not reach copies already taken.
+        #expect(after.actions(.classicallyWrapped).flatMap(\.archives) == ["c0", "c1", "c2"])
+        #expect(classical.review(inventory: ArchiveInventory(entries: entries), at: days(93)).actions(.classicallyWrapped).isEmpty)
+        #expect(errorCode { try classical.rotate(.signing, now: days(5), postQuantum: true) } == .invalidArgument)
     }
 
     @Test func aFreshKeyringHasNothingDue() throws {
@@ -130,7 +157,10 @@ import SealedArchive
         #expect(keys.count == 3)
         #expect(keys.allSatisfy { $0["status"] is String && $0["age_seconds"] is Int && $0["key_id"] is String })
         let actions = try #require(object["actions"] as? [[String: Any]])
-        #expect(Set(actions.compactMap { $0["kind"] as? String }) == ["unrecoverable", "rotate", "keep"])
+        // The stranger's archive is taken to be classical (its stanza types
+        // are not known).
+        #expect(Set(actions.compactMap { $0["kind"] as? String }) == ["unrecoverable", "rotate", "keep", "classically_wrapped"])
+        #expect(actions.first { $0["kind"] as? String == "classically_wrapped" }?["archives"] as? [String] == ["x"])
         #expect(actions.allSatisfy { $0["message"] is String && $0["due"] is Bool })
         let inventory = try #require(object["inventory"] as? [String: Any])
         #expect(inventory["inside_retention"] as? Int == 1)

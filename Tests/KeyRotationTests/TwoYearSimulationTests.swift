@@ -9,6 +9,13 @@ import SealedArchive
 /// retention), rotates what review says to rotate and prunes what it says to
 /// destroy. Every 15th archive is sealed for real and opened after each
 /// prune with identities from the keyring.
+///
+/// The keyring starts classical (X25519), as every keyring made before
+/// post-quantum keys did: review says to migrate from the first day, and
+/// the operator does so at the first quarterly rotation (`rotate --pq`).
+/// Later rotations stay post-quantum, the classical archives are named
+/// until they leave retention, and every archive in retention, of either
+/// kind, keeps opening.
 @Suite struct TwoYearSimulationTests {
     @Test func twoYearsOfQuarterlyRotationsWithDailyArchives() throws {
         let dir = try TemporaryDirectory()
@@ -60,17 +67,23 @@ import SealedArchive
             }
             #expect(report.actions(.unrecoverable).isEmpty, "day \(d)")
             #expect(report.actions(.signedOutsideWindow).isEmpty, "day \(d)")
-            #expect(report.outcome == (expectRotate.isEmpty && expectDestroy.isEmpty ? .ok : .actionDue), "day \(d)")
+            let expectMigrate = keyring.activeKey(.encryption).recipient?.isPostQuantum != true
+            #expect(report.actions(.migrateToPostQuantum).map(\.keyID) == (expectMigrate ? [keyring.activeKey(.encryption).keyID] : []), "day \(d)")
+            let classical = retained.filter(\.hasClassicalStanza).map(\.name)
+            #expect(report.actions(.classicallyWrapped).flatMap(\.archives) == classical, "day \(d)")
+            #expect(report.outcome == (expectRotate.isEmpty && expectDestroy.isEmpty && !expectMigrate ? .ok : .actionDue), "day \(d)")
             if let predicted = predictedRotation, predicted.day == d {
                 #expect(Set(report.actions(.rotate).compactMap(\.purpose)) == predicted.purposes, "predicted for day \(d)")
             }
             try keyring.appendReviewLog(report, now: reviewTime)
 
-            // The operator follows the review.
+            // The operator follows the review, migrating to post-quantum at
+            // the first quarterly rotation.
             for action in report.actions(.rotate) {
                 guard let purpose = action.purpose else { continue }
                 retiredAt[keyring.activeKey(purpose).keyID] = reviewTime
-                try keyring.rotate(purpose, now: reviewTime, comment: "quarterly rotation, day \(d)")
+                let migrate = purpose == .encryption && !report.actions(.migrateToPostQuantum).isEmpty
+                try keyring.rotate(purpose, now: reviewTime, comment: "quarterly rotation, day \(d)", postQuantum: migrate)
                 rotationDays[purpose, default: []].append(d)
             }
             if !report.actions(.destroy).isEmpty {
@@ -106,6 +119,11 @@ import SealedArchive
             }
         }
 
+        // Migrated on day 90: every encryption key since is post-quantum,
+        // and the classical archives left retention 90 days later.
+        #expect(keyring.keys.filter { $0.purpose == .encryption && $0.activated >= days(90) }.allSatisfy { $0.recipient?.isPostQuantum == true })
+        #expect(keyring.keys.filter { $0.purpose == .encryption && $0.activated < days(90) }.allSatisfy { $0.recipient?.isPostQuantum == false })
+        #expect(realArchives.contains { $0.created < days(90) } && realArchives.contains { $0.created > days(90) })
         // Quarterly: every 90 days, both purposes.
         #expect(rotationDays[.encryption] == [90, 180, 270, 360, 450, 540, 630, 720])
         #expect(rotationDays[.signing] == [90, 180, 270, 360, 450, 540, 630, 720])

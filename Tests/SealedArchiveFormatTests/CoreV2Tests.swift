@@ -146,20 +146,20 @@ import SealedArchiveFormat
         let keys = try KeySchedule.random(version: .v2)
         let unknown = try #require(Stanza(type: 0x7f, body: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))
         // An unknown stanza may share a key id with a known one.
-        let shadow = try #require(Stanza(type: 0x02, body: alice.recipient.keyID.bytes + [0xAA]))
+        let shadow = try #require(Stanza(type: 0x42, body: alice.recipient.keyID.bytes + [0xAA]))
         let header = try ArchiveHeader(
             version: .v2, groupSizeLog2: 1, chunkSizeLog2: 12, payloadKind: .bytes, compression: .none, created: 1,
             stanzas: [unknown, shadow, try Stanza.wrap(keys.fileKey, to: alice.recipient)], signer: nil,
             label: nil, sequence: nil, previousDigest: nil).authenticated(with: keys.headerKey)
         let parsed = try ArchiveHeader(parsing: header.bytes)
-        #expect(parsed.stanzas.map(\.type) == [0x7f, 0x02, 0x01])
+        #expect(parsed.stanzas.map(\.type) == [0x7f, 0x42, 0x01])
         #expect(try parsed.serializeUnauthenticated() + parsed.mac == header.bytes)
         let unlocked = try ArchiveDecoder(parsing: header.bytes).unlock(with: [alice])
         #expect(unlocked.keyID == alice.recipient.keyID)
         // Only the unknown stanzas: no identity.
         let onlyUnknown = try ArchiveHeader(
             version: .v2, groupSizeLog2: 1, chunkSizeLog2: 12, payloadKind: .bytes, compression: .none, created: 1,
-            stanzas: [try #require(Stanza(type: 0x02, body: alice.recipient.keyID.bytes + [UInt8](repeating: 0xAA, count: 120)))],
+            stanzas: [try #require(Stanza(type: 0x42, body: alice.recipient.keyID.bytes + [UInt8](repeating: 0xAA, count: 120)))],
             signer: nil, label: nil, sequence: nil, previousDigest: nil).authenticated(with: keys.headerKey)
         #expect(errorCode { _ = try ArchiveDecoder(parsing: onlyUnknown.bytes).unlock(with: [alice]) } == .noIdentity)
         // The MAC covers an unknown stanza's body.

@@ -12,14 +12,19 @@ import TestSupport
 
     static let directory = PackagePaths.vectors.appendingPathComponent("v2", isDirectory: true)
 
-    /// Spec/vectors/v2, plus the `v2/` of SEALED_ARCHIVE_EXTRA_VECTORS when
-    /// it has one: the version 2 archives the independent Python encoder
-    /// wrote, so the core is checked against archives it did not make.
+    /// Spec/vectors/v2 and Spec/vectors/pq (post-quantum stanzas), plus the
+    /// `v2/` and `pq/` of SEALED_ARCHIVE_EXTRA_VECTORS when it has them: the
+    /// version 2 archives the independent Python encoder wrote, so the core
+    /// is checked against archives it did not make.
     static func all() throws -> [Vector] {
-        let extra = ProcessInfo.processInfo.environment["SEALED_ARCHIVE_EXTRA_VECTORS"]
-            .map { URL(fileURLWithPath: $0, isDirectory: true).appendingPathComponent("v2", isDirectory: true) }
-            .flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
-        return try TestVector.load(in: directory) + (extra.map { try TestVector.load(in: $0) } ?? [])
+        let roots = [PackagePaths.vectors] + (ProcessInfo.processInfo.environment["SEALED_ARCHIVE_EXTRA_VECTORS"]
+            .map { [URL(fileURLWithPath: $0, isDirectory: true)] } ?? [])
+        return try roots.flatMap { root in
+            try ["v2", "pq"].flatMap { name -> [Vector] in
+                let directory = root.appendingPathComponent(name, isDirectory: true)
+                return FileManager.default.fileExists(atPath: directory.path) ? try TestVector.load(in: directory) : []
+            }
+        }
     }
 
     /// The outcome the core alone must give. A tar payload's own checks
@@ -44,7 +49,10 @@ import TestSupport
     @Test func everyClassIsCovered() throws {
         let vectors = try Self.all()
         #expect(vectors.count >= 20)
-        #expect(vectors.allSatisfy { $0.name.hasPrefix("v2-") })
+        #expect(vectors.allSatisfy { $0.name.hasPrefix("v2-") || $0.name.hasPrefix("pq-") })
+        let postQuantum = vectors.filter { $0.name.hasPrefix("pq-") }
+        #expect(postQuantum.count >= 10)
+        #expect(Set(postQuantum.map(\.expect)).isSuperset(of: ["ok", "header", "damaged", "no-identity"]))
         let classes = Set(vectors.filter { $0.directory.standardizedFileURL == Self.directory.standardizedFileURL }.map(\.expect))
         for needed in ["ok", "header", "version", "limit", "truncated", "trailer", "damaged", "signature", "no-identity", "untrusted-signer", "unsigned"] {
             #expect(classes.contains(needed), "no vector of class \(needed)")

@@ -172,7 +172,7 @@ import TestSupport
         #expect(object["previous_digest"] as? String == String(repeating: "07", count: 32))
         #expect(object["signer_key_id"] as? String == signing.signer.keyID.description)
         #expect(Set(object.keys) == ["schema", "format_version", "created", "created_unix", "payload_kind", "compression", "chunk_size",
-                                     "header_length", "recipients", "signer", "signer_key_id", "label", "sequence", "previous_digest"])
+                                     "header_length", "recipients", "recipient_types", "signer", "signer_key_id", "label", "sequence", "previous_digest"])
     }
 
     @Test func aDrillSummaryIsOneFlatObjectThatReadsBack() throws {

@@ -19,13 +19,16 @@ import TestSupport
             + version2()
     }
 
-    /// The version 2 vectors (Spec/vectors/v2, and the extra directory's
-    /// v2/), read by the same streaming reader.
+    /// The version 2 vectors (Spec/vectors/v2 and pq/, post-quantum
+    /// stanzas, and the extra directory's), read by the same streaming
+    /// reader.
     static func version2() throws -> [Vector] {
         let directories = [specDirectory] + (extraDirectory.map { [$0] } ?? [])
-        return try directories.flatMap { directory -> [Vector] in
-            let v2 = directory.appendingPathComponent("v2", isDirectory: true)
-            return FileManager.default.fileExists(atPath: v2.path) ? try TestVector.load(in: v2) : []
+        return try directories.flatMap { directory in
+            try ["v2", "pq"].flatMap { name -> [Vector] in
+                let sub = directory.appendingPathComponent(name, isDirectory: true)
+                return FileManager.default.fileExists(atPath: sub.path) ? try TestVector.load(in: sub) : []
+            }
         }
     }
 

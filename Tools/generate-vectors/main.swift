@@ -32,12 +32,15 @@ func secretText(_ bytes: SecureBytes) -> String {
 
 // `--only-v2` writes the version 2 vectors (into DIRECTORY/v2) and leaves
 // the version 1 ones as they are: keys and file keys are random, so
-// writing version 1 again changes every one of its files.
+// writing version 1 again changes every one of its files. `--only-pq`
+// writes the post-quantum vectors (DIRECTORY/pq) alone, for the same
+// reason (PostQuantum.swift).
 var arguments = CommandLine.arguments
-let onlyV2 = arguments.count == 3 && arguments[1] == "--only-v2"
-if onlyV2 { arguments.remove(at: 1) }
+let only = arguments.count == 3 ? arguments[1] : nil
+let onlyV2 = only == "--only-v2", onlyPQ = only == "--only-pq"
+if onlyV2 || onlyPQ { arguments.remove(at: 1) }
 guard arguments.count == 2 else {
-    FileHandle.standardError.write(Data("usage: generate-vectors [--only-v2] OUTPUT-DIRECTORY\n".utf8))
+    FileHandle.standardError.write(Data("usage: generate-vectors [--only-v2 | --only-pq] OUTPUT-DIRECTORY\n".utf8))
     exit(64)
 }
 let baseDirectory = URL(fileURLWithPath: arguments[1], isDirectory: true)
@@ -171,7 +174,8 @@ try emit("invalid-unsigned-required", "unsigned, but a signer is required",
 
 }
 
-if !onlyV2 { try writeVersion1() }
-try writeVersion2()
+if only == nil { try writeVersion1() }
+if !onlyPQ { try writeVersion2() }
+if !onlyV2 { try writePostQuantum() }
 
 FileHandle.standardError.write(Data("wrote \(written.count) vectors to \(directory.path)\n".utf8))

@@ -3,27 +3,31 @@
 
 Version 1 was written from Spec/FORMAT.md and Spec/KEYS.md only, version 2
 from Spec/FORMAT-v2.md only ("V2 §n" in comments; no Swift source was read),
-so that disagreements between this tool and the Swift package point at gaps in
-the specification or at bugs on either side. Section numbers in comments
+post-quantum (X-Wing) recipients from FORMAT-v2 §3.1, §3.1.1 and KEYS §2.1
+only, so that disagreements between this tool and the Swift package point at
+gaps in the specification or at bugs on either side. Section numbers in comments
 ("FORMAT §8 check 12", "KEYS §1") refer to those two documents. Where the spec
 left a choice open, the reading taken here is recorded in SPEC-QUESTIONS.md
 next to this file and marked "SPEC-QUESTION" in the code.
 
-Only the Python standard library, PyNaCl (libsodium) and, for version 2 tar
-payloads, python3-zstandard (else the zstd command) are used. Run it with
-/usr/bin/python3 (Debian's python3-nacl, python3-zstandard).
+Only the Python standard library, PyNaCl (libsodium), for version 2 tar
+payloads python3-zstandard (else the zstd command) and, for post-quantum keys,
+ML-KEM-768 from kyber-py 1.2.0 (imported only when a post-quantum key is used)
+are used. Run it with /usr/bin/python3 (Debian's python3-nacl,
+python3-zstandard; kyber-py from pip).
 
 Subcommands:
   open     -i IDENTITY_FILE [-i ...] [--signer sealsig1...]... [-o OUT]
            [--tar | --list | --only PATH... -C DIR] ARCHIVE
   verify   [--signer sealsig1...]... [-i IDENTITY_FILE ...] ARCHIVE
   vectors  DIR
-  encode   -r age1... [-r ...] [--signing-key-file F] [--chunk-size-log2 N]
+  encode   -r age1...|age1pq1... [-r ...] [--allow-mixed-recipients]
+           [--signing-key-file F] [--chunk-size-log2 N]
            [--created SECONDS] [--label TEXT] [--sequence N]
            [--previous-digest HEX] [--payload-kind 1|2] [--compression 0|1]
            [--format-version 1|2] [--group-size-log2 N] [--frames zstd|raw]
            -o OUT INPUT
-  keygen   [--signing] -o FILE        (helper: writes a new key file, KEYS §4)
+  keygen   [--signing | --pq] -o FILE (helper: writes a new key file, KEYS §4)
 
 A failure prints exactly one line "error: <class>: <message>" on stderr. For
 archive problems <class> is one of the FORMAT §10 classes and the exit status
@@ -94,10 +98,13 @@ ERROR_CLASSES = (
     "damaged", "signature", "unsigned", "untrusted-signer",
 )
 
-# Key text encodings (KEYS §2, §3). The "case" column is part of the HRP: a
-# recipient is lower case "age", an identity upper case "AGE-SECRET-KEY-".
+# Key text encodings (KEYS §2, §2.1, §3). The "case" column is part of the
+# HRP: a recipient is lower case "age", an identity upper case
+# "AGE-SECRET-KEY-".
 HRP_RECIPIENT = "age"
 HRP_IDENTITY = "AGE-SECRET-KEY-"
+HRP_PQ_RECIPIENT = "age1pq"             # KEYS §2.1: "age1pq1..."
+HRP_PQ_IDENTITY = "AGE-SECRET-KEY-PQ-"  # KEYS §2.1: "AGE-SECRET-KEY-PQ-1..."
 HRP_SIGNER = "sealsig"
 HRP_SIGNING_KEY = "SEALED-SIGNING-KEY-"
 
@@ -282,9 +289,10 @@ def bech32_decode(s):
     return hrp, data[:-6]
 
 
-def decode_key(s, expected_hrp):
+def decode_key(s, expected_hrp, length=32):
     """KEYS §1: reject mixed case, wrong HRP, bad checksum, characters outside
-    the alphabet, non-zero padding, payload not exactly 32 bytes.
+    the alphabet, non-zero padding, payload not exactly `length` bytes (32,
+    or 1216 for a post-quantum recipient).
     SPEC-QUESTION (KEYS §1/§2): the HRP comparison is case-sensitive, so an
     all-upper-case "AGE1..." recipient or an all-lower-case identity is
     rejected as a wrong HRP (the tables fix the case)."""
@@ -292,13 +300,13 @@ def decode_key(s, expected_hrp):
     if hrp != expected_hrp:
         raise ValueError("wrong human-readable part %r (expected %r)" % (hrp, expected_hrp))
     payload = bytes(_convertbits(data, 5, 8, False))
-    if len(payload) != 32:
-        raise ValueError("payload is %d bytes, not 32" % len(payload))
+    if len(payload) != length:
+        raise ValueError("payload is %d bytes, not %d" % (len(payload), length))
     return payload
 
 
 def encode_key(hrp, key):
-    assert len(key) == 32
+    assert len(key) == (XWING_PK_LEN if hrp == HRP_PQ_RECIPIENT else 32)
     return bech32_encode(hrp, _convertbits(key, 8, 5, True))
 
 
@@ -321,6 +329,162 @@ def parse_signing_key(s):
 def identity_public(sk):
     """KEYS §2: the recipient of an identity is crypto_scalarmult_base(secret)."""
     return sodium.crypto_scalarmult_base(sk)
+
+
+def parse_pq_recipient(s):
+    """KEYS §2.1: "age1pq1...", lower case, a 1216-byte X-Wing public key."""
+    return decode_key(s, HRP_PQ_RECIPIENT, XWING_PK_LEN)
+
+
+def parse_pq_identity(s):
+    """KEYS §2.1: "AGE-SECRET-KEY-PQ-1...", upper case, a 32-byte X-Wing seed."""
+    return PQIdentity(decode_key(s, HRP_PQ_IDENTITY))
+
+
+def parse_any_recipient(s):
+    """An X25519 (32 bytes) or X-Wing (1216 bytes) public key, by the
+    human-readable part (KEYS §2, §2.1). Bech32 splits at the last "1", so an
+    "age1pq1..." string has HRP "age1pq" and no X25519 recipient has it."""
+    hrp = bech32_decode(s)[0]
+    if hrp == HRP_PQ_RECIPIENT:
+        return parse_pq_recipient(s)
+    return parse_recipient(s)
+
+
+def parse_any_identity(s):
+    """An identity line of either kind (KEYS §4): 32 bytes (X25519 secret) or
+    a PQIdentity (X-Wing seed)."""
+    hrp = bech32_decode(s)[0]
+    if hrp == HRP_PQ_IDENTITY:
+        return parse_pq_identity(s)
+    return parse_identity(s)
+
+
+def identity_string(ident):
+    """The text of an identity of either kind (KEYS §2, §2.1)."""
+    if isinstance(ident, PQIdentity):
+        return encode_key(HRP_PQ_IDENTITY, ident.seed)
+    return encode_key(HRP_IDENTITY, ident)
+
+
+def recipient_string(pk):
+    """The text of a recipient of either kind, told apart by length."""
+    return encode_key(HRP_PQ_RECIPIENT if len(pk) == XWING_PK_LEN else HRP_RECIPIENT, pk)
+
+
+# ---------------------------------------------------------------------------
+# Post-quantum keys: X-Wing, draft-connolly-cfrg-xwing-kem-06 (KEYS §2.1)
+# ---------------------------------------------------------------------------
+
+XWING_SEED_LEN = 32
+MLKEM_EK_LEN, MLKEM_CT_LEN = 1184, 1088     # ML-KEM-768 (FIPS 203)
+XWING_PK_LEN = MLKEM_EK_LEN + 32            # pk = pk_M || pk_X: 1216
+XWING_CT_LEN = MLKEM_CT_LEN + 32            # ct = ct_M || ct_X: 1120
+XWING_LABEL = bytes([0x5C, 0x2E, 0x2F, 0x2F, 0x5E, 0x5C])   # XWingLabel, the ASCII of \.//^\
+D2_PQ_RECIPIENT_ID = b"SealedArchive/v2/pq-recipient-id"     # KEYS §2.1
+
+
+def _ml_kem_768():
+    """ML-KEM-768 from kyber-py 1.2.0 (pure Python), imported on first use so
+    that everything without post-quantum keys runs without it."""
+    try:
+        from kyber_py.ml_kem import ML_KEM_768
+    except ImportError:
+        raise ToolError("usage", "post-quantum keys need kyber-py 1.2.0: "
+                        "/usr/bin/python3 -m pip install --break-system-packages kyber-py==1.2.0")
+    return ML_KEM_768
+
+
+def x25519(scalar, point):
+    """RFC 7748 X25519(scalar, u). libsodium refuses exactly the inputs whose
+    result is all zero (small-order u, top bit masked); RFC 7748, and X-Wing,
+    which makes no such check, return those 32 zero bytes.
+    V2 §3.1.1: in decapsulation an all-zero ss_X (a small-order ct_X) makes
+    the stanza not open, so callers there check for it (xwing_decaps)."""
+    try:
+        return sodium.crypto_scalarmult(scalar, point)
+    except RuntimeError:    # PyNaCl, on libsodium's -1
+        return bytes(32)
+
+
+def xwing_combiner(ss_M, ss_X, ct_X, pk_X):
+    """KEYS §2.1: ss = SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel)."""
+    return hashlib.sha3_256(ss_M + ss_X + ct_X + pk_X + XWING_LABEL).digest()
+
+
+def xwing_expand(seed):
+    """KEYS §2.1: (dk_M, sk_X, pk) from the 32-byte seed.
+    expanded = SHAKE256(seed, 96); ML-KEM-768.KeyGen_internal(d, z) with
+    d = expanded[0:32], z = expanded[32:64] (kyber-py's key_derive(d || z));
+    sk_X = expanded[64:96]; pk_X = X25519(sk_X, 9); pk = pk_M || pk_X."""
+    assert len(seed) == XWING_SEED_LEN
+    expanded = hashlib.shake_256(seed).digest(96)
+    pk_M, dk_M = _ml_kem_768().key_derive(expanded[0:64])
+    sk_X = expanded[64:96]
+    pk_X = sodium.crypto_scalarmult_base(sk_X)
+    return dk_M, sk_X, pk_M + pk_X
+
+
+def xwing_encaps(pk):
+    """X-Wing Encaps(pk) -> (ss, ct), ct = ct_M || ct_X (1088 + 32 bytes).
+    Raises ToolError for a key that cannot be used: an ML-KEM encapsulation
+    key failing FIPS 203's modulus check, or a small-order pk_X, which
+    libsodium refuses.
+    SPEC-QUESTION (FORMAT §9 names X25519 keys only): such a key is refused
+    as an X25519 key crypto_box_seal refuses is."""
+    if len(pk) != XWING_PK_LEN:
+        raise ToolError("usage", "an X-Wing public key is %d bytes, not %d" % (XWING_PK_LEN, len(pk)))
+    pk_M, pk_X = pk[:MLKEM_EK_LEN], pk[MLKEM_EK_LEN:]
+    try:
+        ss_M, ct_M = _ml_kem_768().encaps(pk_M)
+    except ValueError:
+        raise ToolError("usage", "post-quantum recipient %s has an invalid ML-KEM key"
+                        % pq_recipient_key_id(pk).hex())
+    e = os.urandom(32)
+    ct_X = sodium.crypto_scalarmult_base(e)
+    try:
+        ss_X = sodium.crypto_scalarmult(e, pk_X)
+    except RuntimeError:
+        raise ToolError("usage", "post-quantum recipient %s has a small-order X25519 key"
+                        % pq_recipient_key_id(pk).hex())
+    return xwing_combiner(ss_M, ss_X, ct_X, pk_X), ct_M + ct_X
+
+
+def xwing_decaps(ident, ct):
+    """X-Wing Decaps(seed, ct) -> ss. ML-KEM rejects implicitly: a ciphertext
+    made for another key yields an unrelated ss, never an error."""
+    ct_M, ct_X = ct[:MLKEM_CT_LEN], ct[MLKEM_CT_LEN:]
+    ss_M = _ml_kem_768().decaps(ident.dk_M, ct_M)
+    ss_X = x25519(ident.sk_X, ct_X)
+    if ss_X == bytes(32):
+        # V2 §3.1.1: a ct_X of small order (X25519 gives 32 zero bytes)
+        # makes the stanza not open [damaged].
+        raise ValueError("X-Wing ct_X of small order")
+    return xwing_combiner(ss_M, ss_X, ct_X, ident.pk[MLKEM_EK_LEN:])
+
+
+def pq_recipient_key_id(pk):
+    """KEYS §2.1: first 8 bytes of H("SealedArchive/v2/pq-recipient-id" || pk)."""
+    return H(D2_PQ_RECIPIENT_ID, pk)[:KEY_ID_LEN]
+
+
+class PQIdentity:
+    """A post-quantum identity (KEYS §2.1): the X-Wing seed and what it
+    expands to. X25519 identities stay plain 32-byte strings."""
+
+    def __init__(self, seed):
+        self.seed = seed
+        self.dk_M, self.sk_X, self.pk = xwing_expand(seed)
+        self.key_id = pq_recipient_key_id(self.pk)
+
+    def __eq__(self, other):
+        return isinstance(other, PQIdentity) and ct_equal(self.seed, other.seed)
+
+    def __hash__(self):
+        return hash(self.key_id)
+
+    def __repr__(self):                    # never the seed
+        return "PQIdentity(key id %s)" % self.key_id.hex()
 
 
 # ---------------------------------------------------------------------------
@@ -373,14 +537,16 @@ def key_file_lines(data, name, strip_spaces):
 
 
 def load_identities(path):
-    """An identity file (KEYS §4): at least one AGE-SECRET-KEY-1 line."""
+    """An identity file (KEYS §4): at least one AGE-SECRET-KEY-1 or
+    AGE-SECRET-KEY-PQ-1 line, the kinds may be mixed. Returns 32-byte X25519
+    secrets and PQIdentity objects in file order."""
     lines = key_file_lines(read_secret_file(path), path, strip_spaces=False)
     if not lines:
         raise ToolError("usage", "%s holds no identity" % path)
     keys = []
     for n, line in lines:
         try:
-            keys.append(parse_identity(line))
+            keys.append(parse_any_identity(line))
         except ValueError as e:
             # Never echo the line: it may be a secret key (KEYS §4).
             raise ToolError("usage", "%s line %d is not a valid identity: %s" % (path, n, e))
@@ -549,9 +715,14 @@ def unlock(hdr, identities):
     SPEC-QUESTION (check 9): identities are tried in the order given; the
     first one whose key id has a stanza is used, and a failure of check 10 or
     11 with it is final (no fall-back to a later identity that also has a
-    stanza)."""
+    stanza).
+    SPEC-QUESTION (FORMAT-v2 §7 check 10 for version 1): version 1 stanzas
+    are X25519 ones, so a post-quantum identity matches none and is passed
+    over."""
     stanzas = dict(hdr.stanzas)
     for sk in identities:
+        if isinstance(sk, PQIdentity):
+            continue
         pk = identity_public(sk)
         wrapped = stanzas.get(recipient_key_id(pk))
         if wrapped is None:
@@ -759,6 +930,9 @@ def encode(inp, out, recipients, signing_seed=None, chunk_size_log2=DEFAULT_CHUN
            previous_digest=None, file_key=None):
     """Encrypt stream inp to stream out following §9. recipients are 32-byte
     X25519 public keys. Returns (chunk_count, digest)."""
+    if any(len(pk) == XWING_PK_LEN for pk in recipients):
+        # FORMAT-v2 §3.1: version 1 headers hold type 01 stanzas only.
+        raise ToolError("usage", "a post-quantum recipient needs format version 2")
     if not MIN_RECIPIENTS <= len(recipients) <= MAX_RECIPIENTS:
         raise ToolError("usage", "need 1 to 64 recipients, got %d" % len(recipients))
     if len(set(recipients)) != len(recipients):
@@ -802,6 +976,10 @@ V2_MAX_HEADER_LEN = 65536
 V2_MIN_STANZAS, V2_MAX_STANZAS = 1, 64
 STANZA_TYPE_X25519 = 1            # V2 §3.1
 X25519_BODY_LEN = 88              # key_id (8) || seal(pk, file_key) (80)
+STANZA_TYPE_XWING = 2             # V2 §3.1, §3.1.1
+XWING_WRAPPED_LEN = 48            # AEAD of the 32-byte file key
+XWING_BODY_LEN = KEY_ID_LEN + XWING_CT_LEN + XWING_WRAPPED_LEN   # 1176
+KNOWN_STANZA_BODY = {STANZA_TYPE_X25519: X25519_BODY_LEN, STANZA_TYPE_XWING: XWING_BODY_LEN}
 STANZA_MIN_BODY = 8               # every body starts with a key_id
 V2_RECORD_OVERHEAD = TAG_LEN      # V2 §5: record_i = c_i, F = C + 16
 SEGMENT_ENTRY_LEN = 32
@@ -815,6 +993,7 @@ D2_SEGMENT = b"SealedArchive/v2/segment"
 D2_DIGEST = b"SealedArchive/v2/digest"
 D2_SIGNATURE = b"SealedArchive/v2/signature"
 D2_HEADER_SIGNATURE = b"SealedArchive/v2/header-signature"
+D2_XWING_WRAP = b"SealedArchive/v2/xwing-wrap"                # V2 §3.1.1
 
 # V2 §3.2: code points a version 2 label must not hold.
 _LABEL_FORBIDDEN = ([(0x00, 0x1F), (0x7F, 0x9F), (0x061C, 0x061C), (0x200E, 0x200F), (0x202A, 0x202E),
@@ -897,6 +1076,9 @@ class HeaderV2:
     def x25519_stanzas(self):
         return {body[:KEY_ID_LEN]: body[KEY_ID_LEN:] for t, body in self.stanzas if t == STANZA_TYPE_X25519}
 
+    def xwing_stanzas(self):
+        return {body[:KEY_ID_LEN]: body[KEY_ID_LEN:] for t, body in self.stanzas if t == STANZA_TYPE_XWING}
+
 
 def _parse_fields(h, pos, fields_end, hdr, label_ok):
     """FORMAT §4.2 fields (shared reading with version 1's check 7), with the
@@ -975,11 +1157,13 @@ def parse_header_v2_body(h):
         if blen < STANZA_MIN_BODY:
             raise SealedError("header", "stanza %d body is %d bytes, shorter than a key id" % (k, blen))
         body = h[pos + 3:pos + 3 + blen]
-        if stype == STANZA_TYPE_X25519:
-            if blen != X25519_BODY_LEN:
-                raise SealedError("header", "X25519 stanza %d body is %d bytes, not 88" % (k, blen))
-            # SPEC-QUESTION (V2 §3.1): "no two stanzas of a known type may
-            # share a key_id" is read per type; X25519 is the only known one.
+        if stype in KNOWN_STANZA_BODY:
+            # A known type (01 X25519, 02 X-Wing) with another body_length.
+            if blen != KNOWN_STANZA_BODY[stype]:
+                raise SealedError("header", "type %02x stanza %d body is %d bytes, not %d"
+                                  % (stype, k, blen, KNOWN_STANZA_BODY[stype]))
+            # "No two stanzas of known types may share a key_id": one set
+            # over types 01 and 02; unknown types are not checked.
             if body[:KEY_ID_LEN] in seen:
                 raise SealedError("header", "stanza %d repeats key id %s" % (k, body[:KEY_ID_LEN].hex()))
             seen.add(body[:KEY_ID_LEN])
@@ -1040,18 +1224,54 @@ def check_header_signature(hdr, f):
     hdr.header_signature = sig
 
 
+def xwing_wrap_key(ss, enc, pk):
+    """V2 §3.1.1: wrap_key = H_ss("SealedArchive/v2/xwing-wrap" || enc || pk)."""
+    return H_k(ss, D2_XWING_WRAP, enc, pk)
+
+
+def xwing_stanza_body(pk, file_key):
+    """V2 §3.1.1: key_id (8) || enc (1120) || wrapped_key (48), where
+    wrapped_key = AEAD(wrap_key, nonce = 0^12, file_key), no associated data."""
+    ss, enc = xwing_encaps(pk)
+    wrapped = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(file_key, None, bytes(12),
+                                                               xwing_wrap_key(ss, enc, pk))
+    return pq_recipient_key_id(pk) + enc + wrapped
+
+
+def open_xwing_stanza(ident, rest):
+    """V2 §7 check 11 for type 02 (`rest` is the body after the key id):
+    decapsulate, derive wrap_key with the identity's own pk, open [damaged].
+    ML-KEM rejects implicitly, so a stanza for another key fails the tag."""
+    enc, wrapped = rest[:XWING_CT_LEN], rest[XWING_CT_LEN:]
+    try:
+        ss = xwing_decaps(ident, enc)
+        return sodium.crypto_aead_chacha20poly1305_ietf_decrypt(wrapped, None, bytes(12),
+                                                                xwing_wrap_key(ss, enc, ident.pk))
+    except (CryptoError, ValueError):
+        raise SealedError("damaged", "the post-quantum stanza for %s does not open" % ident.key_id.hex())
+
+
 def unlock_v2(hdr, identities):
-    """V2 §7 checks 10-12. Only type 01 stanzas match an X25519 identity."""
-    stanzas = hdr.x25519_stanzas()
+    """V2 §7 checks 10-12. Check 10: the first identity, in the caller's
+    order, with a stanza of its own type and key id: type 01 stanzas match an
+    X25519 identity, type 02 stanzas a post-quantum one, never the other way.
+    Checks 11 and 12 are then made with that identity alone."""
+    x_stanzas, pq_stanzas = hdr.x25519_stanzas(), hdr.xwing_stanzas()
     for sk in identities:
-        pk = identity_public(sk)
-        wrapped = stanzas.get(recipient_key_id(pk))
-        if wrapped is None:
-            continue
-        try:                                                            # check 11
-            file_key = sodium.crypto_box_seal_open(wrapped, pk, sk)
-        except CryptoError:
-            raise SealedError("damaged", "the stanza for %s does not open" % recipient_key_id(pk).hex())
+        if isinstance(sk, PQIdentity):
+            rest = pq_stanzas.get(sk.key_id)
+            if rest is None:
+                continue
+            file_key = open_xwing_stanza(sk, rest)                      # check 11
+        else:
+            pk = identity_public(sk)
+            wrapped = x_stanzas.get(recipient_key_id(pk))
+            if wrapped is None:
+                continue
+            try:                                                        # check 11
+                file_key = sodium.crypto_box_seal_open(wrapped, pk, sk)
+            except CryptoError:
+                raise SealedError("damaged", "the stanza for %s does not open" % recipient_key_id(pk).hex())
         if not ct_equal(H_k(header_key_v2(file_key), hdr.raw[:-MAC_LEN]), hdr.mac):    # check 12
             raise SealedError("damaged", "header MAC does not match")
         return payload_key_v2(file_key)
@@ -1301,6 +1521,20 @@ def make_stanza_v2(pk, file_key):
     return u8(STANZA_TYPE_X25519) + u16(X25519_BODY_LEN) + make_stanza(pk, file_key)
 
 
+def make_stanza_pq(pk, file_key):
+    """V2 §3.1, §3.1.1: type 02 || u16(1176) || key_id || enc || wrapped_key."""
+    return u8(STANZA_TYPE_XWING) + u16(XWING_BODY_LEN) + xwing_stanza_body(pk, file_key)
+
+
+def stanza_for(pk, file_key):
+    """The typed stanza for a recipient of either kind (32 or 1216 bytes)."""
+    return make_stanza_pq(pk, file_key) if len(pk) == XWING_PK_LEN else make_stanza_v2(pk, file_key)
+
+
+def stanza_key_id(pk):
+    return pq_recipient_key_id(pk) if len(pk) == XWING_PK_LEN else recipient_key_id(pk)
+
+
 def build_header_v2(file_key, stanzas, fields=b"", chunk_size_log2=DEFAULT_CHUNK_LOG2, group_size_log2=None,
                     payload_kind=1, compression=None, created=0, *, version=VERSION2, stanza_count=None,
                     header_length=None, magic=MAGIC):
@@ -1357,13 +1591,20 @@ def write_body_v2(out, header, file_key, chunks, group_size_log2, signing_seed=N
 
 def encode_v2(inp, out, recipients, signing_seed=None, chunk_size_log2=DEFAULT_CHUNK_LOG2, group_size_log2=None,
               created=None, payload_kind=1, label=None, sequence=None, previous_digest=None, file_key=None,
-              extra_stanzas=(), tar_options=None):
-    """Encrypt inp to out as version 2 (V2 §10). payload_kind 2 takes a tar
-    stream and writes the section 8 payload (frames, index, seek table)."""
+              extra_stanzas=(), tar_options=None, allow_mixed=False):
+    """Encrypt inp to out as version 2 (V2 §10). recipients are 32-byte
+    X25519 or 1216-byte X-Wing public keys (type 01 or 02 stanzas, in the
+    order given). payload_kind 2 takes a tar stream and writes the section 8
+    payload (frames, index, seek table)."""
     if not 1 <= len(recipients) + len(extra_stanzas) <= V2_MAX_STANZAS:
         raise ToolError("usage", "need 1 to 64 stanzas")
-    if len({recipient_key_id(pk) for pk in recipients}) != len(recipients):
-        raise ToolError("usage", "two recipients share a key id")
+    if len({stanza_key_id(pk) for pk in recipients}) != len(recipients):
+        raise ToolError("usage", "two recipients share a key id")      # V2 §3.1, over both types
+    if len({len(pk) == XWING_PK_LEN for pk in recipients}) > 1 and not allow_mixed:
+        # V2 §3.1.1 "Mixing": an X25519 stanza beside a post-quantum one
+        # opens the archive to whoever breaks X25519 (encoders SHOULD refuse).
+        raise ToolError("usage", "post-quantum and X25519 recipients together void the post-quantum "
+                        "protection; pass --allow-mixed-recipients to seal anyway")
     if not MIN_CHUNK_LOG2 <= chunk_size_log2 <= MAX_CHUNK_LOG2:
         raise ToolError("usage", "chunk size log2 must be from 12 to 24")
     if group_size_log2 is None:
@@ -1386,7 +1627,7 @@ def encode_v2(inp, out, recipients, signing_seed=None, chunk_size_log2=DEFAULT_C
         file_key = os.urandom(32)
     signer = sodium.crypto_sign_seed_keypair(signing_seed)[0] if signing_seed is not None else None
     fields = encode_fields(signer, label, sequence, previous_digest)
-    stanzas = [make_stanza_v2(pk, file_key) for pk in recipients] + list(extra_stanzas)
+    stanzas = [stanza_for(pk, file_key) for pk in recipients] + list(extra_stanzas)
     header = build_header_v2(file_key, stanzas, fields, chunk_size_log2, group_size_log2, payload_kind, None, created)
     if len(header) > V2_MAX_HEADER_LEN:
         raise ToolError("usage", "header would exceed 65536 bytes")
@@ -2127,7 +2368,7 @@ def run_vector(directory, path):
             v = json.load(f)
         name = v.get("name", name)
         archive = os.path.join(directory, v["archive"])
-        identities = [parse_identity(s) for s in v.get("identities", [])]
+        identities = [parse_any_identity(s) for s in v.get("identities", [])]
         signers = [parse_signer(s) for s in v.get("signers", [])]
         expect = v["expect"]
         keyless_expect = v["keyless_expect"]
@@ -2137,14 +2378,15 @@ def run_vector(directory, path):
     except (OSError, ValueError, KeyError, TypeError) as e:
         return name, ["expected a valid vector got %s" % " ".join(str(e).split())]
 
-    v2 = name.startswith("v2-")
+    # Version 2 vectors (v2-*) and post-quantum ones (pq-*, V2 §12).
+    v2 = name.startswith(("v2-", "pq-"))
     tar_sha = [None]
 
     def outcome(ids, sink=None):
         # SPEC-QUESTION (V2 §7 check 2 / §12): a version 1 vector with
         # version byte 2 (Spec/vectors/invalid-version) becomes a version 2
-        # header to a reader of both versions; vectors not named v2-* are
-        # therefore decoded by the version 1 procedure alone.
+        # header to a reader of both versions; vectors not named v2-* (or
+        # pq-*) are therefore decoded by the version 1 procedure alone.
         parts = []
         try:
             with open(archive, "rb") as f:
@@ -2216,9 +2458,10 @@ def cmd_encode(args):
     recipients = []
     for s in args.recipient:
         try:
-            recipients.append(parse_recipient(s))
+            recipients.append(parse_any_recipient(s))
         except ValueError as e:
-            raise ToolError("usage", "-r %s is not a valid recipient: %s" % (s, e))
+            shown = s if len(s) <= 90 else s[:40] + "..."
+            raise ToolError("usage", "-r %s is not a valid recipient: %s" % (shown, e))
     seed = load_signing_key(args.signing_key_file) if args.signing_key_file else None
     prev = None
     if args.previous_digest is not None:
@@ -2234,7 +2477,7 @@ def cmd_encode(args):
         if args.format_version == 2:
             encode_v2(inp, out, recipients, seed, args.chunk_size_log2, args.group_size_log2, args.created,
                       args.payload_kind, args.label, args.sequence, prev,
-                      tar_options={"raw": args.frames == "raw"})
+                      tar_options={"raw": args.frames == "raw"}, allow_mixed=args.allow_mixed_recipients)
         else:
             encode(inp, out, recipients, seed, args.chunk_size_log2, args.created, args.payload_kind,
                    args.compression, args.label, args.sequence, prev)
@@ -2252,9 +2495,15 @@ def cmd_keygen(args):
         raise ToolError("usage", "%s already exists; not overwriting" % path)
     secret = os.urandom(32)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if args.signing and args.pq:
+        raise ToolError("usage", "--pq and --signing exclude each other")
     if args.signing:
         pub = encode_key(HRP_SIGNER, sodium.crypto_sign_seed_keypair(secret)[0])
         line = encode_key(HRP_SIGNING_KEY, secret)
+    elif args.pq:
+        # KEYS §2.1: the identity is the 32-byte X-Wing seed.
+        pub = encode_key(HRP_PQ_RECIPIENT, PQIdentity(secret).pk)
+        line = encode_key(HRP_PQ_IDENTITY, secret)
     else:
         pub = encode_key(HRP_RECIPIENT, identity_public(secret))
         line = encode_key(HRP_IDENTITY, secret)
@@ -2302,7 +2551,9 @@ def main(argv=None):
     t.add_argument("dir", metavar="DIR")
 
     e = sub.add_parser("encode", help="encrypt (for cross-checking)")
-    e.add_argument("-r", "--recipient", action="append", required=True, metavar="age1...")
+    e.add_argument("-r", "--recipient", action="append", required=True, metavar="age1...|age1pq1...")
+    e.add_argument("--allow-mixed-recipients", action="store_true",
+                   help="version 2: X25519 and post-quantum recipients together (V2 §3.1.1)")
     e.add_argument("--signing-key-file", metavar="F")
     e.add_argument("--chunk-size-log2", type=int, default=DEFAULT_CHUNK_LOG2, metavar="N")
     e.add_argument("--created", type=int, metavar="UNIXSECONDS")
@@ -2321,6 +2572,7 @@ def main(argv=None):
 
     k = sub.add_parser("keygen", help="write a new identity (or --signing key) file")
     k.add_argument("--signing", action="store_true")
+    k.add_argument("--pq", action="store_true", help="a post-quantum (X-Wing) identity, KEYS §2.1")
     k.add_argument("-o", "--output", required=True, metavar="FILE")
 
     args = p.parse_args(argv)

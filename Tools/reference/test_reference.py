@@ -8,8 +8,9 @@ archives whose outcome class is derived from FORMAT §8 by hand.
         # to run the same cases through another decoder.
 
 Every expectation comment names the check of FORMAT §8 (version 1) or
-FORMAT-v2 §7 (cases named v2-*) that decides it. --emit-vectors writes the
-version 1 cases to DIR and the version 2 ones to DIR/v2.
+FORMAT-v2 §7 (cases named v2-* and, for post-quantum recipients, pq-*) that
+decides it. --emit-vectors writes the version 1 cases to DIR, the version 2
+ones to DIR/v2 and the post-quantum ones to DIR/pq.
 """
 
 import hashlib
@@ -44,6 +45,12 @@ F = C + 48
 def new_identity():
     sk = os.urandom(32)
     return sk, S.identity_public(sk)
+
+
+def new_pq_identity():
+    """(PQIdentity, 1216-byte X-Wing public key), KEYS §2.1."""
+    ident = S.PQIdentity(os.urandom(32))
+    return ident, ident.pk
 
 
 def new_signing_key():
@@ -134,6 +141,7 @@ class Keys:
     def __init__(self):
         self.A, self.B, self.Cc, self.W = (new_identity() for _ in range(4))
         self.S1, self.S2 = new_signing_key(), new_signing_key()
+        self.P, self.Q = new_pq_identity(), new_pq_identity()      # post-quantum (KEYS §2.1)
 
 
 class Case:
@@ -378,7 +386,7 @@ def write_vectors(cases, directory):
         with open(os.path.join(directory, c.name + ".sarc"), "wb") as f:
             f.write(c.archive)
         v = {"name": c.name, "description": c.description, "archive": c.name + ".sarc",
-             "identities": [S.encode_key(S.HRP_IDENTITY, sk) for sk in c.identities],
+             "identities": [S.identity_string(i) for i in c.identities],
              "signers": [S.encode_key(S.HRP_SIGNER, pk) for pk in c.signers],
              "expect": c.expect, "keyless_expect": c.keyless_expect}
         if c.expect == "ok":
@@ -768,19 +776,178 @@ def build_cases_v2(k):
 
 
 # ---------------------------------------------------------------------------
+# Post-quantum recipients (FORMAT-v2 §3.1, §3.1.1; KEYS §2.1): cases named
+# pq-*, version 2 with C = 4 KiB and G = 2, like the v2-* ones.
+# ---------------------------------------------------------------------------
+
+PQ_STANZA = 3 + S.XWING_BODY_LEN       # type, body_length, 1176-byte body
+PQ_BODY = 27 + 3                       # body offset of the first stanza (V2 §3)
+PQ_ENC = PQ_BODY + 8                   # enc = ct_M (1088) || ct_X (32)
+PQ_CT_X = PQ_ENC + S.MLKEM_CT_LEN
+PQ_WRAPPED = PQ_ENC + S.XWING_CT_LEN
+
+
+def pq_body(pk, file_key, wrap_pk=None, key_id=None, ss_enc=None, nonce=bytes(12)):
+    """A type 02 body by hand (V2 §3.1.1), so tests can derive the wrap key
+    with another pk, use another key id, a chosen encapsulation or nonce."""
+    ss, enc = ss_enc if ss_enc is not None else S.xwing_encaps(pk)
+    wrapped = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(file_key, None, nonce,
+                                                               S.xwing_wrap_key(ss, enc, wrap_pk or pk))
+    return (key_id if key_id is not None else S.pq_recipient_key_id(pk)) + enc + wrapped
+
+
+def low_order_encaps(pk):
+    """X-Wing encapsulation with ct_X = 1, a point of order 1: X25519 gives
+    32 zero bytes, which X-Wing feeds to its combiner (RFC 7748 allows it)."""
+    from kyber_py.ml_kem import ML_KEM_768
+    ss_M, ct_M = ML_KEM_768.encaps(pk[:S.MLKEM_EK_LEN])
+    ct_X = b"\x01" + bytes(31)
+    return S.xwing_combiner(ss_M, bytes(32), ct_X, pk[S.MLKEM_EK_LEN:]), ct_M + ct_X
+
+
+def build_cases_pq(k):
+    A, W, P, Q, S1 = k.A, k.W, k.P, k.Q, k.S1
+    cases = []
+
+    def add(name, desc, archive, expect, keyless, ids=(P,), signers=(), pt=None):
+        assert name.startswith("pq-")
+        cases.append(Case(name, desc, archive, [i[0] for i in ids], [s[1] for s in signers], expect, keyless, pt))
+
+    pt = os.urandom(2 * C + 500)                    # 3 records, groups [0,1] [2]
+    one = seal2(pt, [P[1]], S1[0])
+    assert struct.unpack_from("<I", one, 9)[0] == 27 + PQ_STANZA + 35 + 32
+    add("pq-ok-one-recipient-signed", "one post-quantum recipient, signed and required", one, "ok", "ok",
+        signers=(S1,), pt=pt)
+    mixed = seal2(pt, [A[1], P[1]], allow_mixed=True)
+    add("pq-ok-mixed-opened-post-quantum", "an X25519 and a post-quantum stanza, opened with the post-quantum identity",
+        mixed, "ok", "ok", pt=pt)
+    add("pq-ok-mixed-opened-classical", "the same archive opened with the X25519 identity", mixed, "ok", "ok",
+        ids=(A,), pt=pt)
+    add("pq-ok-mixed-both-identities", "both identities, X25519 first: the first with a stanza of its type opens (check 10)",
+        mixed, "ok", "ok", ids=(A, P), pt=pt)
+    add("pq-ok-second-identity", "a post-quantum identity without a stanza, then the recipient's (check 10)",
+        one, "ok", "ok", ids=(Q, P), pt=pt)
+    empty = seal2(b"", [P[1]])
+    add("pq-ok-empty", "empty payload, one post-quantum recipient", empty, "ok", "ok", pt=b"")
+    fk = os.urandom(32)
+    unknown = stanza2(0x42, S.pq_recipient_key_id(P[1]) + os.urandom(S.XWING_BODY_LEN - 8))
+    add("pq-ok-unknown-stanza-same-key-id", "a type 42 stanza with P's key id before P's stanza: unknown types are "
+        "skipped and not checked for duplicates (V2 §3.1)",
+        craft2(pt, [unknown, stanza2(2, pq_body(P[1], fk))], fk), "ok", "ok", pt=pt)
+    add("pq-ok-two-recipients-second", "two post-quantum recipients, opened by the second",
+        seal2(pt, [Q[1], P[1]]), "ok", "ok", pt=pt)
+
+    add("pq-low-order-ct-x", "a small-order ct_X (X25519 gives 32 zero bytes), the file key wrapped with the ss "
+        "X-Wing's combiner would give: the stanza does not open (V2 §3.1.1, check 11)",
+        craft2(pt, [stanza2(2, pq_body(P[1], fk, ss_enc=low_order_encaps(P[1])))], fk), "damaged", "ok")
+
+    # --- check 10: no identity -------------------------------------------------
+    unsigned = seal2(pt, [P[1]])
+    add("pq-wrong-identity", "sealed to P's post-quantum key, opened with Q's (check 10)", unsigned,
+        "no-identity", "ok", ids=(Q,))
+    add("pq-x25519-identity-pq-stanza", "post-quantum stanza only, opened with an X25519 identity (check 10)",
+        unsigned, "no-identity", "ok", ids=(A,))
+    add("pq-pq-identity-x25519-stanza",
+        "X25519 stanza only, opened with a post-quantum identity (check 10: never the other way)",
+        seal2(pt, [A[1]]), "no-identity", "ok", ids=(P,))
+    fk = os.urandom(32)
+    x_with_pq_id = S.u8(1) + S.u16(88) + S.pq_recipient_key_id(P[1]) + S.make_stanza(A[1], fk)[8:]
+    add("pq-x25519-stanza-with-pq-key-id", "a type 01 stanza carrying P's post-quantum key id: it does not "
+        "match P (check 10)", craft2(pt, [x_with_pq_id], fk), "no-identity", "ok", ids=(P,))
+    add("pq-key-id-flip", "a bit of the stanza's key id flipped: no identity matches (check 10; keyless 16)",
+        flip(unsigned, PQ_BODY + 3), "no-identity", "damaged")
+
+    # --- check 11: the stanza does not open ------------------------------------
+    add("pq-mlkem-ciphertext-flip", "a bit of the ML-KEM ciphertext flipped: implicit rejection, the tag fails "
+        "(check 11; keyless 16)", flip(unsigned, PQ_ENC + 500), "damaged", "damaged")
+    add("pq-x25519-ciphertext-flip", "a bit of ct_X flipped (check 11; keyless 16)",
+        flip(unsigned, PQ_CT_X + 7, 0x10), "damaged", "damaged")
+    add("pq-wrapped-key-flip", "a bit of the wrapped file key flipped (check 11; keyless 16)",
+        flip(unsigned, PQ_WRAPPED + 5), "damaged", "damaged")
+    add("pq-wrapped-key-tag-flip", "a bit of the wrapped key's tag flipped (check 11; keyless 16)",
+        flip(unsigned, PQ_WRAPPED + 47, 0x80), "damaged", "damaged")
+    fk = os.urandom(32)
+    add("pq-wrap-key-other-pk", "wrap_key derived with Q's pk instead of P's: the identity's own pk is hashed "
+        "(check 11)", craft2(pt, [stanza2(2, pq_body(P[1], fk, wrap_pk=Q[1]))], fk), "damaged", "ok")
+    fk = os.urandom(32)
+    add("pq-encapsulated-to-other-key", "enc made for Q's key under P's key id: ML-KEM rejects implicitly, "
+        "never a distinct error (check 11)", craft2(pt, [stanza2(2, pq_body(Q[1], fk, wrap_pk=P[1],
+        key_id=S.pq_recipient_key_id(P[1])))], fk), "damaged", "ok")
+    fk = os.urandom(32)
+    add("pq-nonzero-nonce", "file key wrapped with nonce 1 instead of 0^12 (check 11)",
+        craft2(pt, [stanza2(2, pq_body(P[1], fk, nonce=b"\x01" + bytes(11)))], fk), "damaged", "ok")
+    fk = os.urandom(32)
+    add("pq-first-identity-final", "P's stanza wraps another key, A's is good; P given first: its failure is "
+        "final (checks 10-12)", craft2(pt, [stanza2(2, pq_body(P[1], os.urandom(32))), S.make_stanza_v2(A[1], fk)], fk),
+        "damaged", "ok", ids=(P, A))
+    add("pq-ok-classical-identity-first", "the same archive with A given first", cases[-1].archive, "ok", "ok",
+        ids=(A, P), pt=pt)
+    fk = os.urandom(32)
+    add("pq-other-file-key", "the stanza wraps a key the header MAC was not made with (check 12)",
+        craft2(pt, [stanza2(2, pq_body(P[1], os.urandom(32)))], fk), "damaged", "ok")
+
+    # --- check 7: body_length and duplicates -----------------------------------
+    hl = struct.unpack_from("<I", unsigned, 9)[0]
+
+    def relength(a, delta):
+        """The stanza's body one byte shorter (the last byte of enc dropped)
+        or longer (a byte added after enc), body_length and header_length
+        adjusted, so the header parses up to check 7."""
+        cut = PQ_WRAPPED
+        if delta < 0:
+            a = a[:cut - 1] + a[cut:]
+        else:
+            a = a[:cut] + b"\x00" + a[cut:]
+        a = put(a, 28, S.u16(S.XWING_BODY_LEN + delta))
+        return put(a, 9, S.u32(hl + delta))
+    add("pq-body-1175", "the X-Wing ciphertext one byte short, lengths adjusted: "
+        "body_length 1175 (check 7)", relength(unsigned, -1), "header", "header")
+    add("pq-body-1177", "one byte added to the stanza, lengths adjusted: body_length 1177 (check 7)",
+        relength(unsigned, +1), "header", "header")
+    st = unsigned[27:27 + PQ_STANZA]
+    dup = put(unsigned[:27 + PQ_STANZA] + st + unsigned[27 + PQ_STANZA:], 25, S.u16(2))
+    dup = put(dup, 9, S.u32(hl + PQ_STANZA))
+    add("pq-duplicate-stanza", "the post-quantum stanza twice, lengths adjusted (check 7)", dup,
+        "header", "header")
+    fk = os.urandom(32)
+    add("pq-duplicate-key-id-across-types", "an X25519 stanza with P's post-quantum key id beside P's stanza: "
+        "no two stanzas of known types share a key id (check 7)",
+        craft2(pt, [stanza2(2, pq_body(P[1], fk)), S.u8(1) + S.u16(88) + S.pq_recipient_key_id(P[1])
+                    + S.make_stanza(A[1], fk)[8:]], fk), "header", "header")
+    fk = os.urandom(32)
+    add("pq-body-88", "a type 02 stanza of 88 bytes (check 7)",
+        craft2(pt, [stanza2(2, S.pq_recipient_key_id(P[1]) + bytes(80)), S.make_stanza_v2(A[1], fk)], fk),
+        "header", "header", ids=(A,))
+    fk = os.urandom(32)
+    add("pq-x25519-body-1176", "a type 01 stanza of 1176 bytes (check 7)",
+        craft2(pt, [stanza2(1, S.recipient_key_id(A[1]) + bytes(1168)), stanza2(2, pq_body(P[1], fk))], fk),
+        "header", "header")
+
+    # --- 55 X-Wing stanzas fill a 64 KiB header (V2 §3.1) ----------------------
+    many = [new_pq_identity() for _ in range(54)] + [P]
+    full = seal2(pt, [m[1] for m in many])
+    assert struct.unpack_from("<I", full, 9)[0] == 27 + 55 * PQ_STANZA + 32 <= 65536
+    add("pq-ok-55-recipients", "55 post-quantum stanzas (a 64,904-byte header), opened by the last", full,
+        "ok", "ok", pt=pt)
+    return cases
+
+
+# ---------------------------------------------------------------------------
 # Tests
 # ---------------------------------------------------------------------------
 
 KEYS = None
 CASES = None
 CASES_V2 = None
+CASES_PQ = None
 
 
 def setUpModule():
-    global KEYS, CASES, CASES_V2
+    global KEYS, CASES, CASES_V2, CASES_PQ
     KEYS = Keys()
     CASES = build_cases(KEYS)
     CASES_V2 = build_cases_v2(KEYS)
+    CASES_PQ = build_cases_pq(KEYS)
 
 
 class TestPrimitives(unittest.TestCase):
@@ -1219,7 +1386,7 @@ class TestV2(unittest.TestCase):
     def test_encoder_refuses(self):
         pk = KEYS.A[1]
         for kw in (dict(recipients=[]), dict(recipients=[pk, pk]), dict(label="a\u202eb"), dict(chunk_size_log2=12,
-                   group_size_log2=19), dict(group_size_log2=0), dict(extra_stanzas=[stanza2(2, bytes(1200))] * 64)):
+                   group_size_log2=19), dict(group_size_log2=0), dict(extra_stanzas=[stanza2(0x42, bytes(1200))] * 64)):
             args = dict(recipients=[pk], chunk_size_log2=12)
             args.update(kw)
             with self.assertRaises(S.ToolError, msg=kw):
@@ -1496,6 +1663,306 @@ class TestV2CommandLine(unittest.TestCase):
         self.assertEqual(out[-1], "%d passed, 0 failed" % len(CASES_V2))
 
 
+# age's own test data (FiloSottile/age cmd/age/testdata/hybrid.txt, made by
+# `age-keygen -pq` 1.3): a post-quantum identity and its recipient.
+AGE_PQ_IDENTITY = "AGE-SECRET-KEY-PQ-16XDSLZ3XCSZ3236YJ5J0T9NAPLZTP96LJKQCVHJYUDTQVJR5J5PQTDPQCX"
+AGE_PQ_RECIPIENT = "".join([
+    "age1pq1044e3hfmq2tltgck54m0gnpv8rfrwkdxjgl38psnwg8zfyv4uqdu63kk0u94ztt0q35k9dzuwgv405kxq6due2sre2kfsjftf7k2vz2",
+    "mdpetku9pufy9d6ny6k5ss0cghpxdxrux0yd5xy40f8fu8ch9xn2rczyek2pqetqk0l9fqj0e3hfhkyfmcf9j6cpe5mf5stt9cymfq3xm276x4",
+    "sramhn8srr42g78q9rkmqesevy33p4kdhkuggl99x9zx7j05uflx3s8q558xeaq9q9ctxqx52rzg6yffwykxngvxf7g3n83ddawagq2lnk59kc",
+    "nexm54jrsmkjk9nemlge9v6p7fxu5z6yvq3ghpet8ww2c3h9fylvjx6j9njwz744376ap5r3xcpzh7qlk0kq3gknzfqhmxmjqypf6xz6geffdm",
+    "y25apzsfr4ce0x825njkf62mgzx0x9n3zt0490u4dnt4468zse4zvd9sv0ycx2u2wsseuy4yymrg0nmfuxcwq9q0jykq7g5f59vunf95vnmcw3",
+    "36ksrh43fgapsd40u4227ymx56xtudtrte39twnq6fdfdj4p9pgx7pcqdk953za76fqcnvatx2cmywurag7ky4y8ecq5lvf25rydhxg6gmcn6v",
+    "f78vtsqw79hp3mzv2u4v4jzn0nk50kl4gpv7k60cgz79c6k30jzy8dyetqtwg04tguxkv2p4hqj02yvsz2szaqdn9flu24rhth3v0t33023nwy",
+    "27gt0x32eqpa5tpz6ygz3yzcsa3w889drpynzd5hlywuk9dwgafuax7upfnnxch4znrx4vactasg32u7vl886pxfswskk7wjgqkggrewtnaecf",
+    "usl3nmg0xxh8e5nl5eft0xqwj5rk9ajn2j6yxehhgg5k6kpw5pk382hxmpu8wcd3rqx6m8905c7f8v0x2z9gyduxtqp2fdy9w2z4g2rrgu4d5c",
+    "qes5tnwag007h2f326s3j9p6970xyd73rv5awx27zzezrax467c6vuye62ha88pzhw9xytjpezw3vg3l6x4k9rxwm9f6lwj6j7r9makg59rhgt",
+    "0355s3jx9vw3raz5qdk5cnpny56q5h3dyd75suskuz63wmmfp9333tx4ry38vnh7jxy0j0cka99y7v2dmyjldjy0mqjetcefsmmg3pw0h9ll0r",
+    "tskpmxz2cs8vmx6lu4v5rjtzpzgaqt46cwvnmhy5e3ye0tv6sre342lwg0tfd0yjkfz2haqc3hprpqf5ce8c9lx076dnk5cukn3tu38jgprrxt",
+    "9sk9nqzt8grvkc4qzlg8jjf638v07ej9cf4eu48kphrgyjy83qm822xq8v9k22zwa7txr439x74j2f9ay7frkwtfdwn02enyx8stjpr4wgg25n",
+    "5tj7uxyx0dqt3hnrqf7dcgt9fqnkjgemjfzyck6pawewptcayxm49sq3477f4cvm2p8fmg27rcmwm5l2vmzvdmymvkrr3aywu04y3zlhs7awu3",
+    "r9u9lseheqpffvm2xf8y6w2qaj9g22pcu0sdsnqseusrxq9awru5lyqxnzftlslgpe3njegxkze98rveswp3u0xgx69wkg38vgp4k55lwwgv5l",
+    "7ccv503mh9q23nud4xtm499xq276u40rxyrzaqfyuz2f3v5qr2vq00xs4g3ruynmq0c6nprvjcwqc5zrdn4cnzeeuwumjvqfjdpxr739n4cqcw",
+    "ytc8pjmfcj2qs3l2a8p5fzq7nvtng2jvvklx0x5ypnlkeuegsm587f6d4dkwel2es0lwwt88y2jdg8enjyph02tnjyndlx34h52fngjk96ggtu",
+    "6vcxqkreqcxs4gwa8ww40t0kzlxfzyfhtjmfdm5fcrr5pt2xm4yslfynr0h9wkranhyadxf33kjn9xpg2fq5hnlq0",
+])
+
+
+# X-Wing's own known answer (the first of draft-connolly-cfrg-xwing-kem's
+# spec/test-vectors.json, as RustCrypto's x-wing crate carries them): decapsulation of ct with the key pair of seed gives ss.
+XWING_KAT_SEED = "7f9c2ba4e88f827d616045507605853ed73b8093f6efbc88eb1a6eacfa66ef26"
+XWING_KAT_PK_SHA256 = "2e816deebcd76c5c80d0cd2d174478871658e8e2ff42bc9d4a6e486372e856bb"
+XWING_KAT_SS = "d2df0522128f09dd8e2c92b1e905c793d8f57a54c3da25861f10bf4ca613e384"
+XWING_KAT_CT = "".join([
+    "b83aa828d4d62b9a83ceffe1d3d3bb1ef31264643c070c5798927e41fb07914a273f8f96e7826cd5375a283d7da885304c5de0516a0f0654",
+    "243dc5b97f8bfeb831f68251219aabdd723bc6512041acbaef8af44265524942b902e68ffd23221cda70b1b55d776a92d1143ea3a0c475f6",
+    "3ee6890157c7116dae3f62bf72f60acd2bb8cc31ce2ba0de364f52b8ed38c79d719715963a5dd3842d8e8b43ab704e4759b5327bf027c63c",
+    "8fa857c4908d5a8a7b88ac7f2be394d93c3706ddd4e698cc6ce370101f4d0213254238b4a2e8821b6e414a1cf20f6c1244b699046f5a01ca",
+    "a0a1a55516300b40d2048c77cc73afba79afeea9d2c0118bdf2adb8870dc328c5516cc45b1a2058141039e2c90a110a9e16b318dfb53bd49",
+    "a126d6b73f215787517b8917cc01cabd107d06859854ee8b4f9861c226d3764c87339ab16c3667d2f49384e55456dd40414b70a6af841585",
+    "f4c90c68725d57704ee8ee7ce6e2f9be582dbee985e038ffc346ebfb4e22158b6c84374a9ab4a44e1f91de5aac5197f89bc5e5442f51f9a5",
+    "937b102ba3beaebf6e1c58380a4a5fedce4a4e5026f88f528f59ffd2db41752b3a3d90efabe463899b7d40870c530c8841e8712b733668ed",
+    "033adbfafb2d49d37a44d4064e5863eb0af0a08d47b3cc888373bc05f7a33b841bc2587c57eb69554e8a3767b7506917b6b70498727f16ea",
+    "c1a36ec8d8cfaf751549f2277db277e8a55a9a5106b23a0206b4721fa9b3048552c5bd5b594d6e247f38c18c591aea7f56249c72ce7b117a",
+    "fcc3a8621582f9cf71787e183dee09367976e98409ad9217a497df888042384d7707a6b78f5f7fb8409e3b535175373461b776002d799cba",
+    "d62860be70573ecbe13b246e0da7e93a52168e0fb6a9756b895ef7f0147a0dc81bfa644b088a9228160c0f9acf1379a2941cd28c06ebc80e",
+    "44e17aa2f8177010afd78a97ce0868d1629ebb294c5151812c583daeb88685220f4da9118112e07041fcc24d5564a99fdbde28869fe07223",
+    "87d7a9a4d16e1cc8555917e09944aa5ebaaaec2cf62693afad42a3f518fce67d273cc6c9fb5472b380e8573ec7de06a3ba2fd5f931d725b4",
+    "93026cb0acbd3fe62d00e4c790d965d7a03a3c0b4222ba8c2a9a16e2ac658f572ae0e746eafc4feba023576f08942278a041fb82a70a595d",
+    "5bacbf297ce2029898a71e5c3b0d1c6228b485b1ade509b35fbca7eca97b2132e7cb6bc465375146b7dceac969308ac0c2ac89e7863eb894",
+    "3015b24314cafb9c7c0e85fe543d56658c213632599efabfc1ec49dd8c88547bb2cc40c9d38cbd3099b4547840560531d0188cd1e9c23a0e",
+    "bee0a03d5577d66b1d2bcb4baaf21cc7fef1e03806ca96299df0dfbc56e1b2b43e4fc20c37f834c4af62127e7dae86c3c25a2f696ac8b589",
+    "dec71d595bfbe94b5ed4bc07d800b330796fda89edb77be0294136139354eb8cd37591578f9c600dd9be8ec6219fdd507adf3397ed4d6870",
+    "7b8d13b24ce4cd8fb22851bfe9d632407f31ed6f7cb1600de56f17576740ce2a32fc5145030145cfb97e63e0e41d354274a079d3e6fb2e15",
+])
+
+
+def rfc7748_x25519(k, u):
+    """RFC 7748 section 5, written out (Montgomery ladder, no zero check),
+    to pin what sealed_ref.x25519 returns where libsodium refuses."""
+    p = 2 ** 255 - 19
+    k = bytearray(k)
+    k[0] &= 248
+    k[31] &= 127
+    k[31] |= 64
+    k = int.from_bytes(k, "little")
+    u = int.from_bytes(u, "little") & ((1 << 255) - 1)
+    x1, x2, z2, x3, z3, swap = u, 1, 0, u, 1, 0
+    for t in reversed(range(255)):
+        kt = (k >> t) & 1
+        swap ^= kt
+        if swap:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = kt
+        A, B = (x2 + z2) % p, (x2 - z2) % p
+        AA, BB = A * A % p, B * B % p
+        E = (AA - BB) % p
+        Cc, D = (x3 + z3) % p, (x3 - z3) % p
+        DA, CB = D * A % p, Cc * B % p
+        x3, z3 = (DA + CB) ** 2 % p, x1 * (DA - CB) ** 2 % p
+        x2, z2 = AA * BB % p, E * (AA + 121665 * E) % p
+    if swap:
+        x2, z2 = x3, z3
+    return (x2 * pow(z2, p - 2, p) % p).to_bytes(32, "little")
+
+
+class TestPostQuantum(unittest.TestCase):
+    def test_age_known_answer(self):
+        # KEYS §2.1: the recipient age-keygen -pq printed for its identity.
+        self.assertEqual(len(AGE_PQ_RECIPIENT), 1959)
+        ident = S.parse_any_identity(AGE_PQ_IDENTITY)
+        self.assertIsInstance(ident, S.PQIdentity)
+        self.assertEqual(S.encode_key(S.HRP_PQ_RECIPIENT, ident.pk), AGE_PQ_RECIPIENT)
+        self.assertEqual(S.parse_any_recipient(AGE_PQ_RECIPIENT), ident.pk)
+        self.assertEqual(S.identity_string(ident), AGE_PQ_IDENTITY)
+        # The key pair is X-Wing's expansion of the seed (KEYS §2.1).
+        expanded = hashlib.shake_256(ident.seed).digest(96)
+        self.assertEqual(ident.pk[S.MLKEM_EK_LEN:], sodium.crypto_scalarmult_base(expanded[64:]))
+
+    def test_xwing_known_answer(self):
+        # KEYS §2.1: key expansion, ML-KEM decapsulation and the combiner
+        # (label last) against X-Wing's own test vector.
+        ident = S.PQIdentity(bytes.fromhex(XWING_KAT_SEED))
+        self.assertEqual(hashlib.sha256(ident.pk).hexdigest(), XWING_KAT_PK_SHA256)
+        ct = bytes.fromhex(XWING_KAT_CT)
+        self.assertEqual(len(ct), S.XWING_CT_LEN)
+        self.assertEqual(S.xwing_decaps(ident, ct).hex(), XWING_KAT_SS)
+
+    def test_age_identity_file(self):
+        # An identity file as age-keygen -pq writes it, mixed with an X25519 line.
+        x = S.encode_key(S.HRP_IDENTITY, KEYS.A[0])
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "id")
+            with open(p, "w") as f:
+                f.write("# created: 2025-11-17T13:27:37+01:00\n# public key: %s\n%s\n\n%s\n"
+                        % (AGE_PQ_RECIPIENT, AGE_PQ_IDENTITY, x))
+            os.chmod(p, 0o600)
+            ids = S.load_identities(p)
+        self.assertEqual(ids, [S.parse_pq_identity(AGE_PQ_IDENTITY), KEYS.A[0]])
+
+    def test_key_strings(self):
+        ident, pk = KEYS.P
+        r, i = S.encode_key(S.HRP_PQ_RECIPIENT, pk), S.identity_string(ident)
+        self.assertEqual((len(r), len(i)), (1959, 77))                    # KEYS §2.1
+        self.assertTrue(r.startswith("age1pq1") and i.startswith("AGE-SECRET-KEY-PQ-1"))
+        self.assertEqual(S.parse_any_recipient(S.encode_key(S.HRP_RECIPIENT, KEYS.A[1])), KEYS.A[1])
+        self.assertEqual(S.parse_any_identity(S.encode_key(S.HRP_IDENTITY, KEYS.A[0])), KEYS.A[0])
+        bad_recipients = {
+            "upper case": r.upper(),
+            "bad checksum": r[:-1] + ("q" if r[-1] != "q" else "p"),
+            "1215 bytes": S.bech32_encode(S.HRP_PQ_RECIPIENT, S._convertbits(pk[:-1], 8, 5, True)),
+            "32 bytes": S.bech32_encode(S.HRP_PQ_RECIPIENT, S._convertbits(pk[:32], 8, 5, True)),
+            "identity": i,
+        }
+        for what, s in bad_recipients.items():
+            with self.assertRaises(ValueError, msg=what):
+                S.parse_any_recipient(s)
+        with self.assertRaises(ValueError):
+            S.parse_recipient(r)                   # an X25519 reader refuses it
+        bad_identities = {
+            "lower case": i.lower(),
+            "33 bytes": S.bech32_encode(S.HRP_PQ_IDENTITY, S._convertbits(ident.seed + b"\0", 8, 5, True)),
+            "1216 bytes": S.bech32_encode(S.HRP_PQ_IDENTITY, S._convertbits(pk, 8, 5, True)),
+            "recipient": r,
+        }
+        for what, s in bad_identities.items():
+            with self.assertRaises(ValueError, msg=what):
+                S.parse_any_identity(s)
+        with self.assertRaises(ValueError):
+            S.parse_identity(i)
+
+    def test_xwing_round_trip(self):
+        ident, pk = KEYS.P
+        ss, ct = S.xwing_encaps(pk)
+        self.assertEqual((len(pk), len(ct), len(ss)), (1216, 1120, 32))
+        self.assertEqual(S.xwing_decaps(ident, ct), ss)
+        self.assertNotEqual(S.xwing_encaps(pk)[1], ct)                    # randomised
+        # Implicit rejection: another key's decapsulation is unrelated, no error.
+        self.assertNotEqual(S.xwing_decaps(KEYS.Q[0], ct), ss)
+        self.assertNotEqual(S.xwing_decaps(ident, flip(ct, 3)), ss)
+
+    def test_stanza_layout(self):
+        ident, pk = KEYS.P
+        fk = os.urandom(32)
+        st = S.make_stanza_pq(pk, fk)
+        self.assertEqual(len(st), 3 + 1176)
+        self.assertEqual(st[:3], b"\x02" + S.u16(1176))
+        self.assertEqual(st[3:11], S.H(b"SealedArchive/v2/pq-recipient-id", pk)[:8])
+        self.assertEqual(S.open_xwing_stanza(ident, st[11:]), fk)
+        enc, wrapped = st[11:11 + 1120], st[11 + 1120:]
+        ss = S.xwing_decaps(ident, enc)
+        wk = hashlib.blake2b(b"SealedArchive/v2/xwing-wrap" + enc + pk, digest_size=32, key=ss).digest()
+        self.assertEqual(sodium.crypto_aead_chacha20poly1305_ietf_decrypt(wrapped, None, bytes(12), wk), fk)
+
+    def test_x25519_matches_rfc7748(self):
+        # Where libsodium refuses (small-order u), RFC 7748 gives 0^32.
+        for _ in range(3):
+            k, u = os.urandom(32), sodium.crypto_scalarmult_base(os.urandom(32))
+            self.assertEqual(S.x25519(k, u), rfc7748_x25519(k, u))
+        p = 2 ** 255 - 19
+        small = [0, 1, p - 1, p, p + 1,
+                 325606250916557431795983626356110631294008115727848805560023387167927233504,
+                 39382357235489614581723060781553021112529911719440698176882885853963445705823]
+        for u in small:
+            ub = u.to_bytes(32, "little")
+            self.assertEqual(rfc7748_x25519(os.urandom(32), ub), bytes(32), u)
+            self.assertEqual(S.x25519(os.urandom(32), ub), bytes(32), u)
+
+    def test_low_order_ct_x_does_not_open(self):
+        # V2 §3.1.1: a ct_X for which X25519 gives 32 zero bytes makes the
+        # stanza not open, even when its sender wrapped the file key with
+        # the ss that X-Wing's combiner would give.
+        ident, pk = KEYS.P
+        fk, pt = os.urandom(32), os.urandom(100)
+        a = craft2(pt, [stanza2(2, pq_body(pk, fk, ss_enc=low_order_encaps(pk)))], fk)
+        self.assertEqual(outcome2(a, [ident])[0], "damaged")
+
+    def test_cases(self):
+        names = {c.name for c in CASES} | {c.name for c in CASES_V2}
+        for c in CASES_PQ:
+            self.assertNotIn(c.name, names)
+            names.add(c.name)
+            with self.subTest(c.name):
+                got, pt = outcome2(c.archive, c.identities, c.signers)
+                self.assertEqual(got, c.expect, "%s: %s (with identity)" % (c.name, c.description))
+                got_k, _ = outcome2(c.archive, None, c.signers)
+                self.assertEqual(got_k, c.keyless_expect, "%s: %s (keyless)" % (c.name, c.description))
+                if c.expect == "ok":
+                    self.assertEqual(pt, c.plaintext)
+
+    def test_partial_read(self):
+        # V2 §7.1 with a post-quantum identity (checks 10-12 as in §7).
+        pt = os.urandom(3 * C + 9)
+        a = seal2(pt, [KEYS.A[1], KEYS.P[1]], allow_mixed=True)
+        P = S.PartialV2(io.BytesIO(a), [KEYS.P[0]])
+        self.assertEqual(P.read_payload(0, len(pt)), pt)
+        with self.assertRaises(S.SealedError) as cm:
+            S.PartialV2(io.BytesIO(a), [KEYS.Q[0]])
+        self.assertEqual(cm.exception.cls, "no-identity")
+
+    def test_version1_ignores_pq_identity(self):
+        # A version 1 archive has X25519 stanzas only (V2 §3.1).
+        a = seal(b"v1", [KEYS.A[1]])
+        self.assertEqual(outcome(a, [KEYS.P[0]]), ("no-identity", None))
+        self.assertEqual(outcome(a, [KEYS.P[0], KEYS.A[0]]), ("ok", b"v1"))
+
+    def test_encoder_refuses(self):
+        P, A = KEYS.P[1], KEYS.A[1]
+        bad_mlkem = b"\xff" * S.MLKEM_EK_LEN + P[S.MLKEM_EK_LEN:]          # fails FIPS 203's modulus check
+        small_x = P[:S.MLKEM_EK_LEN] + b"\x01" + bytes(31)                 # small-order pk_X
+        for kw in (dict(recipients=[P, P]), dict(recipients=[A, P]), dict(recipients=[bad_mlkem]),
+                   dict(recipients=[small_x]), dict(recipients=[new_pq_identity()[1] for _ in range(56)])):
+            args = dict(recipients=[P], chunk_size_log2=12)
+            args.update(kw)
+            with self.assertRaises(S.ToolError, msg=[len(r) for r in args["recipients"]]):
+                S.encode_v2(io.BytesIO(b"x"), io.BytesIO(), **args)
+        with self.assertRaises(S.ToolError):                               # V2 §3.1: version 1 refuses
+            S.encode(io.BytesIO(b"x"), io.BytesIO(), [P])
+        a = seal2(b"x", [A, P], allow_mixed=True)                          # asked to: allowed
+        self.assertEqual(outcome2(a, [KEYS.P[0]]), ("ok", b"x"))
+
+
+class TestPostQuantumCommandLine(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_tool(self, *args, stdin=None):
+        return subprocess.run([PY, TOOL] + list(args), capture_output=True, input=stdin)
+
+    def path(self, name):
+        return os.path.join(self.d, name)
+
+    def test_keygen_encode_open(self):
+        pqf, xf = self.path("pq"), self.path("x")
+        p = self.run_tool("keygen", "--pq", "-o", pqf)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        pq_pub = p.stdout.decode().strip()
+        self.assertTrue(pq_pub.startswith("age1pq1") and len(pq_pub) == 1959)
+        self.assertEqual(os.stat(pqf).st_mode & 0o777, 0o600)
+        lines = slurp(pqf, "r").splitlines()
+        self.assertEqual(lines[1], "# public key: " + pq_pub)
+        self.assertEqual(S.PQIdentity(S.parse_pq_identity(lines[2]).seed).pk, S.parse_any_recipient(pq_pub))
+        self.assertEqual(self.run_tool("keygen", "--pq", "--signing", "-o", self.path("z")).returncode, 1)
+        x_pub = self.run_tool("keygen", "-o", xf).stdout.decode().strip()
+        pt = os.urandom(2 * C + 3)
+        with open(self.path("pt"), "wb") as f:
+            f.write(pt)
+        enc = ["encode", "--format-version", "2", "--chunk-size-log2", "12", "-o", self.path("a.sarc"), "-r", pq_pub]
+        p = self.run_tool(*enc, self.path("pt"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.run_tool("open", "-i", pqf, self.path("a.sarc"))
+        self.assertEqual((p.returncode, p.stdout), (0, pt), p.stderr)
+        p = self.run_tool("open", "-i", xf, self.path("a.sarc"))
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr.decode(), r"^error: no-identity: ")
+        # Mixed recipients: refused unless asked (V2 §3.1.1), then either opens.
+        p = self.run_tool(*enc, "-r", x_pub, self.path("pt"))
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr.decode(), r"^error: usage: .*--allow-mixed-recipients")
+        p = self.run_tool(*enc, "-r", x_pub, "--allow-mixed-recipients", self.path("pt"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for idf in (pqf, xf):
+            p = self.run_tool("open", "-i", idf, self.path("a.sarc"))
+            self.assertEqual((p.returncode, p.stdout), (0, pt), p.stderr)
+        # Format version 1 holds X25519 stanzas only.
+        p = self.run_tool("encode", "-r", pq_pub, "-o", self.path("v1.sarc"), self.path("pt"))
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr.decode(), r"^error: usage: ")
+        self.assertFalse(os.path.exists(self.path("v1.sarc")))
+
+    def test_pq_vectors_command(self):
+        vd = self.path("pq")
+        write_vectors(CASES_PQ, vd)
+        p = self.run_tool("vectors", vd)
+        out = p.stdout.decode().splitlines()
+        self.assertEqual(p.returncode, 0, "\n".join(l for l in out if not l.startswith("ok ")))
+        self.assertEqual(out[-1], "%d passed, 0 failed" % len(CASES_PQ))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--emit-vectors":
         keys = Keys()
@@ -1504,7 +1971,11 @@ if __name__ == "__main__":
         # Version 2 vectors (names v2-*) go to DIR/v2, same JSON schema.
         cases_v2 = build_cases_v2(keys)
         write_vectors(cases_v2, os.path.join(sys.argv[2], "v2"))
-        print("wrote %d vectors to %s and %d to %s" % (len(cases), sys.argv[2], len(cases_v2),
-                                                       os.path.join(sys.argv[2], "v2")))
+        # Post-quantum vectors (names pq-*, V2 §12) go to DIR/pq.
+        cases_pq = build_cases_pq(keys)
+        write_vectors(cases_pq, os.path.join(sys.argv[2], "pq"))
+        print("wrote %d vectors to %s, %d to %s and %d to %s"
+              % (len(cases), sys.argv[2], len(cases_v2), os.path.join(sys.argv[2], "v2"),
+                 len(cases_pq), os.path.join(sys.argv[2], "pq")))
         sys.exit(0)
     unittest.main()

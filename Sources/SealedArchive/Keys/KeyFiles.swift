@@ -52,7 +52,7 @@ public enum KeyFiles {
         var lineNumber = 0
         try forEachKeyLine(bytes) { line in
             lineNumber += 1
-            if line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) {
+            if line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) || line.starts(with: Array("AGE-SECRET-KEY-PQ-1".utf8)) {
                 identities.append(try Identity(parsing: line))
             } else if line.starts(with: Array("SEALED-SIGNING-KEY-1".utf8)) {
                 signingKeys.append(try SigningKey(parsing: line))
@@ -63,10 +63,11 @@ public enum KeyFiles {
                 let (kind, secret) = try ProtectedKey.unprotect(line, passphrase: try passphrase(path), file: path)
                 switch kind {
                 case .identity: identities.append(try Identity(secret: secret))
+                case .postQuantumIdentity: identities.append(try Identity(secret: secret, kind: .postQuantum))
                 case .signingKey: signingKeys.append(try SigningKey(seed: secret))
                 }
             } else {
-                throw SealedArchiveError(.invalidKey, "'\(path)' is not a key file: a line is neither a comment nor a key (expected AGE-SECRET-KEY-1…, SEALED-SIGNING-KEY-1… or SEALED-PROTECTED-KEY-1…)")
+                throw SealedArchiveError(.invalidKey, "'\(path)' is not a key file: a line is neither a comment nor a key (expected AGE-SECRET-KEY-1…, AGE-SECRET-KEY-PQ-1…, SEALED-SIGNING-KEY-1… or SEALED-PROTECTED-KEY-1…)")
             }
         }
         switch (identities.isEmpty, signingKeys.count) {
@@ -105,7 +106,8 @@ public enum KeyFiles {
     /// With `replacing`, an existing file is replaced atomically (changing
     /// a key file's passphrase); otherwise it is never overwritten.
     public static func write(_ identity: Identity, to path: String?, created: Date, passphrase: SecureBytes? = nil, replacing: Bool = false) throws {
-        let line = try passphrase.map { try ProtectedKey.protect(identity.secret, kind: .identity, passphrase: $0) } ?? identity.encoded()
+        let kind: ProtectedKey.Kind = identity.kind == .postQuantum ? .postQuantumIdentity : .identity
+        let line = try passphrase.map { try ProtectedKey.protect(identity.secret, kind: kind, passphrase: $0) } ?? identity.encoded()
         try writeSecret(line, publicLine: identity.recipient.description, to: path, created: created, replacing: replacing)
     }
 

@@ -16,7 +16,9 @@ extension KeyFiles {
     /// secure memory.
     public static func parseSecretKeyLine(_ line: SecureBytes) throws -> SecretKeys {
         try line.withUnsafeBytes { bytes in
-            if bytes.starts(with: Array("AGE-SECRET-KEY-1".utf8)) { return .identities([try Identity(parsing: bytes)]) }
+            if bytes.starts(with: Array("AGE-SECRET-KEY-1".utf8)) || bytes.starts(with: Array("AGE-SECRET-KEY-PQ-1".utf8)) {
+                return .identities([try Identity(parsing: bytes)])
+            }
             if bytes.starts(with: Array("SEALED-SIGNING-KEY-1".utf8)) { return .signingKey(try SigningKey(parsing: bytes)) }
             throw SealedArchiveError(.invalidKey, "the paper key holds neither an identity nor a signing key")
         }

@@ -33,6 +33,10 @@ public struct ArchiveSummary: Codable, Sendable, Equatable {
     public var header_length: Int?
     /// Recipient key ids, one per stanza.
     public var recipients: [String]?
+    /// Each stanza's type, in the order of `recipients`: `x25519`,
+    /// `post-quantum`, or `unknown-NN` (hex) for a type this version does
+    /// not know.
+    public var recipient_types: [String]?
     public var signer: String?
     public var signer_key_id: String?
     public var label: String?
@@ -94,11 +98,21 @@ public struct ArchiveSummary: Codable, Sendable, Equatable {
         chunk_size = header.chunkSize
         header_length = header.length
         recipients = header.stanzas.map { $0.keyID.description }
+        recipient_types = header.stanzas.map(Self.typeName)
         signer = header.signer?.description
         signer_key_id = header.signer?.keyID.description
         label = header.label
         sequence = header.sequence
         previous_digest = header.previousDigestHex
+    }
+
+    /// How `recipient_types` names a stanza's type.
+    static func typeName(_ stanza: Stanza) -> String {
+        switch stanza.recipientKind {
+        case .x25519: return "x25519"
+        case .postQuantum: return "post-quantum"
+        case nil: return "unknown-" + String(format: "%02x", stanza.type)
+        }
     }
 
     /// One verified (or failed) archive, as `verify --json` prints it: the

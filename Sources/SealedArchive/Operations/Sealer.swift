@@ -46,6 +46,9 @@ public enum Sealer {
         public var checksum: ChecksumRequest?
         /// The sealing host's chain state file (``ChainState``).
         public var chainFile: String?
+        /// Seal to post-quantum and classical recipients together
+        /// (``RecipientMix``); refused otherwise.
+        public var allowMixedRecipients = false
 
         public init(recipients: [Recipient]) {
             self.recipients = recipients
@@ -58,6 +61,10 @@ public enum Sealer {
         public func validate() throws {
             guard !recipients.isEmpty else {
                 throw SealedArchiveError(.invalidArgument, "give at least one recipient with -r age1… or -R FILE")
+            }
+            try RecipientMix.check(recipients, allowed: allowMixedRecipients)
+            if formatVersion == .v1, recipients.contains(where: \.isPostQuantum) {
+                throw SealedArchiveError(.invalidArgument, "format version 1 holds X25519 recipients only: a post-quantum recipient (age1pq1…) needs format version 2")
             }
             guard ChunkSize.log2Range.contains(chunkSizeLog2) else {
                 throw SealedArchiveError(.invalidArgument, "chunk size 2^\(chunkSizeLog2) is outside 2^\(ChunkSize.log2Range.lowerBound)–2^\(ChunkSize.log2Range.upperBound)")

@@ -75,9 +75,9 @@ public struct ArchiveDecoder: Sendable {
     /// authenticates the header under it (checks 9–11).
     public func unlock(with identities: [Identity]) throws -> UnlockedArchive {
         for identity in identities {
-            // Only X25519 stanzas match an X25519 identity (FORMAT-v2.md
+            // Only stanzas of the identity's kind match it (FORMAT-v2.md
             // check 10); a stanza of an unknown type is skipped.
-            guard let stanza = header.stanzas.first(where: { $0.isX25519 && $0.keyID == identity.recipient.keyID }) else { continue }
+            guard let stanza = header.stanzas.first(where: { $0.isFor(identity) }) else { continue }
             guard let fileKey = try stanza.unwrap(with: identity), fileKey.count == FormatV1.fileKeyLength else {
                 throw SealedArchiveError(.damaged, "the stanza for key \(stanza.keyID) does not open: the header is damaged or forged")
             }

@@ -71,6 +71,7 @@ public final class ArchiveEncoder {
         guard unique.count <= FormatV1.maximumRecipients else {
             throw SealedArchiveError(.invalidArgument, "\(unique.count) recipients given; an archive holds at most \(FormatV1.maximumRecipients)")
         }
+        try Self.checkRecipients(unique, version: version)
         let keys = try reproducible.map { try KeySchedule(fileKey: $0.fileKey, version: version) } ?? KeySchedule.random(version: version)
         let stanzas = try unique.enumerated().map { index, recipient in
             try Stanza.wrap(keys.fileKey, to: recipient, ephemeralSecret: try reproducible.map { try $0.ephemeralSecret(index) })
@@ -114,6 +115,14 @@ public final class ArchiveEncoder {
         }
     }
 
+    /// Version 1 headers hold X25519 stanzas only (FORMAT.md 4.1).
+    private static func checkRecipients(_ recipients: [Recipient], version: FormatVersion) throws {
+        guard version == .v2 || !recipients.contains(where: \.isPostQuantum) else {
+            throw SealedArchiveError(.invalidArgument,
+                "format version 1 holds X25519 recipients only: a post-quantum recipient (age1pq1…) needs format version 2")
+        }
+    }
+
     /// Re-wrapping (Spec/FORMAT.md section 12, FORMAT-v2.md section 11):
     /// the original's file key, version and header fields, new stanzas and a
     /// new signer (and in version 2 a new header signature). The records
@@ -123,6 +132,7 @@ public final class ArchiveEncoder {
     /// trailer.
     package convenience init(rewrapping original: UnlockedArchive, to recipients: [Recipient], signingKey: SigningKey) throws {
         let old = original.header
+        try Self.checkRecipients(recipients, version: old.version)
         try self.init(keys: original.keys, signingKey: signingKey, header: ArchiveHeader(
             version: old.version, groupSizeLog2: old.groupSizeLog2, chunkSizeLog2: old.chunkSizeLog2, payloadKind: old.payloadKind, compression: old.compression, created: old.created,
             stanzas: recipients.map { try Stanza.wrap(original.keys.fileKey, to: $0) }, signer: signingKey.signer,

@@ -165,7 +165,7 @@ public struct ArchiveHeader: Sendable {
                     guard let stanza = Stanza(type: type, body: try reader.bytes(bodyLength)) else {
                         throw malformed("a stanza of type \(type) with a body of \(bodyLength) bytes")
                     }
-                    if stanza.isX25519 {
+                    if stanza.isKnownType {
                         guard seen.insert(stanza.keyID).inserted else { throw malformed("two stanzas for key \(stanza.keyID)") }
                     }
                     stanzas.append(stanza)

@@ -31,6 +31,9 @@ public enum FormatV2 {
     package static let stanzaPrefixLength = 3
     /// The body of a type 01 (X25519) stanza: key id and sealed file key.
     package static let x25519BodyLength = KeyID.length + 80
+    /// The body of a type 02 (post-quantum, X-Wing) stanza: key id, X-Wing
+    /// ciphertext, wrapped file key (8 + 1120 + 48).
+    package static let postQuantumBodyLength = KeyID.length + XWingWrap.length
     /// One stanza of an unknown type with an 8-byte body (the smallest a
     /// stanza can be), no field, the MAC: 27 + 3 + 8 + 32.
     package static let minimumHeaderLength = fixedLength + stanzaPrefixLength + KeyID.length + 32

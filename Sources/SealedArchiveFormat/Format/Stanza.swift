@@ -2,14 +2,18 @@
 /// (Spec/FORMAT.md section 4.1; Spec/FORMAT-v2.md section 3.1).
 ///
 /// Version 1 knows one kind, X25519, of 88 bytes. Version 2 stanzas are
-/// typed: a stanza of a type this code does not know is kept as opaque
-/// bytes, so a header holding one re-serialises identically (it is covered
-/// by the MAC and the header signature), and no identity matches it.
+/// typed: `01` X25519, `02` post-quantum (X-Wing). A stanza of a type this
+/// code does not know is kept as opaque bytes, so a header holding one
+/// re-serialises identically (it is covered by the MAC and the header
+/// signature), and no identity matches it.
 public struct Stanza: Hashable, Sendable {
     /// The version 2 stanza type of an X25519 stanza.
     public static let x25519Type: UInt8 = 1
+    /// The version 2 stanza type of a post-quantum (X-Wing) stanza.
+    public static let postQuantumType: UInt8 = 2
 
-    /// The stanza type (`01` X25519; every version 1 stanza is one).
+    /// The stanza type (`01` X25519, `02` post-quantum; every version 1
+    /// stanza is `01`).
     public var type: UInt8 { typeCode }
     private let typeCode: UInt8
     /// The key id the body starts with (for every type, section 3.1).
@@ -17,8 +21,27 @@ public struct Stanza: Hashable, Sendable {
     /// The whole body, key id included.
     package let body: [UInt8]
 
-    /// Whether this is an X25519 stanza, which an ``Identity`` may open.
+    /// Whether this is an X25519 stanza.
     public var isX25519: Bool { type == Self.x25519Type }
+    /// Whether this is a post-quantum (X-Wing) stanza.
+    public var isPostQuantum: Bool { type == Self.postQuantumType }
+    /// Whether the type is one this code knows (and checks for duplicates).
+    package var isKnownType: Bool { isX25519 || isPostQuantum }
+    /// The kind of recipient a stanza of this type is for; nil for an
+    /// unknown type.
+    public var recipientKind: Recipient.Kind? {
+        switch type {
+        case Self.x25519Type: return .x25519
+        case Self.postQuantumType: return .postQuantum
+        default: return nil
+        }
+    }
+
+    /// Whether `identity` is the one this stanza names: same kind, same
+    /// key id (FORMAT-v2.md check 10).
+    package func isFor(_ identity: Identity) -> Bool {
+        recipientKind == identity.kind && keyID == identity.recipient.keyID
+    }
     /// The sealed file key of an X25519 stanza.
     package var wrappedKey: [UInt8] { Array(body[KeyID.length...]) }
 
@@ -38,12 +61,21 @@ public struct Stanza: Hashable, Sendable {
     package init?(type: UInt8, body: [UInt8]) {
         guard body.count >= KeyID.length else { return nil }
         if type == Self.x25519Type, body.count != FormatV2.x25519BodyLength { return nil }
+        if type == Self.postQuantumType, body.count != FormatV2.postQuantumBodyLength { return nil }
         self.init(checkedType: type, keyID: KeyID(bytes: Array(body[..<KeyID.length])), body: body)
     }
 
     /// Seals `fileKey` to `recipient` (with `ephemeralSecret` only for
-    /// reproducible test vectors).
+    /// reproducible test vectors of X25519 stanzas).
     package static func wrap(_ fileKey: SecureBytes, to recipient: Recipient, ephemeralSecret: SecureBytes? = nil) throws -> Stanza {
+        if recipient.kind == .postQuantum {
+            do {
+                let wrapped = try XWingWrap.wrap(fileKey, to: recipient.publicKey)
+                return Stanza(checkedType: Self.postQuantumType, keyID: recipient.keyID, body: recipient.keyID.bytes + wrapped)
+            } catch {
+                throw SealedArchiveError(.invalidKey, "recipient \(recipient.keyID) is not a usable post-quantum public key", cause: error as? SealedArchiveError)
+            }
+        }
         do {
             let wrapped = try ephemeralSecret.map { try X25519.seal(fileKey, to: recipient.publicKey, ephemeralSecret: $0) }
                 ?? X25519.seal(fileKey, to: recipient.publicKey)
@@ -55,10 +87,13 @@ public struct Stanza: Hashable, Sendable {
         }
     }
 
-    /// Opens the file key with `identity`; nil when the box does not open
-    /// (or the stanza is not an X25519 one).
+    /// Opens the file key with `identity`; nil when the stanza does not open
+    /// (or is not of the identity's kind).
     package func unwrap(with identity: Identity) throws -> SecureBytes? {
-        guard isX25519 else { return nil }
+        guard recipientKind == identity.kind else { return nil }
+        if isPostQuantum {
+            return try XWingWrap.unwrap(body[KeyID.length...], seed: identity.secret, publicKey: identity.recipient.publicKey)
+        }
         return try wrappedKey.withUnsafeBytes {
             try X25519.open($0, publicKey: identity.recipient.publicKey, secret: identity.secret)
         }

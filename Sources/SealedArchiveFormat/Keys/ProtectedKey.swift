@@ -15,8 +15,12 @@ public enum ProtectedKey {
 
     /// What the protected secret is.
     public enum Kind: UInt8, Sendable {
+        /// An X25519 identity's secret scalar.
         case identity = 1
+        /// An Ed25519 signing key's seed.
         case signingKey = 2
+        /// A post-quantum (X-Wing) identity's seed.
+        case postQuantumIdentity = 3
     }
 
     /// The protected line for `secret`, in secure memory.

@@ -1,4 +1,4 @@
-/// What `Recipient` and `SignerKey` share: a 32-byte public key written in
+/// A 32-byte public key (`SignerKey`'s) written in
 /// lowercase Bech32 under a human-readable part, and a key id derived from
 /// it under a domain string (Spec/KEYS.md).
 protocol PublicKeyText: CustomStringConvertible {
