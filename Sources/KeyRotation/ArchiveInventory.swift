@@ -140,11 +140,25 @@ public struct ArchiveInventory: Sendable, Equatable {
             if let types, types.count != recipients.count {
                 throw bad("(\(name)) has \(types.count) recipient_types for \(recipients.count) recipients")
             }
+            // Only the names inspect writes: a misspelt type must not pass
+            // for post-quantum and drop the archive from the classical ones.
+            if let unknown = types?.first(where: { !Self.isStanzaTypeName($0) }) {
+                throw bad("(\(name)) has recipient type '\(unknown)', which is not x25519, post-quantum or unknown-NN")
+            }
             entries.append(Entry(name: name, created: Date(timeIntervalSince1970: TimeInterval(created)),
                                  recipients: recipients, signer: signer,
                                  hasClassicalStanza: types.map { $0.contains("x25519") } ?? true))
         }
         self.init(entries: entries, source: source)
+    }
+
+    /// A stanza type as `inspect --json` names it (ArchiveSummary):
+    /// `x25519`, `post-quantum`, or `unknown-` and two lowercase hex digits.
+    static func isStanzaTypeName(_ name: String) -> Bool {
+        if name == "x25519" || name == "post-quantum" { return true }
+        guard name.hasPrefix("unknown-") else { return false }
+        let digits = name.dropFirst("unknown-".count)
+        return digits.count == 2 && digits.allSatisfy { "0123456789abcdef".contains($0) }
     }
 
     /// The entries inside retention at `date`.

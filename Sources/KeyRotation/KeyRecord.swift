@@ -76,7 +76,7 @@ public struct KeyRecord: Sendable, Equatable, Codable, CustomStringConvertible {
         case .signing: derived = (try? SignerKey(parsing: publicKey))?.keyID
         }
         guard let derived else {
-            return "public_key is not \(purpose == .encryption ? "an age1… recipient" : "a sealsig1… signer key")"
+            return "public_key is not \(purpose == .encryption ? "an age1… or age1pq1… recipient" : "a sealsig1… signer key")"
         }
         guard derived == keyID else { return "public_key has key id \(derived), not \(keyID)" }
         guard created <= activated else { return "activated is before created" }

@@ -180,7 +180,12 @@ public final class Keyring {
     /// it with; only those keys are read, so only a needed protected key
     /// asks for its passphrase. Throws `.noIdentity` when it holds none.
     public func identities(opening header: ArchiveHeader, passphrase: KeyFiles.PassphraseProvider? = nil) throws -> [Identity] {
-        let held = header.stanzas.map(\.keyID).filter { id in key(id).map { $0.purpose == .encryption && $0.isHeld } ?? false }
+        // A stanza names a held key only if it is of that key's kind: the
+        // decoder's rule (Stanza.recipientKind), so a stanza of an unknown
+        // type carrying a held key's id does not hide the real one.
+        let held = header.stanzas.filter { stanza in
+            key(stanza.keyID).map { $0.purpose == .encryption && $0.isHeld && $0.recipient?.kind == stanza.recipientKind } ?? false
+        }.map(\.keyID)
         guard !held.isEmpty else {
             let wanted = header.stanzas.map { stanza in
                 guard let record = key(stanza.keyID) else { return "\(stanza.keyID) (not in this keyring)" }

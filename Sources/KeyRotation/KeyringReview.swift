@@ -115,8 +115,8 @@ enum KeyringReview {
             actions.append(ReviewAction(
                 kind: .classicallyWrapped, archives: names, until: newest.created.addingTimeInterval(policy.retention),
                 message: "\(names.count) archive\(names.count == 1 ? "" : "s") inside retention \(names.count == 1 ? "has" : "have") a classical (X25519) stanza: \(shown); "
-                    + "a copy already taken stays open to a future quantum computer until \(KeyringTime.format(newest.created.addingTimeInterval(policy.retention))) "
-                    + "(re-wrapping does not change copies already taken; only sealing again does)"))
+                    + "the last leaves retention \(KeyringTime.format(newest.created.addingTimeInterval(policy.retention))), but a copy already taken stays open "
+                    + "to a future quantum computer for good (re-wrapping does not reach it; only sealing the data again to post-quantum recipients does)"))
         }
         return actions
     }

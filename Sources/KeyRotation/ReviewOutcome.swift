@@ -6,7 +6,8 @@
 public enum ReviewOutcome: String, Sendable, Codable, CaseIterable, Comparable {
     /// Nothing is due.
     case ok = "ok"
-    /// A key is due for rotation or destruction, and no archive is at risk.
+    /// A key is due for rotation, destruction or migration to post-quantum,
+    /// and no archive is at risk.
     case actionDue = "action-due"
     /// An archive inside retention is unrecoverable or was signed outside
     /// its signer's window. Outranks ``actionDue``.

@@ -53,6 +53,6 @@ enum InspectText {
     /// computer: only when every one is post-quantum.
     static func postQuantumNote(_ types: [String]) -> String {
         guard types.contains("post-quantum") else { return "" }
-        return types.allSatisfy { $0 == "post-quantum" } ? "; post-quantum" : "; mixed: only as safe as X25519"
+        return types.contains("x25519") ? "; mixed: only as safe as X25519" : "; post-quantum"
     }
 }

@@ -133,7 +133,8 @@ struct KeysReview: ParsableCommand {
         commandName: "review",
         abstract: "The key review: each key's age and status, and the actions due.",
         discussion: """
-            Exit codes: 0 nothing due, 75 a rotation or destruction is due, 65 an \
+            Exit codes: 0 nothing due, 75 a rotation, destruction or migration to \
+            post-quantum is due, 65 an \
             archive is unrecoverable or signed outside its signer's window. Each \
             review (but not one with --at) is appended to the keyring's review log.
             """
@@ -282,7 +283,10 @@ struct KeysExportPaper: ParsableCommand {
         let line = record.purpose == .encryption
             ? try ring.identity(for: id, passphrase: passphrase.provider()).encoded()
             : try ring.signingKey(for: id, passphrase: passphrase.provider()).encoded()
-        let text = try PaperKey.export(line, title: ["\(record.purpose) key \(id)", "public key: \(record.publicKey)",
+        // A post-quantum public key is 1959 characters: the paper names it
+        // by its key id (above) and its first characters only.
+        let shown = record.publicKey.count > 80 ? String(record.publicKey.prefix(24)) + "…" : record.publicKey
+        let text = try PaperKey.export(line, title: ["\(record.purpose) key \(id)", "public key: \(shown)",
                                                   "printed \(KeyringTime.format(try CommandClock.now()))"])
         try text.withUnsafeBytes { try StandardOutputSink().write($0) }
     }

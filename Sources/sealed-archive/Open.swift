@@ -50,7 +50,7 @@ struct Open: ParsableCommand {
 
     func validate() throws {
         guard identity.given else {
-            throw ValidationError("give the identity to open with: -i FILE (an AGE-SECRET-KEY-1… file)")
+            throw ValidationError("give the identity to open with: -i FILE (an AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… file)")
         }
         guard [destination != nil, list, output.output != nil].filter({ $0 }).count <= 1 else {
             throw ValidationError("-C, --list and -o are alternatives: give one")

@@ -7,7 +7,7 @@ import SealedArchive
 /// passphrase.
 struct IdentityOptions: ParsableArguments {
     @Option(name: [.customShort("i"), .customLong("identity")],
-            help: ArgumentHelp("An identity file (AGE-SECRET-KEY-1…), as written by keygen or age-keygen. Repeatable.", valueName: "FILE"))
+            help: ArgumentHelp("An identity file (AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…), as written by keygen or age-keygen. Repeatable.", valueName: "FILE"))
     var identityFiles: [String] = []
 
     @Option(name: .customLong("keyring"),

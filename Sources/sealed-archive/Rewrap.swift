@@ -59,8 +59,6 @@ struct RewrapCommand: ParsableCommand {
         }
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
-        try RecipientMix.check(all, allowed: allowMixedRecipients)
-        if RecipientMix.isMixed(all) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
         let signingKey = try KeyFiles.readSigningKey(path: signKey, passphrase: identity.passphrase.provider())
         let origin = try RewrapOrigin(trustedSigners: try signer.requiredSigners(), allowUnsigned: allowUnsignedSource)
         if origin == .allowUnsigned {
@@ -70,11 +68,12 @@ struct RewrapCommand: ParsableCommand {
             try ArchiveReader(source: FileSource(path: archive), trustedSigners: origin.requiredSigners)
         }
         let reader = try locked.unlock(with: identities)
+        let (sink, file) = try output.open(mode: 0o644)
+        _ = try Rewrap.rewrap(reader, origin: origin, to: all, signingKey: signingKey, allowMixedRecipients: allowMixedRecipients, into: sink)
+        try file?.commit()
+        if RecipientMix.isMixed(all) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
         if all.contains(where: \.isPostQuantum), reader.header.stanzas.contains(where: \.isX25519) {
             Terminal.note("sealed-archive: note: copies of this archive already stored keep their classical stanzas; against an adversary who took one, only sealing again protects the data")
         }
-        let (sink, file) = try output.open(mode: 0o644)
-        _ = try Rewrap.rewrap(reader, origin: origin, to: all, signingKey: signingKey, into: sink)
-        try file?.commit()
     }
 }

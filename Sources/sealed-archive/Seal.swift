@@ -106,7 +106,7 @@ struct Seal: ParsableCommand {
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
         var request = Sealer.Request(recipients: all)
         request.allowMixedRecipients = allowMixedRecipients
-        try RecipientMix.check(all, allowed: allowMixedRecipients)
+        try request.validate()
         if RecipientMix.isMixed(all) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
         request.signingKey = try signKey.map { try KeyFiles.readSigningKey(path: $0, passphrase: passphrase.provider()) }
         if request.signingKey == nil {

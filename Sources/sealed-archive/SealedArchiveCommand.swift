@@ -8,9 +8,10 @@ struct SealedArchiveCommand: ParsableCommand {
         commandName: "sealed-archive",
         abstract: "Encrypted, signed backup archives.",
         discussion: """
-            Seal a backup directory, file or stream to one or more age recipients (age1…), signed by \
-            this host; verify archives pulled back from storage with or without a \
-            key; open them with an identity (AGE-SECRET-KEY-1…).
+            Seal a backup directory, file or stream to one or more age recipients (age1…, \
+            or post-quantum age1pq1…), signed by this host; verify archives pulled back \
+            from storage with or without a key; open them with an identity \
+            (AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…).
 
             Exit codes: 0 success, 1 internal error, 64 usage, 65 damaged, forged or \
             hostile archive, 74 I/O error, 75 a target missed (RPO, chain, key action \

@@ -65,6 +65,13 @@ import SealedArchive
         #expect(inventory.entries.map(\.hasClassicalStanza) == [true, false, true])
         let mismatched = #"{"created_unix":1,"recipients":["0123456789abcdef"],"recipient_types":["x25519","x25519"]}"#
         #expect(errorCode { _ = try ArchiveInventory(parsingInspectLines: mismatched, source: "test") } == .invalidArgument)
+        // A misspelt type is refused, not taken for post-quantum.
+        for bad in ["X25519", "classical", "unknown-4", "unknown-ZZ", ""] {
+            let line = #"{"created_unix":1,"recipients":["0123456789abcdef"],"recipient_types":[""# + bad + #""]}"#
+            #expect(errorCode { _ = try ArchiveInventory(parsingInspectLines: line, source: "test") } == .invalidArgument, "\(bad)")
+        }
+        let unknown = #"{"created_unix":1,"recipients":["0123456789abcdef"],"recipient_types":["unknown-42"]}"#
+        #expect(try ArchiveInventory(parsingInspectLines: unknown, source: "test").entries.first?.hasClassicalStanza == false)
     }
 
     @Test func aFileOfInspectLinesIsRead() throws {

@@ -331,9 +331,24 @@ def identity_public(sk):
     return sodium.crypto_scalarmult_base(sk)
 
 
+def mlkem_ek_is_canonical(pk):
+    """KEYS §2.1 (FIPS 203 7.2): each of the 768 12-bit values packed
+    little-endian, two per three bytes, in the first 1152 bytes is below
+    q = 3329."""
+    for i in range(0, 1152, 3):
+        b0, b1, b2 = pk[i], pk[i + 1], pk[i + 2]
+        if (b0 | (b1 & 0x0F) << 8) >= 3329 or (b1 >> 4 | b2 << 4) >= 3329:
+            return False
+    return True
+
+
 def parse_pq_recipient(s):
-    """KEYS §2.1: "age1pq1...", lower case, a 1216-byte X-Wing public key."""
-    return decode_key(s, HRP_PQ_RECIPIENT, XWING_PK_LEN)
+    """KEYS §2.1: "age1pq1...", lower case, a 1216-byte X-Wing public key
+    whose ML-KEM half passes FIPS 203's check (a decoder MUST reject it)."""
+    pk = decode_key(s, HRP_PQ_RECIPIENT, XWING_PK_LEN)
+    if not mlkem_ek_is_canonical(pk):
+        raise ValueError("post-quantum recipient: its ML-KEM key has a coefficient out of range")
+    return pk
 
 
 def parse_pq_identity(s):

@@ -1848,6 +1848,20 @@ class TestPostQuantum(unittest.TestCase):
             self.assertEqual(rfc7748_x25519(os.urandom(32), ub), bytes(32), u)
             self.assertEqual(S.x25519(os.urandom(32), ub), bytes(32), u)
 
+    def test_recipient_with_out_of_range_coefficient_is_refused(self):
+        # KEYS §2.1: FIPS 203's check when the recipient is parsed.
+        _, pk = KEYS.P
+        self.assertEqual(S.parse_pq_recipient(S.encode_key(S.HRP_PQ_RECIPIENT, pk)), pk)
+        for offset in (0, 1149):
+            bad = bytearray(pk)
+            bad[offset] = 0xFF
+            bad[offset + 1] |= 0x0F                 # the first value of that triple: 4095
+            with self.assertRaises(ValueError):
+                S.parse_pq_recipient(S.encode_key(S.HRP_PQ_RECIPIENT, bytes(bad)))
+        tail = bytearray(pk)
+        tail[1200] ^= 0xFF                          # the X25519 half is not constrained
+        S.parse_pq_recipient(S.encode_key(S.HRP_PQ_RECIPIENT, bytes(tail)))
+
     def test_low_order_ct_x_does_not_open(self):
         # V2 §3.1.1: a ct_X for which X25519 gives 32 zero bytes makes the
         # stanza not open, even when its sender wrapped the file key with

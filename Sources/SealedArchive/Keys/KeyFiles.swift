@@ -6,8 +6,9 @@ import Foundation
 /// others have any permission on them; they are written 0600, atomically, and
 /// never over an existing file.
 public enum KeyFiles {
-    /// Larger files are not key files; refusing them bounds memory.
-    static let maximumSize = 64 * 1024
+    /// Larger files are not key files; refusing them bounds memory. About
+    /// 120 post-quantum identities with their 2 KB public-key comments.
+    static let maximumSize = 256 * 1024
 
     /// Supplies the passphrase for a protected key file (named by its path):
     /// a prompt at the terminal, a file descriptor, a test's constant.

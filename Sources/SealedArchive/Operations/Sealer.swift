@@ -62,10 +62,10 @@ public enum Sealer {
             guard !recipients.isEmpty else {
                 throw SealedArchiveError(.invalidArgument, "give at least one recipient with -r age1… or -R FILE")
             }
+            // Checked again where the archive is made; here, before
+            // anything is read.
             try RecipientMix.check(recipients, allowed: allowMixedRecipients)
-            if formatVersion == .v1, recipients.contains(where: \.isPostQuantum) {
-                throw SealedArchiveError(.invalidArgument, "format version 1 holds X25519 recipients only: a post-quantum recipient (age1pq1…) needs format version 2")
-            }
+            try ArchiveEncoder.checkRecipients(recipients, version: formatVersion)
             guard ChunkSize.log2Range.contains(chunkSizeLog2) else {
                 throw SealedArchiveError(.invalidArgument, "chunk size 2^\(chunkSizeLog2) is outside 2^\(ChunkSize.log2Range.lowerBound)–2^\(ChunkSize.log2Range.upperBound)")
             }
@@ -102,6 +102,7 @@ public enum Sealer {
         var options = SealOptions(created: now)
         options.chunkSizeLog2 = request.chunkSizeLog2
         options.label = request.label
+        options.allowMixedRecipients = request.allowMixedRecipients
 
         options.formatVersion = request.formatVersion
         let version2 = request.formatVersion == .v2

@@ -28,6 +28,7 @@ public final class ArchiveWriter: ByteSink {
     /// 64), signed by `signingKey` when given, and writes its header.
     public init(sink: ByteSink, recipients: [Recipient], signingKey: SigningKey?, options: SealOptions) throws {
         try options.validate()
+        try RecipientMix.check(recipients, allowed: options.allowMixedRecipients)
         encoder = try ArchiveEncoder(
             recipients: recipients, signingKey: signingKey, chunkSizeLog2: options.chunkSizeLog2,
             payloadKind: options.payloadKind, compression: options.compression,

@@ -17,8 +17,12 @@ public enum Rewrap {
     /// by another key or outside its signer's window is refused before
     /// anything is written, and one whose signature does not verify fails
     /// before the new trailer is written (the sink is then not to be kept).
+    /// Post-quantum and classical recipients together are refused unless
+    /// `allowMixedRecipients` (``RecipientMix``).
     public static func rewrap(_ reader: UnlockedArchiveReader, origin: RewrapOrigin, to recipients: [Recipient], signingKey: SigningKey,
-                              into sink: ByteSink) throws -> SealResult {
+                              allowMixedRecipients: Bool = false, into sink: ByteSink) throws -> SealResult {
+        try RecipientMix.check(recipients, allowed: allowMixedRecipients)
+        try ArchiveEncoder.checkRecipients(recipients, version: reader.header.version)
         try origin.admit(reader.header)
         let original = reader.unlocked
         var unique: [Recipient] = []

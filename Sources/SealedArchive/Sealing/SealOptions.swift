@@ -19,6 +19,9 @@ public struct SealOptions: Sendable {
     public var sequence: UInt64?
     /// Optional digest of the previous archive in the chain (32 bytes).
     public var previousDigest: [UInt8]?
+    /// Seal to post-quantum and classical recipients together
+    /// (``RecipientMix``); refused otherwise.
+    public var allowMixedRecipients = false
 
     public init(created: Date) {
         self.created = created

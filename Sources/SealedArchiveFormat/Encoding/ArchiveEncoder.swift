@@ -115,8 +115,9 @@ public final class ArchiveEncoder {
         }
     }
 
-    /// Version 1 headers hold X25519 stanzas only (FORMAT.md 4.1).
-    private static func checkRecipients(_ recipients: [Recipient], version: FormatVersion) throws {
+    /// Version 1 headers hold X25519 stanzas only (FORMAT.md 4.1): the one
+    /// place the rule is stated, which callers use to refuse early.
+    public static func checkRecipients(_ recipients: [Recipient], version: FormatVersion) throws {
         guard version == .v2 || !recipients.contains(where: \.isPostQuantum) else {
             throw SealedArchiveError(.invalidArgument,
                 "format version 1 holds X25519 recipients only: a post-quantum recipient (age1pq1…) needs format version 2")

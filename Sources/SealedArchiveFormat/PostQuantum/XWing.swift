@@ -64,10 +64,15 @@ enum XWing {
         return try secure(secret)
     }
 
+    /// A swift-crypto key for `seed`, made for one use and released.
+    ///
+    /// Known limit: swift-crypto 4.5 keeps the key (the seed and what it
+    /// expands to) in a BoringSSL struct inside a class with no `deinit`,
+    /// so that copy is freed without being wiped, unlike our own
+    /// ``SecureBytes``. The seed is at least handed over in place (not
+    /// copied into a `Data`), and the key lives only for the call.
     private static func privateKey(_ seed: SecureBytes) throws -> XWingMLKEM768X25519.PrivateKey {
         do {
-            // The seed is handed over in place, not copied into a `Data`
-            // nobody would wipe.
             return try seed.withUnsafeBytes { try XWingMLKEM768X25519.PrivateKey(seedRepresentation: $0, publicKey: nil) }
         } catch {
             throw SealedArchiveError(.invalidKey, "not an X-Wing seed")
