@@ -14,6 +14,11 @@ struct Seal: ParsableCommand {
             tar payload too, its tar kept byte for byte; anything else is sealed as \
             plain bytes. INPUT defaults to standard input.
 
+            A directory with a MANIFEST.sha256 at its root is checked against it \
+            while it is packed: every file listed must match its digest, and every \
+            file must be listed; otherwise nothing is sealed (65). --require-manifest \
+            also refuses a directory without one; --no-manifest skips the check.
+
             The archive goes to -o FILE or to standard output (never to a terminal). \
             A file output appears under its name only once it is complete and \
             flushed to disk. Without --sign-key the archive is anonymous: anyone who \
@@ -64,6 +69,14 @@ struct Seal: ParsableCommand {
             help: ArgumentHelp("Chain state file on this host: stamp the archive with the next sequence number and the previous archive's digest, then record it.", valueName: "FILE"))
     var chainFile: String?
 
+    @Flag(name: .customLong("no-manifest"),
+          help: "Seal a directory without checking its MANIFEST.sha256.")
+    var noManifest = false
+
+    @Flag(name: .customLong("require-manifest"),
+          help: "Refuse a directory without a MANIFEST.sha256 (the offsite step: a backup is sealed only when its manifest vouches for it).")
+    var requireManifest = false
+
     @Flag(name: .customLong("allow-mixed-recipients"),
           help: "Seal to post-quantum and classical recipients together (refused otherwise: the classical one voids the post-quantum protection).")
     var allowMixedRecipients = false
@@ -95,6 +108,7 @@ struct Seal: ParsableCommand {
             throw ValidationError("--checksum names its file after -o FILE: with standard output, give --checksum-file FILE")
         }
         if checksum && checksumFile != nil { throw ValidationError("give --checksum or --checksum-file, not both") }
+        if noManifest && requireManifest { throw ValidationError("give --no-manifest or --require-manifest, not both") }
     }
 
     func run() throws {
@@ -106,6 +120,7 @@ struct Seal: ParsableCommand {
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
         var request = Sealer.Request(recipients: all)
         request.allowMixedRecipients = allowMixedRecipients
+        request.manifest = noManifest ? .skip : requireManifest ? .required : .ifPresent
         try request.validate()
         if RecipientMix.isMixed(all) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
         request.signingKey = try signKey.map { try KeyFiles.readSigningKey(path: $0, passphrase: passphrase.provider()) }
@@ -142,7 +157,8 @@ enum SealText {
         let count = counted(report.recipients.count, "recipient")
         let signed = report.signer_key_id.map { ", signed by \($0)" } ?? ", unsigned"
         let chained = report.sequence.map { ", sequence \($0)" } ?? ""
-        return "sealed \(report.archive.map { "'\($0)'" } ?? "to standard output") to \(count) (key ids \(report.recipient_key_ids.joined(separator: ", ")))\(signed)\(chained): \(counted(report.archive_bytes, "byte"))"
+        let manifest = report.manifest == "matched" ? ", MANIFEST.sha256 matched" : ""
+        return "sealed \(report.archive.map { "'\($0)'" } ?? "to standard output") to \(count) (key ids \(report.recipient_key_ids.joined(separator: ", ")))\(signed)\(chained)\(manifest): \(counted(report.archive_bytes, "byte"))"
     }
 
     static func json(_ report: SealReport) -> String {

@@ -412,7 +412,12 @@ import Testing
         try handle.write(contentsOf: [original ^ 0x01])
         try handle.close()
         try sandbox.setMode(victimPath, mode)
-        expectSuccess(try sandbox.run(["seal", "-r", recipient, "-o", "bad.sarc", "src"]))
+        // seal refuses it, naming the file, and writes nothing…
+        let refusedSeal = try sandbox.run(["seal", "-r", recipient, "-o", "bad.sarc", "src"])
+        expectError(refusedSeal, 65, mentioning: [victim, "MANIFEST.sha256", "--no-manifest"])
+        #expect(!sandbox.exists("bad.sarc"))
+        // …and sealed anyway, the restore side finds it too.
+        expectSuccess(try sandbox.run(["seal", "--no-manifest", "-r", recipient, "-o", "bad.sarc", "src"]))
 
         let refused = try sandbox.run(["open", "-i", "id", "-C", "dest", "bad.sarc"])
         expectError(refused, 65, mentioning: [victim, "MANIFEST.sha256"])

@@ -10,6 +10,12 @@ public struct PackSummary: Sendable {
     public var hardlinks = 0
     /// Bytes of file content stored (before compression).
     public var contentBytes: UInt64 = 0
+    /// When asked for: the SHA-256 (lowercase hex) of each regular file's
+    /// content and each hard link's target, by path in the archive, and
+    /// the text of a root `MANIFEST.sha256` as packed: what ``Manifest``
+    /// checks, from the bytes that went into the archive.
+    var contentDigests: [[UInt8]: String] = [:]
+    var manifestText: [UInt8]?
 }
 
 /// Packs a directory into a pax tar stream through libarchive.
@@ -29,11 +35,19 @@ public enum DirectoryPacker {
     /// one valid zstd stream of the tar for any zstd reader, and exactly
     /// what `seal DIRECTORY` encrypts.
     public static func pack(directory: String, into sink: ByteSink, compression: TarCompression) throws -> PackSummary {
+        try pack(directory: directory, into: sink, compression: compression, collectingDigests: false)
+    }
+
+    /// As above; with `collectingDigests`, the summary holds every file's
+    /// content digest and the manifest's text (``PackSummary``).
+    static func pack(directory: String, into sink: ByteSink, compression: TarCompression, collectingDigests: Bool) throws -> PackSummary {
         guard compression != .none else {
-            return try UTF8Locale.run { try packInUTF8(directory: directory, into: sink, compression: .none, framed: nil) }
+            return try UTF8Locale.run {
+                try packInUTF8(directory: directory, into: sink, compression: .none, framed: nil, collectingDigests: collectingDigests)
+            }
         }
         let payload = try FramedPayloadWriter(sink: sink, compression: compression)
-        let summary = try pack(directory: directory, into: payload)
+        let summary = try pack(directory: directory, into: payload, collectingDigests: collectingDigests)
         try payload.finish()
         return summary
     }
@@ -43,12 +57,14 @@ public enum DirectoryPacker {
     /// each member's first header is marked there, and each member's index
     /// entry (with its content's SHA-256) is added once it is written. The
     /// caller finishes `payload`.
-    static func pack(directory: String, into payload: FramedPayloadWriter) throws -> PackSummary {
-        try UTF8Locale.run { try packInUTF8(directory: directory, into: payload, compression: .none, framed: payload) }
+    static func pack(directory: String, into payload: FramedPayloadWriter, collectingDigests: Bool = false) throws -> PackSummary {
+        try UTF8Locale.run {
+            try packInUTF8(directory: directory, into: payload, compression: .none, framed: payload, collectingDigests: collectingDigests)
+        }
     }
 
     private static func packInUTF8(directory: String, into sink: ByteSink, compression: TarCompression,
-                                   framed: FramedPayloadWriter?) throws -> PackSummary {
+                                   framed: FramedPayloadWriter?, collectingDigests: Bool) throws -> PackSummary {
         let rootInfo = try POSIX.attempt("cannot read directory '\(directory)'") { () throws(SystemError) in try System.status(directory) }
         guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
             throw SealedArchiveError(.invalidArgument, "'\(directory)' is not a directory")
@@ -60,6 +76,7 @@ public enum DirectoryPacker {
         let paths = try Packer.listing(root: root)
         let packer = try Packer(sink: sink, compression: compression, binaryNames: paths.contains(where: \.needsBinaryNames),
                                 framed: framed)
+        packer.collectingDigests = collectingDigests
         for entry in paths {
             try packer.store(full: root + [UInt8(ascii: "/")] + entry.path, relative: entry.path)
         }
@@ -76,6 +93,8 @@ public enum DirectoryPacker {
         var summary = PackSummary()
         /// Where a format 2 payload goes, which also takes the index.
         let framed: FramedPayloadWriter?
+        /// Keep each file's digest and the manifest's text in `summary`.
+        var collectingDigests = false
 
         init(sink: ByteSink, compression: TarCompression, binaryNames: Bool, framed: FramedPayloadWriter?) throws {
             self.framed = framed
@@ -182,9 +201,17 @@ public enum DirectoryPacker {
             let isHardlink = archive_entry_hardlink(entry) != nil
             if isHardlink { summary.hardlinks += 1 } else if fd >= 0 { summary.files += 1 }
 
+            if collectingDigests, isHardlink, let target = archive_entry_hardlink(entry) {
+                let targetPath = Array(String(cString: target).utf8)
+                summary.contentDigests[relative] = summary.contentDigests[targetPath]
+            }
+            let isManifest = collectingDigests && relative == Manifest.name
             guard let framed else {
                 try tar.writeHeader(entry, name: shown)
-                if fd >= 0 && !isHardlink { _ = try copyContents(fd: fd, expected: info, name: shown, hashing: false) }
+                if fd >= 0 && !isHardlink {
+                    let sha256 = try copyContents(fd: fd, expected: info, name: shown, hashing: collectingDigests, keepingText: isManifest)
+                    if let sha256 { summary.contentDigests[relative] = HexCoding.encode(sha256) }
+                }
                 return
             }
             // The previous member's padding first: then the tar's length is
@@ -193,16 +220,24 @@ public enum DirectoryPacker {
             let headerOffset = framed.tarLength
             try framed.memberStarts(size: info.st_mode & S_IFMT == S_IFREG && !isHardlink ? UInt64(max(0, info.st_size)) : 0)
             try tar.writeHeader(entry, name: shown)
-            let sha256 = fd >= 0 && !isHardlink ? try copyContents(fd: fd, expected: info, name: shown, hashing: true) : nil
+            let sha256 = fd >= 0 && !isHardlink ? try copyContents(fd: fd, expected: info, name: shown, hashing: true, keepingText: isManifest) : nil
+            if collectingDigests, let sha256 { summary.contentDigests[relative] = HexCoding.encode(sha256) }
             try framed.append(IndexEntry(TarEntry(libarchiveEntry: entry, headerOffset: Int64(headerOffset)),
                                          headerOffset: headerOffset, sha256: sha256))
         }
 
         /// Copies a regular file's contents, failing if it is not exactly the
         /// size it had when its header was written, or changed meanwhile.
-        /// With `hashing`, returns the content's SHA-256 (for the index).
-        private func copyContents(fd: Int32, expected: stat, name: String, hashing: Bool) throws -> [UInt8]? {
+        /// With `hashing`, returns the content's SHA-256 (for the index);
+        /// with `keepingText`, keeps the content in `summary.manifestText`.
+        private func copyContents(fd: Int32, expected: stat, name: String, hashing: Bool, keepingText: Bool = false) throws -> [UInt8]? {
             let size = UInt64(expected.st_size)
+            if keepingText {
+                guard size <= UInt64(Manifest.maximumSize) else {
+                    throw SealedArchiveError(.manifest, "MANIFEST.sha256 is larger than \(Manifest.maximumSize >> 20) MiB")
+                }
+                summary.manifestText = []
+            }
             var total: UInt64 = 0
             let hasher = hashing ? try SHA256() : nil
             while true {
@@ -214,6 +249,7 @@ public enum DirectoryPacker {
                 }
                 let piece = UnsafeRawBufferPointer(rebasing: buffer[..<n])
                 hasher?.update(piece)
+                if keepingText { summary.manifestText?.append(contentsOf: piece) }
                 try tar.writeData(piece, name: name)
             }
             let after = try POSIX.status(fd, what: "'\(name)'")

@@ -19,6 +19,9 @@ public struct SealReport: Codable, Sendable, Equatable {
     /// The trailer digest, hex.
     public let digest: String
     public let checksum_file: String?
+    /// A directory's MANIFEST.sha256: `matched`, `absent` or `skipped`;
+    /// nil for a file or stream.
+    public var manifest: String?
 
     public init(archive: String?, recipients: [Recipient], signer: SignerKey?, result: SealResult, checksumFile: String?) {
         self.archive = archive

@@ -49,6 +49,8 @@ public enum Sealer {
         /// Seal to post-quantum and classical recipients together
         /// (``RecipientMix``); refused otherwise.
         public var allowMixedRecipients = false
+        /// What to do with a directory's `MANIFEST.sha256`.
+        public var manifest: ManifestCheck = .ifPresent
 
         public init(recipients: [Recipient]) {
             self.recipients = recipients
@@ -132,6 +134,9 @@ public enum Sealer {
             }
         }
 
+        if !directory && request.manifest == .required {
+            throw SealedArchiveError(.invalidArgument, "--require-manifest checks a backup directory's MANIFEST.sha256: '\(request.input)' is not a directory")
+        }
         let chain = try request.chainFile.map { try ChainState(lockingAt: $0) }
         if let chain { (options.sequence, options.previousDigest) = chain.next }
 
@@ -140,6 +145,8 @@ public enum Sealer {
         let hashing = checksumTarget == nil ? nil : try HashingSink(forwardingTo: outputSink)
         let writer = try ArchiveWriter(sink: hashing ?? outputSink, recipients: request.recipients,
                                        signingKey: request.signingKey, options: options)
+        let checksManifest = directory && request.manifest != .skip
+        var packed: PackSummary?
         if let source, !reframe {
             try writer.write(contentsOf: source)
         } else if version2 {
@@ -147,12 +154,17 @@ public enum Sealer {
             if let source {
                 _ = try TarIndexing.reframe(source, into: payload)
             } else {
-                _ = try DirectoryPacker.pack(directory: request.input, into: payload)
+                packed = try DirectoryPacker.pack(directory: request.input, into: payload, collectingDigests: checksManifest)
             }
             try payload.finish()
         } else {
-            _ = try DirectoryPacker.pack(directory: request.input, into: writer, compression: request.compression)
+            packed = try DirectoryPacker.pack(directory: request.input, into: writer, compression: request.compression,
+                                              collectingDigests: checksManifest)
         }
+        // Before the trailer: a refused directory leaves no archive file,
+        // and on standard output a stream without a trailer, which no
+        // reader takes for a whole archive.
+        let manifest = try packed.map { try request.manifest.check($0, directory: request.input) }
         let result = try writer.finish()
 
         var pending: [AtomicFileSink] = file.map { [$0] } ?? []
@@ -169,7 +181,9 @@ public enum Sealer {
         if let chain, let sequence = options.sequence {
             chain.didCommitRecord(sequence: sequence, digest: result.digest, archive: archiveName, sealed: now)
         }
-        return SealReport(archive: request.writesToStandardOutput ? nil : request.output, recipients: request.recipients,
-                          signer: request.signingKey?.signer, result: result, checksumFile: checksumTarget?.path)
+        var report = SealReport(archive: request.writesToStandardOutput ? nil : request.output, recipients: request.recipients,
+                                signer: request.signingKey?.signer, result: result, checksumFile: checksumTarget?.path)
+        report.manifest = manifest
+        return report
     }
 }

@@ -48,20 +48,30 @@ struct Manifest {
         return checked
     }
 
+    /// Where the files checked are: an archive being restored, or a
+    /// directory being sealed. Only the words of the messages differ.
+    enum Holder {
+        case archive, directory
+        var name: String { self == .archive ? "the archive" : "the directory" }
+        var mismatch: String {
+            self == .archive ? "it differs from what was backed up" : "it changed after the manifest was written, or the manifest is wrong"
+        }
+    }
+
     /// Compares with the digests of the files the archive held (hard links
     /// included, the manifest itself excluded). Names the first problem.
-    func check(against found: [[UInt8]: String]) throws {
+    func check(against found: [[UInt8]: String], in holder: Holder = .archive) throws {
         func shown(_ path: [UInt8]) -> String { shownName(path) }
         for (path, digest) in digests.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
             guard let actual = found[path] else {
-                throw SealedArchiveError(.manifest, "MANIFEST.sha256 lists '\(shown(path))', which the archive does not hold")
+                throw SealedArchiveError(.manifest, "MANIFEST.sha256 lists '\(shown(path))', which \(holder.name) does not hold")
             }
             guard actual == digest else {
-                throw SealedArchiveError(.manifest, "'\(shown(path))' does not match its MANIFEST.sha256 digest: it differs from what was backed up")
+                throw SealedArchiveError(.manifest, "'\(shown(path))' does not match its MANIFEST.sha256 digest: \(holder.mismatch)")
             }
         }
         if let unlisted = found.keys.filter({ $0 != Self.name && digests[$0] == nil }).min(by: { $0.lexicographicallyPrecedes($1) }) {
-            throw SealedArchiveError(.manifest, "'\(shown(unlisted))' is in the archive but not listed in MANIFEST.sha256")
+            throw SealedArchiveError(.manifest, "'\(shown(unlisted))' is in \(holder.name) but not listed in MANIFEST.sha256")
         }
     }
 }
