@@ -209,9 +209,7 @@ struct KeysExportRecipients: ParsableCommand {
     @OptionGroup var keyring: KeyringOptions
     @Option(name: .customLong("extra-recipient"), help: ArgumentHelp("Also list this recipient (an escrow key). Repeatable.", valueName: "RECIPIENT"))
     var extra: [String] = []
-    @Flag(name: .customLong("allow-mixed-recipients"),
-          help: "List post-quantum and classical recipients together (refused otherwise: seal would refuse the file).")
-    var allowMixedRecipients = false
+    @OptionGroup var mixed: MixedRecipientsOption
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -219,8 +217,7 @@ struct KeysExportRecipients: ParsableCommand {
         let extras = try extra.map { try Recipient(parsing: $0) }
         // The file is what the host seals to: a mix refused there is
         // refused here, before the host finds out at its next run.
-        try RecipientMix.check(ring.activeRecipients + extras, allowed: allowMixedRecipients)
-        if RecipientMix.isMixed(ring.activeRecipients + extras) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
+        try mixed.check(ring.activeRecipients + extras)
         let list = try RecipientsFile(recipients: ring.activeRecipients + extras,
                                       comments: ["sealed-archive recipients, exported \(KeyringTime.format(try CommandClock.now()))"])
         if extras.isEmpty {

@@ -3,6 +3,20 @@ import Foundation
 import KeyRotation
 import SealedArchive
 
+/// `--allow-mixed-recipients`, for every command that chooses recipients
+/// (seal, rewrap, keys export-recipients): ``RecipientMix``'s rule.
+struct MixedRecipientsOption: ParsableArguments {
+    @Flag(name: .customLong("allow-mixed-recipients"),
+          help: "Allow post-quantum and classical recipients together (refused otherwise: the classical one voids the post-quantum protection); warns.")
+    var allowed = false
+
+    /// Refuses a mix unless allowed; warns when one is allowed.
+    func check(_ recipients: [Recipient]) throws {
+        try RecipientMix.check(recipients, allowed: allowed)
+        if RecipientMix.isMixed(recipients) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
+    }
+}
+
 /// `-i IDENTITY`: identity files, repeatable; protected ones ask for their
 /// passphrase.
 struct IdentityOptions: ParsableArguments {

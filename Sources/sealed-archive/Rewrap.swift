@@ -39,9 +39,7 @@ struct RewrapCommand: ParsableCommand {
           help: "Re-sign an archive whose origin no trusted signer vouches for (it may have been forged by anyone with a recipient's public key).")
     var allowUnsignedSource = false
 
-    @Flag(name: .customLong("allow-mixed-recipients"),
-          help: "Wrap to post-quantum and classical recipients together (refused otherwise: the classical one voids the post-quantum protection).")
-    var allowMixedRecipients = false
+    @OptionGroup var mixed: MixedRecipientsOption
 
     @OptionGroup var output: OutputOptions
 
@@ -69,7 +67,7 @@ struct RewrapCommand: ParsableCommand {
         }
         let reader = try locked.unlock(with: identities)
         let (sink, file) = try output.open(mode: 0o644)
-        _ = try Rewrap.rewrap(reader, origin: origin, to: all, signingKey: signingKey, allowMixedRecipients: allowMixedRecipients, into: sink)
+        _ = try Rewrap.rewrap(reader, origin: origin, to: all, signingKey: signingKey, allowMixedRecipients: mixed.allowed, into: sink)
         try file?.commit()
         if RecipientMix.isMixed(all) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
         if all.contains(where: \.isPostQuantum), reader.header.stanzas.contains(where: \.isX25519) {

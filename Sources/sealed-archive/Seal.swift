@@ -77,9 +77,7 @@ struct Seal: ParsableCommand {
           help: "Refuse a directory without a MANIFEST.sha256 (the offsite step: a backup is sealed only when its manifest vouches for it).")
     var requireManifest = false
 
-    @Flag(name: .customLong("allow-mixed-recipients"),
-          help: "Seal to post-quantum and classical recipients together (refused otherwise: the classical one voids the post-quantum protection).")
-    var allowMixedRecipients = false
+    @OptionGroup var mixed: MixedRecipientsOption
 
     @Flag(name: .customLong("json"),
           help: "Report what was sealed (recipients, signer, sizes, digest) as one JSON object (on standard error when the archive goes to standard output).")
@@ -119,7 +117,7 @@ struct Seal: ParsableCommand {
         var all = try recipients.map { try Recipient(parsing: $0) }
         for file in recipientsFiles { all += try KeyFiles.readRecipients(path: file) }
         var request = Sealer.Request(recipients: all)
-        request.allowMixedRecipients = allowMixedRecipients
+        request.allowMixedRecipients = mixed.allowed
         request.manifest = noManifest ? .skip : requireManifest ? .required : .ifPresent
         try request.validate()
         if RecipientMix.isMixed(all) { Terminal.note("sealed-archive: \(RecipientMix.warning)") }
