@@ -287,8 +287,11 @@ public final class Keyring {
     /// Reviews the keyring at `at` (now, or a future date to see what will
     /// be due then) against an optional inventory of archives. Pure: reads
     /// and writes nothing.
-    public func review(inventory: ArchiveInventory?, at: Date) -> ReviewReport {
-        KeyringReview.review(keys: keys, policy: policy, inventory: inventory, at: at)
+    /// With `sealingRecipients`, the sealing host's recipients file is
+    /// checked too: it must list the identity in service and no other
+    /// identity of the keyring.
+    public func review(inventory: ArchiveInventory?, at: Date, sealingRecipients: [Recipient]? = nil) -> ReviewReport {
+        KeyringReview.review(keys: keys, policy: policy, inventory: inventory, at: at, sealingRecipients: sealingRecipients)
     }
 
     /// Appends a dated entry for `report` to `review.log` (O_APPEND, 0600).

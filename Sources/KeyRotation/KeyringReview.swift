@@ -7,7 +7,8 @@ import SealedArchive
 /// both use it, so what review says prune may destroy is exactly what prune
 /// destroys.
 enum KeyringReview {
-    static func review(keys records: [KeyRecord], policy: KeyringPolicy, inventory: ArchiveInventory?, at time: Date) -> ReviewReport {
+    static func review(keys records: [KeyRecord], policy: KeyringPolicy, inventory: ArchiveInventory?, at time: Date,
+                       sealingRecipients: [Recipient]? = nil) -> ReviewReport {
         let at = KeyringTime.wholeSeconds(time)
         let byID = Dictionary(records.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
         let inside = (inventory?.insideRetention(policy.retention, at: at) ?? []).sorted { ($0.created, $0.name) < ($1.created, $1.name) }
@@ -38,7 +39,9 @@ enum KeyringReview {
         }
 
         var actions: [ReviewAction] = []
+        actions += clockBehind(records, at: at)
         actions += unrecoverable(inside, byID: byID, policy: policy)
+        if let sealingRecipients { actions += recipientsFileProblems(sealingRecipients, records: records) }
         actions += signedOutsideWindow(inside, byID: byID)
         for record in records where record.isActive {
             let due = record.activated.addingTimeInterval(policy.reviewInterval)
@@ -95,6 +98,43 @@ enum KeyringReview {
         return "no archive inventory was given, so this assumes that no archive younger than the retention (\(KeyringPolicy.format(policy.retention))) "
             + "can need a key retired before \(KeyringTime.format(cutoff)) (now minus retention minus grace), "
             + "that is, that every host stopped sealing to a key within the grace (\(KeyringPolicy.format(policy.grace))) after it was retired"
+    }
+
+    /// A review at a time before the keyring's newest event: the machine's
+    /// clock is behind (or the keyring was written by one ahead), and every
+    /// date the review compares would be wrong, most likely saying nothing
+    /// is due.
+    private static func clockBehind(_ records: [KeyRecord], at: Date) -> [ReviewAction] {
+        let events = records.flatMap { [$0.created, $0.activated, $0.retired, $0.destroyed].compactMap { $0 } }
+        guard let newest = events.max(), at < newest else { return [] }
+        return [ReviewAction(
+            kind: .clockBehind, until: newest,
+            message: "the time reviewed, \(KeyringTime.format(at)), is before the keyring's newest event, \(KeyringTime.format(newest)): "
+                + "this machine's clock is behind (or the keyring's was ahead), so nothing this review says about dates can be trusted; fix the clock")]
+    }
+
+    /// The sealing host's recipients file against the keyring: it must
+    /// list the identity in service (else new archives cannot be opened
+    /// with it, and it is not the key the keyring rotates), and no retired
+    /// or destroyed identity of the keyring (the host would still seal to
+    /// a key being phased out).
+    private static func recipientsFileProblems(_ recipients: [Recipient], records: [KeyRecord]) -> [ReviewAction] {
+        var actions: [ReviewAction] = []
+        let listed = Set(recipients.map(\.keyID))
+        for record in records where record.purpose == .encryption {
+            if record.isActive && !listed.contains(record.keyID) {
+                actions.append(ReviewAction(
+                    kind: .recipientsFile, keyID: record.keyID, purpose: .encryption,
+                    message: "the sealing host's recipients file does not list the encryption key in service, \(record.keyID): "
+                        + "export it again ('sealed-archive keys export-recipients') and give it to the host"))
+            } else if !record.isActive && listed.contains(record.keyID) {
+                actions.append(ReviewAction(
+                    kind: .recipientsFile, keyID: record.keyID, purpose: .encryption,
+                    message: "the sealing host's recipients file lists \(record.isHeld ? "retired" : "destroyed") encryption key \(record.keyID): "
+                        + "the host still seals to it; export the recipients again and give them to the host"))
+            }
+        }
+        return actions
     }
 
     /// A classical encryption key in service is a chore (migrate it); the

@@ -23,6 +23,12 @@ public struct ReviewAction: Sendable, Equatable, Codable, CustomStringConvertibl
         /// The active encryption key is classical (X25519): archives sealed
         /// to it now could be opened by a future quantum computer.
         case migrateToPostQuantum = "migrate_to_post_quantum"
+        /// The time reviewed is before the keyring's newest event: the
+        /// clock is wrong, and so would every date comparison be.
+        case clockBehind = "clock_behind"
+        /// The sealing host's recipients file (`--recipients`) lacks the
+        /// identity in service or lists a retired one.
+        case recipientsFile = "recipients_file"
         /// Archives inside retention with a classical stanza (named in
         /// `archives`): a fact to know, not a chore; they stay exposed until
         /// they leave retention, or are sealed again.

@@ -61,7 +61,7 @@ public struct ReviewLogEntry: Sendable, Equatable, Codable {
         actionDue = report.actionDue
         outcome = report.outcome
         keys = report.keys.map { KeyLine(keyID: $0.keyID, purpose: $0.purpose, status: $0.status) }
-        actions = report.actions.filter { [.rotate, .migrateToPostQuantum, .destroy, .keep].contains($0.kind) }
+        actions = report.actions.filter { [.rotate, .migrateToPostQuantum, .recipientsFile, .clockBehind, .destroy, .keep].contains($0.kind) }
         unrecoverableArchives = report.actions(.unrecoverable).count
         signedOutsideWindow = report.actions(.signedOutsideWindow).count
         inventoryArchives = report.inventory?.archives

@@ -52,6 +52,8 @@ extension ReviewReport {
                 case .destroy: tag = "DESTROY"
                 case .keep: tag = "KEEP"
                 case .migrateToPostQuantum: tag = "MIGRATE TO POST-QUANTUM"
+                case .clockBehind: tag = "!! CLOCK BEHIND"
+                case .recipientsFile: tag = "RECIPIENTS FILE"
                 case .classicallyWrapped: tag = "CLASSICAL"
                 }
                 lines.append("  \(tag): \(action.message)")

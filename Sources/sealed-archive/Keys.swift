@@ -134,7 +134,8 @@ struct KeysReview: ParsableCommand {
         abstract: "The key review: each key's age and status, and the actions due.",
         discussion: """
             Exit codes: 0 nothing due, 75 a rotation, destruction or migration to \
-            post-quantum is due, 65 an \
+            post-quantum is due, the recipients file (--recipients) is out of date, \
+            or the clock is behind the keyring's newest event; 65 an \
             archive is unrecoverable or signed outside its signer's window. Each \
             review (but not one with --at) is appended to the keyring's review log.
             """
@@ -147,7 +148,7 @@ struct KeysReview: ParsableCommand {
     var json = false
     @Flag(name: .customLong("prove"), help: "Also unlock every held key and prove it still opens (or signs) a fresh challenge.")
     var prove = false
-    @Option(name: .customLong("recipients"), help: ArgumentHelp("The sealing host's recipients file: warn when it has a single recipient (no escrow key).", valueName: "FILE"))
+    @Option(name: .customLong("recipients"), help: ArgumentHelp("The sealing host's recipients file: due (75) when it lacks the identity in service or lists a retired one; a warning when it has a single recipient (no escrow key).", valueName: "FILE"))
     var recipientsFile: String?
     @OptionGroup var passphrase: PassphraseOptions
 
@@ -159,7 +160,7 @@ struct KeysReview: ParsableCommand {
         // Read before anything is printed, so a bad file is one error line
         // and not an error after a whole report.
         let sealingRecipients = try recipientsFile.map { try KeyFiles.readRecipients(path: $0) }
-        let report = ring.review(inventory: archives, at: when)
+        let report = ring.review(inventory: archives, at: when, sealingRecipients: sealingRecipients)
         if at == nil { try ring.appendReviewLog(report, now: now) }
         let reviewStatus = ExitStatus.for(report.outcome)
         try Terminal.output(json ? try report.json(exitStatus: reviewStatus.rawValue) : report.text(exitStatus: reviewStatus.rawValue), asJSON: json)

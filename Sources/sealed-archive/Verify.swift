@@ -25,8 +25,10 @@ struct Verify: ParsableCommand {
 
             Archives are checked in parallel, one line each; the exit code is the \
             worst result. Over a set, --max-age checks that the newest archive is \
-            recent enough (RPO) and chained archives (seal --chain) are checked for \
-            gaps, duplicates, replacements and rollbacks.
+            recent enough (RPO), --max-gap that no two consecutive archives (by \
+            creation time) are further apart (a missed day stays visible after \
+            newer archives arrive), and chained archives (seal --chain) are checked \
+            for gaps, duplicates, replacements and rollbacks.
             """
     )
 
@@ -41,6 +43,10 @@ struct Verify: ParsableCommand {
     @Option(name: .customLong("max-age"),
             help: ArgumentHelp("Fail when the newest archive is older than this (e.g. 26h, 2d).", valueName: "DURATION"))
     var maxAge: String?
+
+    @Option(name: .customLong("max-gap"),
+            help: ArgumentHelp("Fail when two consecutive archives were created further apart than this (e.g. 26h).", valueName: "DURATION"))
+    var maxGap: String?
 
     @Option(name: .customLong("chain"),
             help: ArgumentHelp("The sealing host's chain state file: archives after the newest here are reported missing.", valueName: "FILE"))
@@ -72,7 +78,9 @@ struct Verify: ParsableCommand {
             guard !identity.given else { throw ValidationError("--quick reads no record: it cannot decrypt; leave out -i/--keyring, or --quick") }
             guard checksumFile == nil else { throw ValidationError("--quick reads only the ends of each archive; --checksum-file needs every byte") }
         }
-        if let maxAge { do { _ = try Duration.parse(maxAge) } catch let error as SealedArchiveError { throw ValidationError(error.message) } }
+        for duration in [maxAge, maxGap].compactMap({ $0 }) {
+            do { _ = try Duration.parse(duration) } catch let error as SealedArchiveError { throw ValidationError(error.message) }
+        }
     }
 
     func run() throws {
@@ -86,6 +94,7 @@ struct Verify: ParsableCommand {
         request.checksumFile = checksumFile
         request.standardInputName = standardInputName
         request.maxAge = try maxAge.map(Duration.parse)
+        request.maxGap = try maxGap.map(Duration.parse)
         request.chainFile = chainFile
 
         let report = try Verifier.run(request, now: now)

@@ -106,6 +106,24 @@ extension KeysCommandTests {
         #expect(broken.stdoutLines.contains { $0.hasPrefix("FAILED ") }, "\(broken)")
     }
 
+    /// `keys review --recipients` fails (75) when the host's file lacks the
+    /// identity in service (it was not given the new one after a
+    /// rotation); a clock behind the keyring's newest event is 75 too.
+    @Test func reviewCatchesAnOutdatedRecipientsFileAndAClockBehind() throws {
+        let sandbox = try Sandbox()
+        let then = ["SEALED_ARCHIVE_NOW": "2027-01-01T00:00:00Z"]
+        #expect(try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "90d", "--pq"], environment: then).status == 0)
+        try sandbox.exportRecipients(environment: then)
+        #expect(try sandbox.run(["keys", "review", "--keyring", "ring", "--recipients", "recipients"], environment: then).status == 0)
+        #expect(try sandbox.run(["keys", "rotate", "--keyring", "ring"], environment: then).status == 0)
+        let stale = try sandbox.run(["keys", "review", "--keyring", "ring", "--recipients", "recipients"], environment: then)
+        #expect(stale.status == 75, "\(stale)")
+        #expect(stale.stdoutText.contains("RECIPIENTS FILE"), "\(stale)")
+        let behind = try sandbox.run(["keys", "review", "--keyring", "ring"], environment: ["SEALED_ARCHIVE_NOW": "2026-06-01T00:00:00Z"])
+        #expect(behind.status == 75, "\(behind)")
+        #expect(behind.stdoutText.contains("CLOCK BEHIND"), "\(behind)")
+    }
+
     @Test func paperKeysRoundTripThroughTheCommandLine() throws {
         let sandbox = try Sandbox()
         try sandbox.initKeyring()

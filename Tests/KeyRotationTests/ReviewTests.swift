@@ -14,6 +14,34 @@ import SealedArchive
         keyring = try Keyring.create(at: dir.file("k"), policy: try standardPolicy(), now: days(0), postQuantum: true)
     }
 
+    /// The sealing host's recipients file must list the identity in
+    /// service and no retired one (issue 12).
+    @Test func aRecipientsFileOutOfStepWithTheKeyringIsDue() throws {
+        let first = try #require(keyring.activeKey(.encryption).recipient)
+        let escrow = try Identity.generate(.postQuantum).recipient
+        #expect(keyring.review(inventory: nil, at: days(1), sealingRecipients: [first, escrow]).actions(.recipientsFile).isEmpty)
+        try keyring.rotate(.encryption, now: days(2))
+        let current = try #require(keyring.activeKey(.encryption).recipient)
+        // The host was not given the new file: it lacks the key in service
+        // and lists the retired one.
+        let stale = keyring.review(inventory: nil, at: days(3), sealingRecipients: [first, escrow])
+        #expect(Set(stale.actions(.recipientsFile).compactMap(\.keyID)) == [first.keyID, current.keyID])
+        #expect(stale.outcome == .actionDue)
+        #expect(stale.text.contains("RECIPIENTS FILE: the sealing host's recipients file does not list the encryption key in service, \(current.keyID)"))
+        #expect(keyring.review(inventory: nil, at: days(3), sealingRecipients: [current, escrow]).actions(.recipientsFile).isEmpty)
+    }
+
+    /// A review at a time before the keyring's newest event: the clock is
+    /// behind, and the review must not say "nothing is due".
+    @Test func aClockBehindTheKeyringIsDue() throws {
+        try keyring.rotate(.signing, now: days(30))
+        let behind = keyring.review(inventory: nil, at: days(10))
+        #expect(behind.actions(.clockBehind).count == 1)
+        #expect(behind.outcome == .actionDue)
+        #expect(behind.text.contains("!! CLOCK BEHIND"))
+        #expect(keyring.review(inventory: nil, at: days(30)).actions(.clockBehind).isEmpty)
+    }
+
     @Test func aClassicalKeyringIsToldToMigrateAndNamesItsClassicalArchives() throws {
         let classical = try Keyring.create(at: dir.file("classical"), policy: try standardPolicy(), now: days(0))
         let old = classical.activeKey(.encryption)

@@ -15,6 +15,8 @@ extension Verifier {
         public var standardInputName: String?
         /// RPO: the newest archive may be at most this old.
         public var maxAge: TimeInterval?
+        /// History RPO: consecutive archives may be at most this far apart.
+        public var maxGap: TimeInterval?
         /// A copy of the sealing host's chain state (``ChainState``).
         public var chainFile: String?
 
@@ -55,6 +57,7 @@ extension Verifier {
             paths += found
         }
         let outcomes = verify(paths: paths, options: options)
-        return Report(archives: outcomes, set: ArchiveSet.check(outcomes, maxAge: request.maxAge, expectedLast: expectedLast, now: now))
+        return Report(archives: outcomes, set: ArchiveSet.check(outcomes, maxAge: request.maxAge, maxGap: request.maxGap,
+                                                                   expectedLast: expectedLast, now: now))
     }
 }

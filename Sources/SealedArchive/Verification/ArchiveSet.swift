@@ -30,14 +30,16 @@ public enum ArchiveSet {
     }
 
     /// Every check across the set of `outcomes` (in the order given):
-    /// freshness against `maxAge` at `now`, when given, and the chain of
-    /// the chained archives against `expectedLast`, the sealing host's last
-    /// sequence number when known. Nil when no set check applies (no
-    /// `maxAge`, no chained archive and no chain state).
-    public static func check(_ outcomes: [ArchiveVerification], maxAge: TimeInterval?, expectedLast: UInt64?, now: Date) -> SetCheck? {
+    /// freshness against `maxAge` at `now`, when given, the history's gaps
+    /// against `maxGap`, when given, and the chain of the chained archives
+    /// against `expectedLast`, the sealing host's last sequence number when
+    /// known. Nil when no set check applies (no `maxAge`, no `maxGap`, no
+    /// chained archive and no chain state).
+    public static func check(_ outcomes: [ArchiveVerification], maxAge: TimeInterval?, maxGap: TimeInterval? = nil,
+                             expectedLast: UInt64?, now: Date) -> SetCheck? {
         let facts = outcomes.compactMap(\.facts)
         let chained = facts.filter { $0.sequence != nil }
-        guard maxAge != nil || !chained.isEmpty || expectedLast != nil else { return nil }
+        guard maxAge != nil || maxGap != nil || !chained.isEmpty || expectedLast != nil else { return nil }
         var problems: [SetProblem] = []
         var notes: [SetNote] = []
         if let maxAge {
@@ -45,6 +47,13 @@ public enum ArchiveSet {
                 problems.append(problem)
             } else if let newest = newest(facts) {
                 notes.append(.fresh(archive: newest.name, ageSeconds: now.timeIntervalSince1970 - TimeInterval(newest.created), maxAgeSeconds: maxAge))
+            }
+        }
+        if let maxGap {
+            let gaps = gapProblems(facts, maxGap: maxGap)
+            problems += gaps
+            if gaps.isEmpty, facts.count > 1 {
+                notes.append(.gapsWithin(largestSeconds: largestGap(facts), maxGapSeconds: maxGap))
             }
         }
         // Chained archives that failed are reported on their own line, not
@@ -72,6 +81,24 @@ public enum ArchiveSet {
         if let future = futureProblem(name: newest.name, age: age) { return future }
         guard age > maxAge else { return nil }
         return .stale(archive: newest.name, ageSeconds: age, maxAgeSeconds: maxAge)
+    }
+
+    /// Every pair of archives, consecutive by creation time, further apart
+    /// than `maxGap`: the history's RPO, which `--max-age` (the newest
+    /// alone) cannot see once a newer archive exists. Only archives that
+    /// verified count: a damaged one restores nothing, so the gap around
+    /// it is real.
+    public static func gapProblems(_ facts: [ArchiveFacts], maxGap: TimeInterval) -> [SetProblem] {
+        let ordered = facts.sorted { ($0.created, $0.name) < ($1.created, $1.name) }
+        return zip(ordered, ordered.dropFirst()).compactMap { previous, next in
+            let gap = TimeInterval(next.created - previous.created)
+            return gap > maxGap ? .gap(after: previous.name, before: next.name, gapSeconds: gap, maxGapSeconds: maxGap) : nil
+        }
+    }
+
+    static func largestGap(_ facts: [ArchiveFacts]) -> TimeInterval {
+        let created = facts.map(\.created).sorted()
+        return zip(created, created.dropFirst()).map { TimeInterval($1 - $0) }.max() ?? 0
     }
 
     /// Clocks disagree a little; more than this in the future is suspect.

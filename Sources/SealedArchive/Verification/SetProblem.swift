@@ -24,6 +24,9 @@ public enum SetProblem: Sendable, Equatable, CustomStringConvertible, Encodable 
     case replaced(archive: String, sequence: UInt64, previous: String, previousSequence: UInt64)
     /// An archive was created before its predecessor.
     case rollback(archive: String, sequence: UInt64, previous: String, previousSequence: UInt64)
+    /// Two consecutive archives (by creation time) are further apart than
+    /// `--max-gap` allows: the history misses its RPO there.
+    case gap(after: String, before: String, gapSeconds: TimeInterval, maxGapSeconds: TimeInterval)
     /// The sealing host's chain goes further than the newest archive here.
     case behindHost(hostLast: UInt64, newestHere: UInt64)
     /// The sealing host has a chain but no chained archive here verified.
@@ -40,6 +43,7 @@ public enum SetProblem: Sendable, Equatable, CustomStringConvertible, Encodable 
         case .missing: return "missing"
         case .replaced: return "replaced"
         case .rollback: return "rollback"
+        case .gap: return "gap"
         case .behindHost: return "behind_host"
         case .noChainedArchiveVerified: return "no_chained_archive_verified"
         }
@@ -63,6 +67,8 @@ public enum SetProblem: Sendable, Equatable, CustomStringConvertible, Encodable 
             return "\(archive) (sequence \(sequence)) does not follow \(previous): archive \(previousSequence) was replaced"
         case .rollback(let archive, let sequence, let previous, let previousSequence):
             return "\(archive) (sequence \(sequence)) was created before \(previous) (sequence \(previousSequence)): a rollback"
+        case .gap(let after, let before, let gap, let maxGap):
+            return "\(Duration.describe(gap)) between \(after) and \(before), more than the allowed \(Duration.describe(maxGap)) (a missed backup)"
         case .behindHost(let hostLast, let newest):
             return "the sealing host's chain is at archive \(hostLast) but the newest here is \(newest): later archives are missing or were rolled back"
         case .noChainedArchiveVerified(let hostLast, let damaged):
@@ -74,7 +80,7 @@ public enum SetProblem: Sendable, Equatable, CustomStringConvertible, Encodable 
 
     private enum CodingKeys: String, CodingKey {
         case type, message, archive, archives, age_seconds, max_age_seconds, sequence, first_missing, last_missing,
-             after, before, previous, previous_sequence, host_last, newest_here, damaged_present
+             after, before, previous, previous_sequence, host_last, newest_here, damaged_present, gap_seconds, max_gap_seconds
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -105,6 +111,11 @@ public enum SetProblem: Sendable, Equatable, CustomStringConvertible, Encodable 
             try container.encode(sequence, forKey: .sequence)
             try container.encode(previous, forKey: .previous)
             try container.encode(previousSequence, forKey: .previous_sequence)
+        case .gap(let after, let before, let gap, let maxGap):
+            try container.encode(after, forKey: .after)
+            try container.encode(before, forKey: .before)
+            try container.encode(Self.wholeSeconds(gap), forKey: .gap_seconds)
+            try container.encode(Self.wholeSeconds(maxGap), forKey: .max_gap_seconds)
         case .behindHost(let hostLast, let newest):
             try container.encode(hostLast, forKey: .host_last)
             try container.encode(newest, forKey: .newest_here)
@@ -131,6 +142,8 @@ public enum SetNote: Sendable, Equatable, CustomStringConvertible {
     case fresh(archive: String, ageSeconds: TimeInterval, maxAgeSeconds: TimeInterval)
     /// The chain has no gap; `damaged` of its archives failed verification.
     case chainPresentWithDamage(first: UInt64, last: UInt64, damaged: Int)
+    /// No two consecutive archives are further apart than `--max-gap`.
+    case gapsWithin(largestSeconds: TimeInterval, maxGapSeconds: TimeInterval)
     /// A single chained archive.
     case chainSingle(sequence: UInt64)
     /// Archives `first`…`last` follow each other.
@@ -142,6 +155,8 @@ public enum SetNote: Sendable, Equatable, CustomStringConvertible {
             return "newest archive \(archive) is \(Duration.describe(age)) old (max \(Duration.describe(maxAge)))"
         case .chainPresentWithDamage(let first, let last, let damaged):
             return "chain has no gap: archives \(first)–\(last) are present, \(damaged) archive\(damaged == 1 ? "" : "s") of them damaged (above)"
+        case .gapsWithin(let largest, let maxGap):
+            return "no gap over \(Duration.describe(maxGap)) between archives (largest \(Duration.describe(largest)))"
         case .chainSingle(let sequence):
             return "chain: archive \(sequence) only, nothing to compare it with"
         case .chainComplete(let first, let last):
@@ -150,7 +165,7 @@ public enum SetNote: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The outcome of the checks across a set (``ArchiveSet/check(_:maxAge:expectedLast:now:)``).
+/// The outcome of the checks across a set (``ArchiveSet/check(_:maxAge:maxGap:expectedLast:now:)``).
 public struct SetCheck: Sendable, Equatable {
     /// Empty when the set meets its targets.
     public let problems: [SetProblem]
