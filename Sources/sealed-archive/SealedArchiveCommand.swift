@@ -18,7 +18,7 @@ struct SealedArchiveCommand: ParsableCommand {
             due), 77 no usable key. See Spec/CLI.md.
             """,
         version: "0.1.0",
-        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self, DrillCommand.self, RewrapCommand.self, KeysCommand.self]
+        subcommands: [Keygen.self, RecipientCommand.self, Seal.self, Pack.self, Open.self, Verify.self, Inspect.self, DrillCommand.self, RewrapCommand.self, ResumeChain.self, KeysCommand.self]
     )
 
     /// Parses, runs, and turns every outcome into one line on standard error

@@ -116,6 +116,11 @@ import Testing
             "keys import-paper INPUT": (["keys", "import-paper", "-o", "out.key", b],
                                         Role(missing: .error(74), wrongKind: .error(74), unreadable: .error(74), empty: .error(77))),
             "keys check keyring": (["keys", "check", "--keyring", b], keyring),
+            // A missing chain state is what resume-chain writes.
+            "resume-chain chain": (["resume-chain", "--chain", b, "--signers", "signers", "c.sarc"], sealChain),
+            "resume-chain signers": (["resume-chain", "--chain", "rc.json", "--signers", b, "c.sarc"], keyFile),
+            "resume-chain ARCHIVE": (["resume-chain", "--chain", "rc.json", "--signers", "signers", b],
+                                     Role(missing: .error(74), wrongKind: .error(74), unreadable: .error(74), empty: .error(65), leaves: ["rc.json.lock"])),
             "keys repair keyring": (["keys", "repair", "--dry-run", "--keyring", b], keyring),
         ]
     }()
@@ -172,6 +177,8 @@ import Testing
         try sandbox.write("signers", Array((signer + "\n").utf8))
         try sandbox.write("plain", Array("a backup\n".utf8))
         expectSuccess(try sandbox.run(["seal", "-R", "rcp", "--sign-key", "sk", "-o", "a.sarc", "plain"]))
+        // A chained archive, for resume-chain.
+        #expect(try sandbox.run(["seal", "-R", "rcp", "--sign-key", "sk", "--chain", "fixture-chain.json", "-o", "c.sarc", "plain"]).status == 0)
         let ring = try sandbox.run(["keys", "init", "--keyring", "ring", "--retention", "30d"])
         try #require(ring.status == 0, "\(ring)")
         return sandbox
@@ -271,6 +278,11 @@ import Testing
     @Test func verifyAndDrillRefuseBadPathsWithOneLineOrResult() throws {
         let sandbox = try Self.makeFixtures()
         try Self.check(Self.roles.keys.sorted().filter { ["verify", "drill"].contains($0.split(separator: " ")[0]) }, in: sandbox)
+    }
+
+    @Test func resumeChainRefusesBadPathsWithOneLine() throws {
+        let sandbox = try Self.makeFixtures()
+        try Self.check(Self.roles.keys.sorted().filter { $0.hasPrefix("resume-chain ") }, in: sandbox)
     }
 
     @Test func keysCommandsRefuseBadPathsWithOneLine() throws {

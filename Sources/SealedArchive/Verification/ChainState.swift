@@ -63,6 +63,35 @@ public final class ChainState {
         return file.last
     }
 
+    /// Starts the chain state anew, after the host lost it (a rebuild),
+    /// from the newest archive in storage: read whole and verified against
+    /// `trustedSigners` (at least one; an archive no trusted signer vouches
+    /// for could be anyone's), it becomes the chain's last, so the next
+    /// seal continues its sequence and names its digest and the set check
+    /// stays green. Resuming from an older archive than the newest is not
+    /// hidden: the next seal then claims a sequence number already in
+    /// storage, which the set check reports as forked.
+    ///
+    /// Refuses an existing state (the chain is not lost: resuming over it
+    /// could roll it back) and an archive without a sequence number.
+    public static func resume(at path: String, from source: ByteSource, name: String?, trustedSigners: [TrustedSigner],
+                              now: Date) throws -> Link {
+        guard !trustedSigners.isEmpty else {
+            throw SealedArchiveError(.invalidArgument, "a chain resumes only from an archive a trusted signer vouches for: give --signer or --signers")
+        }
+        let state = try ChainState(lockingAt: path)
+        if let last = state.last {
+            throw SealedArchiveError(.io, "the chain state '\(shownPath(path))' exists (at archive \(last.sequence)): the chain is not lost, and resuming over it could roll it back")
+        }
+        let reader = try ArchiveReader(source: source, trustedSigners: trustedSigners)
+        guard let sequence = reader.header.sequence else {
+            throw SealedArchiveError(.invalidArgument, "\(name.map { "'\($0)'" } ?? "the archive") has no sequence number: it was not sealed with --chain, so there is no chain to resume")
+        }
+        let result = try reader.verify()
+        try state.record(sequence: sequence, digest: result.digest, archive: name, sealed: now)
+        return state.last!
+    }
+
     /// The sequence number and previous digest for the next archive.
     public var next: (sequence: UInt64, previousDigest: [UInt8]?) {
         guard let last else { return (1, nil) }
