@@ -136,7 +136,11 @@ struct Seal: ParsableCommand {
         request.checksum = checksum ? .besideArchive : checksumFile.map { .file($0) }
         request.chainFile = chainFile
 
-        let report = try Sealer.seal(request, now: now)
+        let started = ContinuousClock.now
+        var report = try Sealer.seal(request, now: now)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        report.duration_seconds = (seconds * 1000).rounded() / 1000
         if json {
             // The archive itself may be on standard output: the report goes
             // to standard error then.

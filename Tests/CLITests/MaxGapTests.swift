@@ -35,6 +35,9 @@ import TestSupport
         #expect(details.first?["type"] as? String == "gap")
         #expect(details.first?["after"] as? String == "store/day-2.sarc" && details.first?["before"] as? String == "store/day-4.sarc")
         #expect(VerifyKit.int(details.first?["gap_seconds"]) == 2 * 86400 && VerifyKit.int(details.first?["max_gap_seconds"]) == 26 * 3600)
+        // The newest archive and its age, for monitoring.
+        #expect(set["newest_archive"] as? String == "store/day-5.sarc")
+        #expect(VerifyKit.int(set["newest_age_seconds"]) == 7 * 3600)
 
         // A wider allowance passes and says the largest gap.
         let wide = try sandbox.run(["verify", "--allow-unsigned", "--max-gap", "49h", "store"], environment: now)

@@ -35,6 +35,7 @@ import TestSupport
         #expect(sealed.status == 0, "\(sealed)")
         let report = try JSONDecoder().decode(SealReport.self, from: Data(sealed.stdout))
         #expect(report.manifest == "matched")
+        #expect((report.duration_seconds ?? -1) >= 0, "seal --json says how long it took")
         let text = try sandbox.run(["seal", "--format-version", format, "-r", recipient, "-o", "b.sarc", "backup"])
         #expect(text.stderr.contains("MANIFEST.sha256 matched"), "\(text)")
         // CRLF lines and paths without ./ are sha256sum output too.

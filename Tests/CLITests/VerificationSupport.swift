@@ -270,7 +270,7 @@ enum SpecJSONKeys {
         // every output describes an archive with one ArchiveSummary.
         "format_version", "compression", "chunk_size", "group_size", "header_length", "label", "previous_digest", "opened_with_key_id",
     ]
-    static let set: Set<String> = ["schema", "kind", "ok", "problems", "problem_details", "notes", "archives", "archives_ok"]
+    static let set: Set<String> = ["schema", "kind", "ok", "problems", "problem_details", "notes", "archives", "archives_ok", "newest_archive", "newest_age_seconds"]
     static let drill: Set<String> = [
         "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "recipient_types", "signer", "signer_key_id",
         "age_seconds", "max_age_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",

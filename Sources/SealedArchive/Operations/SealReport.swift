@@ -22,6 +22,9 @@ public struct SealReport: Codable, Sendable, Equatable {
     /// A directory's MANIFEST.sha256: `matched`, `absent` or `skipped`;
     /// nil for a file or stream.
     public var manifest: String?
+    /// How long the seal took, in seconds, as the caller measured it (the
+    /// library reads no clock for it).
+    public var duration_seconds: Double?
 
     public init(archive: String?, recipients: [Recipient], signer: SignerKey?, result: SealResult, checksumFile: String?) {
         self.archive = archive

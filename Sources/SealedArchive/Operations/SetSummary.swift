@@ -12,6 +12,10 @@ public struct SetSummary: Encodable, Sendable {
     /// Archives checked, and how many of them verified.
     public let archives: Int
     public let archives_ok: Int
+    /// The newest archive that verified and its age in whole seconds, for
+    /// monitoring to graph; absent when none verified.
+    public let newest_archive: String?
+    public let newest_age_seconds: Int64?
 
     /// The summary of `check`; `notes` replaces the notes' default
     /// sentences (the CLI repeats `--max-age` as the operator wrote it).
@@ -22,5 +26,7 @@ public struct SetSummary: Encodable, Sendable {
         self.notes = notes ?? check.notes.map(\.description)
         archives = check.archives
         archives_ok = check.archivesPassed
+        newest_archive = check.newestArchive
+        newest_age_seconds = check.newestAgeSeconds.map(SetProblem.wholeSeconds)
     }
 }

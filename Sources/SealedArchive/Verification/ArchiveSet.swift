@@ -71,7 +71,12 @@ public enum ArchiveSet {
                 }
             }
         }
-        return SetCheck(problems: problems, notes: notes, archives: outcomes.count, archivesPassed: facts.count)
+        var check = SetCheck(problems: problems, notes: notes, archives: outcomes.count, archivesPassed: facts.count)
+        if let newest = newest(facts) {
+            check.newestArchive = newest.name
+            check.newestAgeSeconds = now.timeIntervalSince1970 - TimeInterval(newest.created)
+        }
+        return check
     }
 
     /// A problem when the newest archive is older than `maxAge` at `now`.

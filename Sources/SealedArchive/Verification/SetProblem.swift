@@ -173,6 +173,10 @@ public struct SetCheck: Sendable, Equatable {
     /// How many archives were checked, and how many verified.
     public let archives: Int
     public let archivesPassed: Int
+    /// The newest archive that verified (by creation time) and its age at
+    /// the check, in seconds (negative: created in the future).
+    public var newestArchive: String?
+    public var newestAgeSeconds: TimeInterval?
 
     public var passed: Bool { problems.isEmpty }
 }
