@@ -15,7 +15,7 @@ struct KeysCommand: ParsableCommand {
             export-signers write the files it and the verifiers use.
             """,
         subcommands: [KeysInit.self, KeysList.self, KeysRotate.self, KeysReview.self, KeysPrune.self,
-                      KeysExportRecipients.self, KeysExportSigners.self, KeysPasswd.self,
+                      KeysExportRecipients.self, KeysExportSigners.self, KeysExportSigningKey.self, KeysPasswd.self,
                       KeysExportPaper.self, KeysImportPaper.self, KeysCheck.self, KeysRepair.self]
     )
 }
@@ -311,6 +311,34 @@ struct KeysImportPaper: ParsableCommand {
             try KeyFiles.write(key, to: output, created: CommandClock.now())
             Terminal.note("restored signing key \(key.signer.keyID): \(key.signer)")
         }
+    }
+}
+
+/// Hands the sealing host its signing key: the key in service, written as
+/// a signing-key file (0600, never over an existing file), protected with
+/// a new passphrase when asked.
+struct KeysExportSigningKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-signing-key",
+        abstract: "Write the signing key in service as a key file for the sealing host (0600).",
+        discussion: "Give the file to the host for 'seal --sign-key' (over a channel you trust), and verifiers 'keys export-signers'. With --passphrase the copy is protected; the host then needs --passphrase-fd at every seal, so an unattended host usually takes it unprotected, readable by root only.")
+    @OptionGroup var keyring: KeyringOptions
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: ArgumentHelp("The key file to write (created 0600, never over an existing file).", valueName: "FILE"))
+    var output: String
+    @Flag(name: .customLong("passphrase"), help: "Protect the copy with a new passphrase, asked twice at the terminal or read from --new-passphrase-fd.")
+    var protect = false
+    @Option(name: .customLong("new-passphrase-fd"), help: ArgumentHelp("Read the new passphrase from this descriptor.", valueName: "N"))
+    var newPassphraseFD: Int32?
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws {
+        let now = try CommandClock.now()
+        let ring = try keyring.open()
+        let key = try ring.signingKey(for: ring.activeKey(.signing).keyID, passphrase: passphrase.provider())
+        let secret = protect || newPassphraseFD != nil ? try PassphraseOptions(passphraseFD: newPassphraseFD).newPassphrase() : nil
+        try KeyFiles.write(key, to: output, created: now, passphrase: secret)
+        Terminal.note("signing key \(key.signer.keyID) written to \(output): give it to the sealing host (seal --sign-key), and verifiers 'keys export-signers'")
     }
 }
 

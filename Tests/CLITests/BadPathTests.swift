@@ -111,6 +111,7 @@ import Testing
             "keys prune inventory": (["keys", "prune", "--dry-run", "--keyring", "ring", "--inventory", b], inventory),
             "keys export-recipients keyring": (["keys", "export-recipients", "--keyring", b, "-o", "out.txt"], keyring),
             "keys export-signers keyring": (["keys", "export-signers", "--keyring", b, "-o", "out.txt"], keyring),
+            "keys export-signing-key keyring": (["keys", "export-signing-key", "--keyring", b, "-o", "out.key"], keyring),
             "keys passwd keyring": (["keys", "passwd", "--keyring", b, "--remove"], keyring),
             "keys export-paper keyring": (["keys", "export-paper", "--keyring", b, "0123456789abcdef"], keyring),
             "keys import-paper INPUT": (["keys", "import-paper", "-o", "out.key", b],
@@ -130,7 +131,7 @@ import Testing
     static let outputs: Set<String> = [
         "keygen output", "seal checksum-file", "seal output", "pack output", "open output", "open directory",
         "drill work-dir", "rewrap output", "keys init keyring", "keys export-recipients output",
-        "keys export-signers output", "keys import-paper output",
+        "keys export-signers output", "keys import-paper output", "keys export-signing-key output",
     ]
 
     /// Value names that mean "a path" in the command definitions.

@@ -26,6 +26,11 @@ public enum ExternalTool: String, CaseIterable, Sendable, CustomStringConvertibl
     case gnuTime = "time"
     /// util-linux `script`, to give a command a terminal.
     case script
+    /// For the offsite kit: its scripts are checked, its rsync transport
+    /// run, its units verified.
+    case shellcheck
+    case rsync
+    case systemdAnalyze = "systemd-analyze"
 
     public var description: String { rawValue }
 
@@ -41,6 +46,9 @@ public enum ExternalTool: String, CaseIterable, Sendable, CustomStringConvertibl
         case .setpriv, .runuser: return "util-linux"
         case .gnuTime: return "time"
         case .script: return "bsdutils"
+        case .shellcheck: return "shellcheck"
+        case .rsync: return "rsync"
+        case .systemdAnalyze: return "systemd"
         }
     }
 

@@ -1,0 +1,205 @@
+import Foundation
+import SealedArchive
+import Testing
+import TestSupport
+
+/// The offsite kit (Tools/offsite, issue 12) run as the timer runs it:
+/// against a copy target, a local rclone remote and an rsync target, a
+/// broken backup, remote retention, the set verification, the refusal to
+/// upload unencrypted; its scripts shellcheck-clean and its units accepted
+/// by `systemd-analyze verify`.
+@Suite struct OffsiteKitTests {
+    static let kit = PackagePaths.root.appendingPathComponent("Tools/offsite")
+
+    /// A host: keys, recipients, the backup root with one backup a day.
+    struct Host {
+        let sandbox: Sandbox
+        var environment: [String: String]
+
+        init(method: String) throws {
+            sandbox = try Sandbox()
+            _ = try sandbox.run(["keygen", "--pq", "-o", "id"])
+            try sandbox.write("recipients", Array((try sandbox.recipient("id") + "\n").utf8))
+            try sandbox.makeSigningKey("host.signing")
+            try FileManager.default.createDirectory(atPath: sandbox.path("backups"), withIntermediateDirectories: false)
+            environment = [
+                "OFFSITE_BACKUP_METHOD": method, "OFFSITE_BACKUP_TARGET": sandbox.path("target"),
+                "OFFSITE_RECIPIENTS_FILE": sandbox.path("recipients"), "OFFSITE_SIGNING_KEY": sandbox.path("host.signing"),
+                "OFFSITE_BACKUP_ROOT": sandbox.path("backups"), "OFFSITE_STATE_DIR": sandbox.path("state"),
+                "OFFSITE_METRICS_FILE": sandbox.path("state/offsite.prom"), "OFFSITE_KEEP_REMOTE": "3",
+                "SEALED_ARCHIVE": try CLI.binary().path, "RCLONE_CONFIG": "/dev/null",
+            ]
+            if method == "copy" { try FileManager.default.createDirectory(atPath: sandbox.path("target"), withIntermediateDirectories: false) }
+        }
+
+        /// The backup of day `day`, with its manifest (`lie`: one digest wrong).
+        func backup(day: Int, lie: Bool = false) throws {
+            let name = String(format: "backups/2027-01-%02dT0600", day)
+            try FileManager.default.createDirectory(atPath: sandbox.path(name), withIntermediateDirectories: false)
+            var manifest = ""
+            for (file, bytes) in [("env.backup", Array("SECRET=\(day)\n".utf8)), ("authentik.sql", randomBytes(5000))] {
+                try sandbox.write("\(name)/\(file)", bytes)
+                manifest += "\(lie && file == "env.backup" ? String(repeating: "0", count: 64) : sha256Hex(bytes))  \(file)\n"
+            }
+            try sandbox.write("\(name)/MANIFEST.sha256", Array(manifest.utf8))
+        }
+
+        func run(_ script: String, day: Int, hour: Int = 7, extra: [String: String] = [:]) throws -> RunResult {
+            var environment = environment.merging(extra) { $1 }
+            environment["SEALED_ARCHIVE_NOW"] = String(format: "2027-01-%02dT%02d:00:00Z", day, hour)
+            return try sandbox.execute("/bin/bash", [OffsiteKitTests.kit.appendingPathComponent(script).path], environment: environment)
+        }
+
+        func status() throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(sandbox.read("state/status.json"))) as? [String: Any])
+        }
+
+        func metric(_ name: String) throws -> String? {
+            String(decoding: try sandbox.read("state/offsite.prom"), as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix(name + " ") }.map { String($0.split(separator: " ")[1]) }
+        }
+
+        func targetFiles() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: sandbox.path("target")).sorted()
+        }
+    }
+
+    @Test(arguments: ["copy", "rclone", "rsync"])
+    func aMonthOfDaysWithABrokenBackupAndRetention(method: String) throws {
+        let tool: ExternalTool? = method == "rclone" ? .rclone : method == "rsync" ? .rsync : nil
+        if let tool, !tool.enabled { return }
+        if let tool { _ = try tool.path() }
+        let host = try Host(method: method)
+        // Days 1–4 go offsite; day 5's backup is broken; day 6 is fine again.
+        for day in 1...4 {
+            try host.backup(day: day)
+            let run = try host.run("backup-offsite.sh", day: day)
+            #expect(run.status == 0, "day \(day): \(run)")
+            #expect(run.stderr.contains("read back and verified"), "day \(day): \(run)")
+        }
+        // Retention keeps the newest 3, all verified as ours.
+        #expect(try host.targetFiles().filter { $0.hasSuffix(".sarc") } == (2...4).map { "offsite-2027010\($0)T070000Z.sarc" })
+        #expect(try host.targetFiles().filter { $0.hasSuffix(".sha256") }.count == 3)
+        #expect(try host.status()["remote_deleted"] as? [String] == ["offsite-20270101T070000Z.sarc"])
+        #expect(try host.metric("sealed_archive_offsite_last_run_ok") == "1")
+        #expect(try host.metric("sealed_archive_offsite_last_sequence") == "4")
+        let lastSuccess = try host.metric("sealed_archive_offsite_last_success_timestamp_seconds")
+
+        try host.backup(day: 5, lie: true)
+        let broken = try host.run("backup-offsite.sh", day: 5)
+        #expect(broken.status == 65, "\(broken)")
+        #expect(broken.stderr.contains("env.backup") && broken.stderr.contains("FAILED at step 'seal'"), "\(broken)")
+        let status = try host.status()
+        #expect(status["ok"] as? Bool == false && status["step"] as? String == "seal")
+        #expect(try host.metric("sealed_archive_offsite_last_run_ok") == "0")
+        #expect(try host.metric("sealed_archive_offsite_last_success_timestamp_seconds") == lastSuccess, "a failure keeps the last success")
+        #expect(try host.targetFiles().filter { $0.hasSuffix(".sarc") }.count == 3, "nothing uploaded")
+
+        try host.backup(day: 6)
+        #expect(try host.run("backup-offsite.sh", day: 6).status == 0)
+        // The stored set: day 5 is missing, so the history has a gap while
+        // the newest is fresh.
+        let verify = try host.run("verify-offsite.sh", day: 6, hour: 12)
+        #expect(verify.status == 75, "\(verify)")
+        #expect(verify.stderr.contains("\"type\":\"gap\""), "\(verify)")
+        #expect(verify.stderr.contains("offsite-20270104T070000Z.sarc and offsite-20270106T070000Z.sarc"), "\(verify)")
+        let lines = String(decoding: try host.sandbox.read("state/verify-status.json"), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 4, "three archives and the set")
+    }
+
+    /// The monthly drill where the keyring is: the newest archive fetched,
+    /// restored, checked, and a line appended to the drill history.
+    @Test func theDrillRestoresTheNewestArchiveWithTheKeyring() throws {
+        var host = try Host(method: "copy")
+        try host.sandbox.initKeyring()
+        try host.sandbox.exportRecipients(to: "ring-recipients")
+        #expect(try host.sandbox.run(["keys", "export-signing-key", "--keyring", "ring", "-o", "ring.signing"]).status == 0)
+        #expect(try host.sandbox.mode("ring.signing") == 0o600)
+        #expect(try host.sandbox.run(["keys", "export-signers", "--keyring", "ring", "-o", "signers"]).status == 0)
+        host.environment["OFFSITE_RECIPIENTS_FILE"] = host.sandbox.path("ring-recipients")
+        host.environment["OFFSITE_SIGNING_KEY"] = host.sandbox.path("ring.signing")
+        host.environment["OFFSITE_SIGNERS_FILE"] = host.sandbox.path("signers")
+        for day in 1...2 {
+            try host.backup(day: day)
+            #expect(try host.run("backup-offsite.sh", day: day).status == 0)
+        }
+        let drill = try host.run("drill-offsite.sh", day: 2, hour: 10, extra: [
+            "SEALED_ARCHIVE_KEYRING": host.sandbox.path("ring"), "OFFSITE_STATE_DIR": host.sandbox.path("drill-state")])
+        #expect(drill.status == 0, "\(drill)")
+        let history = String(decoding: try host.sandbox.read("drill-state/drill-history.jsonl"), as: UTF8.self).split(separator: "\n")
+        #expect(history.count == 1)
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(history[0].utf8)) as? [String: Any])
+        #expect(entry["ok"] as? Bool == true && entry["archive"] as? String != nil, "\(entry)")
+        #expect((entry["archive"] as? String)?.hasSuffix("offsite-20270102T070000Z.sarc") == true, "\(entry)")
+    }
+
+    @Test func anArchiveThatIsNotOursIsNeverDeleted() throws {
+        let host = try Host(method: "copy")
+        try host.backup(day: 1)
+        #expect(try host.run("backup-offsite.sh", day: 1).status == 0)
+        // Someone else's file, named like ours and older.
+        try host.sandbox.write("target/offsite-20261231T070000Z.sarc", Array("not an archive".utf8))
+        for day in 2...4 {
+            try host.backup(day: day)
+            #expect(try host.run("backup-offsite.sh", day: day).status == 0)
+        }
+        let files = try host.targetFiles()
+        #expect(files.contains("offsite-20261231T070000Z.sarc"), "\(files)")
+        #expect(!files.contains("offsite-20270101T070000Z.sarc"), "\(files)")
+    }
+
+    @Test func anUnencryptedUploadIsRefusedUnlessAllowedAndThenSaidLoudly() throws {
+        var host = try Host(method: "copy")
+        host.environment["OFFSITE_RECIPIENTS_FILE"] = nil
+        try host.backup(day: 1)
+        let refused = try host.run("backup-offsite.sh", day: 1)
+        #expect(refused.status == 64, "\(refused)")
+        #expect(refused.stderr.contains("refusing to upload backups unencrypted"), "\(refused)")
+        #expect(try host.targetFiles().isEmpty)
+        let allowed = try host.run("backup-offsite.sh", day: 1, extra: ["ALLOW_UNENCRYPTED_OFFSITE": "true"])
+        #expect(allowed.status == 0, "\(allowed)")
+        #expect(allowed.stderr.contains("UNENCRYPTED"), "\(allowed)")
+        #expect(try host.targetFiles() == ["offsite-20270101T070000Z.tar.zst", "offsite-20270101T070000Z.tar.zst.sha256"])
+    }
+
+    @Test func aSecondRunWhileOneHoldsTheLockExits75() throws {
+        let host = try Host(method: "copy")
+        try host.backup(day: 1)
+        try FileManager.default.createDirectory(atPath: host.sandbox.path("state"), withIntermediateDirectories: false)
+        let held = try host.sandbox.shell("exec 9>state/offsite.lock; flock 9; OFFSITE_STATE_DIR=\"$PWD/state\" bash \"$SCRIPT\"; echo \"status $?\"",
+                                          environment: host.environment.merging(["SCRIPT": Self.kit.appendingPathComponent("backup-offsite.sh").path]) { $1 })
+        #expect(held.stdoutText.contains("status 75"), "\(held)")
+        #expect(held.stderr.contains("holds"), "\(held)")
+    }
+
+    @Test(.enabled(if: ExternalTool.shellcheck.enabled, "needs shellcheck"))
+    func theScriptsAreShellcheckClean() throws {
+        let sandbox = try Sandbox()
+        let scripts = ["backup-offsite.sh", "verify-offsite.sh", "drill-offsite.sh"].map { Self.kit.appendingPathComponent($0).path }
+            + [PackagePaths.root.appendingPathComponent("Tools/install.sh").path]
+        let result = try sandbox.execute(try ExternalTool.shellcheck.path(), scripts)
+        #expect(result.status == 0, "\(result)")
+    }
+
+    @Test(.enabled(if: ExternalTool.systemdAnalyze.enabled, "needs systemd-analyze"))
+    func theUnitsAreAcceptedBySystemdAnalyze() throws {
+        let sandbox = try Sandbox()
+        // The units as installed, their paths pointed into the sandbox.
+        for name in ["lib", "etc", "units"] { try FileManager.default.createDirectory(atPath: sandbox.path(name), withIntermediateDirectories: false) }
+        for script in ["backup-offsite.sh", "verify-offsite.sh", "drill-offsite.sh"] {
+            try sandbox.write("lib/\(script)", Array(try Data(contentsOf: Self.kit.appendingPathComponent(script))), mode: 0o755)
+        }
+        try sandbox.write("etc/offsite.env", [])
+        try sandbox.write("etc/drill.env", [])
+        let units = try FileManager.default.contentsOfDirectory(atPath: Self.kit.appendingPathComponent("systemd").path).sorted()
+        #expect(units.count == 6)
+        for unit in units {
+            let text = String(decoding: try Data(contentsOf: Self.kit.appendingPathComponent("systemd/\(unit)")), as: UTF8.self)
+                .replacingOccurrences(of: "/usr/local/lib/sealed-archive/", with: sandbox.path("lib") + "/")
+                .replacingOccurrences(of: "/etc/sealed-archive/", with: sandbox.path("etc") + "/")
+            try sandbox.write("units/\(unit)", Array(text.utf8))
+        }
+        let result = try sandbox.execute(try ExternalTool.systemdAnalyze.path(), ["verify", "--man=no"] + units.map { sandbox.path("units/\($0)") })
+        #expect(result.status == 0 && result.stderr.isEmpty, "\(result)")
+    }
+}
