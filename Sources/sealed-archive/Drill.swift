@@ -9,8 +9,8 @@ struct DrillCommand: ParsableCommand {
         discussion: """
             Deep-verifies the archive, restores it for real into a temporary \
             directory (checking MANIFEST.sha256), removes the restore, and reports \
-            the archive's age against --max-age (RPO), the restore's wall time and \
-            throughput (RTO evidence), sizes and key ids. Exits non-zero when any \
+            the archive's age against --max-age (RPO), the restore's wall time \
+            against --rto and its throughput (RTO evidence), sizes and key ids. Exits non-zero when any \
             check or target fails. Given several archives or a directory of them, \
             drills the newest (by the creation time in their headers).
             """
@@ -22,6 +22,9 @@ struct DrillCommand: ParsableCommand {
 
     @Option(name: .customLong("max-age"), help: ArgumentHelp("Fail when the archive is older than this (RPO), e.g. 24h.", valueName: "DURATION"))
     var maxAge: String?
+
+    @Option(name: .customLong("rto"), help: ArgumentHelp("Fail (75) when the restore takes longer than this (RTO), e.g. 4h.", valueName: "DURATION"))
+    var rto: String?
 
     @Option(name: .customLong("work-dir"), help: ArgumentHelp("Restore under this directory (default: $TMPDIR or /tmp).", valueName: "DIR"))
     var workDirectory: String?
@@ -35,7 +38,9 @@ struct DrillCommand: ParsableCommand {
     func validate() throws {
         guard identity.given else { throw ValidationError("a drill restores: give the identity with -i FILE") }
         guard !archives.isEmpty else { throw ValidationError("give the archive to drill (or a directory of archives)") }
-        if let maxAge { do { _ = try Duration.parse(maxAge) } catch let error as SealedArchiveError { throw ValidationError(error.message) } }
+        for duration in [maxAge, rto].compactMap({ $0 }) {
+            do { _ = try Duration.parse(duration) } catch let error as SealedArchiveError { throw ValidationError(error.message) }
+        }
     }
 
     func run() throws {
@@ -46,6 +51,7 @@ struct DrillCommand: ParsableCommand {
         options.identityResolver = try identity.resolver()
         options.restore = contents.restoreOptions
         options.maxAge = try maxAge.map(Duration.parse)
+        options.rto = try rto.map(Duration.parse)
         let path: String
         do {
             path = try Drill.choose(archives, trustedSigners: options.requiredSigners)
@@ -89,7 +95,8 @@ enum DrillText {
         if let seconds = report.restoreSeconds, let bytes = report.restoredBytes {
             let rate = report.restoreBytesPerSecond.map { String(format: "%.0f MB/s", $0 / 1e6) } ?? "-"
             let manifest = report.manifestFilesChecked.map { "MANIFEST.sha256 matches (\(counted($0, "file")))" } ?? (report.verification.contents?.manifestSkipped == true ? "MANIFEST.sha256 not checked" : "no MANIFEST.sha256")
-            lines.append("  restored:  \(counted(report.restoredFiles ?? 0, "file")), \(counted(bytes, "byte")) in \(String(format: "%.2f", seconds)) s (\(rate)); \(manifest); removed")
+            let rto = report.rto.map { " (RTO \(Duration.describe($0)): \(report.recoveryTimeMet == false ? "MISSED" : "met"))" } ?? ""
+            lines.append("  restored:  \(counted(report.restoredFiles ?? 0, "file")), \(counted(bytes, "byte")) in \(String(format: "%.2f", seconds)) s\(rto) (\(rate)); \(manifest); removed")
         }
         for failure in report.failures { lines.append("  FAILED:    \(failure)") }
         return lines

@@ -386,6 +386,23 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: bench.sandbox.path("work")).isEmpty)
     }
 
+    /// `--rto`: a restore slower than it fails the drill (75) with the
+    /// target named; a generous one is reported met.
+    @Test func drillMeasuresTheRestoreAgainstTheRTO() throws {
+        let bench = try VerifyBench()
+        try bench.backupDirectory("backup")
+        try bench.seal("backup", to: "a.sarc")
+        let missed = try bench.sa(["drill", "-i", "id", "--rto", "0s", "--json", "a.sarc"])
+        #expect(missed.status == 75, "\(missed)")
+        let report = try #require(VerifyKit.jsonObjects(missed).first, "\(missed)")
+        #expect(VerifyKit.int(report["rto_seconds"]) == 0)
+        #expect((report["failures"] as? [String])?.first?.contains("RTO missed") == true, "\(missed)")
+        let met = try bench.sa(["drill", "-i", "id", "--rto", "1h", "a.sarc"])
+        #expect(met.status == 0, "\(met)")
+        #expect(met.stdoutText.contains("(RTO 1h 0m: met)"), "\(met)")
+        #expect(try bench.sa(["drill", "-i", "id", "--rto", "soon", "a.sarc"]).status == 64)
+    }
+
     /// Given a directory of three archives (and their checksum files), or
     /// the three archives, drill takes the newest by header creation time,
     /// not by name or modification time.

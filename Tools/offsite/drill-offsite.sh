@@ -15,6 +15,7 @@ PREFIX=${OFFSITE_ARCHIVE_PREFIX:-offsite}
 KEYRING=${SEALED_ARCHIVE_KEYRING:-}
 SIGNERS_FILE=${OFFSITE_SIGNERS_FILE:-}
 MAX_AGE=${OFFSITE_MAX_AGE:-26h}
+RTO=${OFFSITE_RTO:-4h}
 
 log() { printf 'offsite-drill: %s\n' "$*" >&2; }
 config_error() { log "configuration: $*"; exit 64; }
@@ -43,7 +44,7 @@ rsync) rsync --quiet -- "$TARGET/$newest" "$work/" ;;
 esac
 log "drilling $newest"
 status=0
-"$SA" drill --keyring "$KEYRING" --signers "$SIGNERS_FILE" --max-age "$MAX_AGE" --work-dir "$work" --json "$work/$newest" \
+"$SA" drill --keyring "$KEYRING" --signers "$SIGNERS_FILE" --max-age "$MAX_AGE" --rto "$RTO" --work-dir "$work" --json "$work/$newest" \
     > "$work/drill.json" || status=$?
 cat -- "$work/drill.json" >> "$STATE_DIR/drill-history.jsonl"
 log "$(cat -- "$work/drill.json")"

@@ -14,6 +14,8 @@ public struct DrillSummary: Codable, Sendable, Equatable {
     public var error: ArchiveSummary.ErrorSummary?
     public var age_seconds: Int64?
     public var max_age_seconds: Int64?
+    /// `--rto`, in whole seconds, when given.
+    public var rto_seconds: Int64?
     /// Wall time of the restore, to the millisecond.
     public var restore_seconds: Double?
     public var restored_bytes: UInt64?
@@ -33,6 +35,7 @@ public struct DrillSummary: Codable, Sendable, Equatable {
         error = report.error.map(ArchiveSummary.ErrorSummary.init)
         age_seconds = report.ageSeconds.map(SetProblem.wholeSeconds)
         max_age_seconds = report.maxAge.map(SetProblem.wholeSeconds)
+        rto_seconds = report.rto.map(SetProblem.wholeSeconds)
         restore_seconds = report.restoreSeconds.map { ($0 * 1000).rounded() / 1000 }
         restored_bytes = report.restoredBytes
         restored_files = report.restoredFiles
@@ -49,7 +52,7 @@ public struct DrillSummary: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case kind, ok, failures, error, age_seconds, max_age_seconds, restore_seconds, restored_bytes,
+        case kind, ok, failures, error, age_seconds, max_age_seconds, rto_seconds, restore_seconds, restored_bytes,
              restored_files, restore_bytes_per_second, manifest_files_checked
     }
 
@@ -65,6 +68,7 @@ public struct DrillSummary: Codable, Sendable, Equatable {
         try container.encodeIfPresent(error, forKey: .error)
         try container.encodeIfPresent(age_seconds, forKey: .age_seconds)
         try container.encodeIfPresent(max_age_seconds, forKey: .max_age_seconds)
+        try container.encodeIfPresent(rto_seconds, forKey: .rto_seconds)
         try container.encodeIfPresent(restore_seconds, forKey: .restore_seconds)
         try container.encodeIfPresent(restored_bytes, forKey: .restored_bytes)
         try container.encodeIfPresent(restored_files, forKey: .restored_files)
@@ -82,6 +86,7 @@ public struct DrillSummary: Codable, Sendable, Equatable {
         error = try container.decodeIfPresent(ArchiveSummary.ErrorSummary.self, forKey: .error)
         age_seconds = try container.decodeIfPresent(Int64.self, forKey: .age_seconds)
         max_age_seconds = try container.decodeIfPresent(Int64.self, forKey: .max_age_seconds)
+        rto_seconds = try container.decodeIfPresent(Int64.self, forKey: .rto_seconds)
         restore_seconds = try container.decodeIfPresent(Double.self, forKey: .restore_seconds)
         restored_bytes = try container.decodeIfPresent(UInt64.self, forKey: .restored_bytes)
         restored_files = try container.decodeIfPresent(Int.self, forKey: .restored_files)

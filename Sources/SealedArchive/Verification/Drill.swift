@@ -11,6 +11,8 @@ public enum Drill {
         public var restore = RestoreOptions()
         /// RPO: the archive may be at most this old.
         public var maxAge: TimeInterval?
+        /// RTO: the restore may take at most this long.
+        public var rto: TimeInterval?
         /// Where the temporary restore goes (it is removed afterwards).
         public var workDirectory: String
 
@@ -27,6 +29,7 @@ public enum Drill {
         /// Seconds between the archive's creation and `now`.
         public let ageSeconds: TimeInterval?
         public let maxAge: TimeInterval?
+        public var rto: TimeInterval?
         public let archiveBytes: UInt64?
         public let restoreSeconds: Double?
         public let restoredBytes: UInt64?
@@ -44,6 +47,12 @@ public enum Drill {
         public var recoveryPointMet: Bool? {
             guard let maxAge, let ageSeconds else { return nil }
             return ageSeconds <= maxAge
+        }
+        /// Whether the restore met the RTO (`rto`); nil without one or
+        /// without a restore.
+        public var recoveryTimeMet: Bool? {
+            guard let rto, let restoreSeconds else { return nil }
+            return restoreSeconds <= rto
         }
         /// Restore throughput in bytes per second (RTO evidence).
         public var restoreBytesPerSecond: Double? {
@@ -155,9 +164,18 @@ public enum Drill {
                 firstError = firstError ?? SealedArchiveError(.io, "\(error)")
             }
         }
-        return Report(path: path, verification: verification, ageSeconds: age, maxAge: options.maxAge,
-                      archiveBytes: verification.result?.archiveLength, restoreSeconds: restoreSeconds,
-                      restoredBytes: restoredBytes, restoredFiles: restoredFiles, manifestFilesChecked: manifest,
-                      failures: failures, error: firstError)
+        // The restore of this archive, on this machine, against the RTO: a
+        // restore that takes longer is a missed target (75), like the RPO.
+        if let rto = options.rto, let restoreSeconds, restoreSeconds > rto {
+            let message = "the restore took \(Duration.describe(restoreSeconds)), longer than --rto \(Duration.describe(rto)) (RTO missed)"
+            failures.append(message)
+            firstError = firstError ?? SealedArchiveError(.stale, message)
+        }
+        var report = Report(path: path, verification: verification, ageSeconds: age, maxAge: options.maxAge,
+                            archiveBytes: verification.result?.archiveLength, restoreSeconds: restoreSeconds,
+                            restoredBytes: restoredBytes, restoredFiles: restoredFiles, manifestFilesChecked: manifest,
+                            failures: failures, error: firstError)
+        report.rto = options.rto
+        return report
     }
 }
