@@ -23,11 +23,16 @@ public struct KeyRecord: Sendable, Equatable, Codable, CustomStringConvertible {
     public internal(set) var retainUntil: Date?
     /// When prune removed the secret key file; nil while held.
     public internal(set) var destroyed: Date?
+    /// A retired signing key: the end of the overlap it was given at its
+    /// rotation (`keys rotate --signing --overlap`), until which archives it
+    /// signs are still trusted, for a host that switches keys late. Nil
+    /// without one; always nil for an encryption key.
+    public internal(set) var signsUntil: Date?
     /// Free text from whoever generated the key (no secrets, one line).
     public let comment: String?
 
     init(keyID: KeyID, purpose: KeyPurpose, publicKey: String, created: Date, activated: Date,
-         retired: Date? = nil, retainUntil: Date? = nil, destroyed: Date? = nil, comment: String?) {
+         retired: Date? = nil, retainUntil: Date? = nil, destroyed: Date? = nil, signsUntil: Date? = nil, comment: String?) {
         self.keyID = keyID
         self.purpose = purpose
         self.publicKey = publicKey
@@ -36,6 +41,7 @@ public struct KeyRecord: Sendable, Equatable, Codable, CustomStringConvertible {
         self.retired = retired.map(KeyringTime.wholeSeconds)
         self.retainUntil = retainUntil.map(KeyringTime.wholeSeconds)
         self.destroyed = destroyed.map(KeyringTime.wholeSeconds)
+        self.signsUntil = signsUntil.map(KeyringTime.wholeSeconds)
         self.comment = comment
     }
 
@@ -91,6 +97,10 @@ public struct KeyRecord: Sendable, Equatable, Codable, CustomStringConvertible {
             guard let retainUntil else { return "destroyed is set on a key that was never retired" }
             guard destroyed >= retainUntil else { return "destroyed is before retain_until" }
         }
+        if let signsUntil {
+            guard purpose == .signing else { return "signs_until is set on an encryption key" }
+            guard let retired, signsUntil >= retired else { return "signs_until is set without retired, or before it" }
+        }
         if let comment, comment.contains(where: { $0.isNewline }) { return "comment is more than one line" }
         return nil
     }
@@ -99,7 +109,7 @@ public struct KeyRecord: Sendable, Equatable, Codable, CustomStringConvertible {
 
     enum CodingKeys: String, CodingKey {
         case schema, keyID = "key_id", purpose, publicKey = "public_key", created, activated, retired,
-             retainUntil = "retain_until", destroyed, comment
+             retainUntil = "retain_until", destroyed, signsUntil = "signs_until", comment
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -113,6 +123,7 @@ public struct KeyRecord: Sendable, Equatable, Codable, CustomStringConvertible {
         try container.encodeTimeOrNull(retired, forKey: .retired)
         try container.encodeTimeOrNull(retainUntil, forKey: .retainUntil)
         try container.encodeTimeOrNull(destroyed, forKey: .destroyed)
+        try container.encodeTimeOrNull(signsUntil, forKey: .signsUntil)
         if let comment { try container.encode(comment, forKey: .comment) } else { try container.encodeNil(forKey: .comment) }
     }
 
@@ -132,6 +143,7 @@ public struct KeyRecord: Sendable, Equatable, Codable, CustomStringConvertible {
             retired: try container.decodeTimeIfPresent(forKey: .retired),
             retainUntil: try container.decodeTimeIfPresent(forKey: .retainUntil),
             destroyed: try container.decodeTimeIfPresent(forKey: .destroyed),
+            signsUntil: try container.decodeTimeIfPresent(forKey: .signsUntil),
             comment: try container.decodeIfPresent(String.self, forKey: .comment))
     }
 }

@@ -144,7 +144,7 @@ public final class Keyring {
     /// by a key are expected to be created inside its window.
     public var signerWindows: [SignerWindow] {
         keys.compactMap { record in
-            record.signer.map { SignerWindow(signer: $0, from: record.activated, until: record.retired) }
+            record.signer.map { SignerWindow(signer: $0, from: record.activated, until: record.signsUntil ?? record.retired) }
         }
     }
 
@@ -245,9 +245,22 @@ public final class Keyring {
     /// before it, only the secret file remains, with no record
     /// (``KeyringProblem/orphanSecretFile(path:)``).
     @discardableResult
-    public func rotate(_ purpose: KeyPurpose, now: Date, comment: String? = nil, postQuantum: Bool = false) throws -> KeyRecord {
+    /// A retired signing key keeps signing trustworthily for `overlap`
+    /// (``KeyRecord/signsUntil``): a host that switches to the new key a few
+    /// days late does not turn good archives into ones signed outside their
+    /// window.
+    public func rotate(_ purpose: KeyPurpose, now: Date, comment: String? = nil, postQuantum: Bool = false,
+                       overlap: TimeInterval? = nil) throws -> KeyRecord {
         guard purpose == .encryption || !postQuantum else {
             throw SealedArchiveError(.invalidArgument, "signing keys are Ed25519: only an encryption key can be post-quantum")
+        }
+        if let overlap {
+            guard purpose == .signing else {
+                throw SealedArchiveError(.invalidArgument, "an overlap is for signing keys: an old identity keeps opening archives without one")
+            }
+            guard overlap >= 0, overlap <= policy.keyRetention else {
+                throw SealedArchiveError(.invalidArgument, "the overlap must be between 0 and the keys' retention plus grace (\(KeyringPolicy.format(policy.keyRetention)))")
+            }
         }
         let requested = KeyringTime.wholeSeconds(now)
         let lock = try reloadLocked()
@@ -269,6 +282,7 @@ public final class Keyring {
         var retired = old
         retired.retired = now
         retired.retainUntil = now.addingTimeInterval(policy.keyRetention)
+        retired.signsUntil = overlap.map { now.addingTimeInterval($0) }
         let updated = keys.map { $0.keyID == old.keyID ? retired : $0 } + [new]
         do {
             try writeIndex(updated)

@@ -188,11 +188,12 @@ enum KeyringReview {
                     kind: .signedOutsideWindow, keyID: signer, purpose: .signing, archive: entry.name, archiveCreated: entry.created,
                     message: "archive \(entry.name) (created \(created)) is signed by key \(signer), which is not a signing key of this keyring")
             }
-            guard !SignerWindow.contains(entry.created, from: record.activated, until: record.retired) else { return nil }
+            let until = record.signsUntil ?? record.retired
+            guard !SignerWindow.contains(entry.created, from: record.activated, until: until) else { return nil }
             return ReviewAction(
                 kind: .signedOutsideWindow, keyID: signer, purpose: .signing, archive: entry.name, archiveCreated: entry.created,
                 message: "archive \(entry.name) (created \(created)) is signed by signing key \(signer) outside its window "
-                    + SignerWindow.text(from: record.activated, until: record.retired))
+                    + SignerWindow.text(from: record.activated, until: until))
         }
     }
 }

@@ -28,6 +28,7 @@ extension ReviewReport {
             var facts = ["\(key.status)", "age \(KeyringTime.describe(max(0, key.age)))"]
             if let nextReview = key.nextReview { facts.append("next review \(KeyringTime.format(nextReview))") }
             if let retired = key.record.retired { facts.append("retired \(KeyringTime.format(retired))") }
+            if let signsUntil = key.record.signsUntil { facts.append("still trusted to sign until \(KeyringTime.format(signsUntil)) (overlap)") }
             if let retainUntil = key.record.retainUntil { facts.append("retain until \(KeyringTime.format(retainUntil))") }
             if let destroyed = key.record.destroyed { facts.append("destroyed \(KeyringTime.format(destroyed))") }
             if let neededBy = key.neededBy, neededBy > 0 {

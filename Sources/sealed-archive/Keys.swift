@@ -114,15 +114,21 @@ struct KeysRotate: ParsableCommand {
     @Flag(name: .customLong("pq"),
           help: "Make the new identity post-quantum (ML-KEM-768 + X25519): migrates a classical keyring. Archives already sealed keep their stanzas.")
     var postQuantum = false
+    @Option(name: .customLong("overlap"),
+            help: ArgumentHelp("With --signing: keep trusting archives the old key signs for this long after the rotation (e.g. 14d), for a host that switches late.", valueName: "DURATION"))
+    var overlap: String?
 
     func validate() throws {
         if signing && postQuantum { throw ValidationError("--pq is for the identity; signing keys are Ed25519 (no --pq with --signing)") }
+        if overlap != nil && !signing { throw ValidationError("--overlap is for --signing: an old identity keeps opening archives without one") }
+        if let overlap { do { _ = try Duration.parse(overlap) } catch let error as SealedArchiveError { throw ValidationError(error.message) } }
     }
 
     func run() throws {
         let now = try CommandClock.now()
         let ring = try keyring.open()
-        let key = try ring.rotate(signing ? .signing : .encryption, now: now, comment: comment, postQuantum: postQuantum)
+        let key = try ring.rotate(signing ? .signing : .encryption, now: now, comment: comment, postQuantum: postQuantum,
+                                  overlap: try overlap.map(Duration.parse))
         Terminal.note("new \(key.purpose) key \(key.keyID): \(key.publicKey)")
         Terminal.note(signing ? "now give the sealing host the new signing key and verifiers 'keys export-signers'" : "now give the sealing host 'keys export-recipients'")
     }

@@ -40,7 +40,7 @@ import SealedArchive
         let records = try #require(index["keys"] as? [[String: Any]])
         #expect(records.count == 2)
         let object = try #require(records.first { $0["key_id"] as? String == id.description })
-        #expect(Set(object.keys) == ["schema", "key_id", "purpose", "public_key", "created", "activated", "retired", "retain_until", "destroyed", "comment"])
+        #expect(Set(object.keys) == ["schema", "key_id", "purpose", "public_key", "created", "activated", "retired", "retain_until", "destroyed", "signs_until", "comment"])
         #expect(object["schema"] as? Int == 1)
         #expect(object["key_id"] as? String == id.description)
         #expect(object["purpose"] as? String == "encryption")

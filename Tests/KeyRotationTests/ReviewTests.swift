@@ -33,6 +33,28 @@ import SealedArchive
 
     /// A review at a time before the keyring's newest event: the clock is
     /// behind, and the review must not say "nothing is due".
+    /// A signing key rotated with an overlap keeps vouching for archives
+    /// it signs during the overlap (a host that switched late), and no
+    /// longer after it; the review and the exported windows say so.
+    @Test func aSigningOverlapCoversAHostThatSwitchesLate() throws {
+        let old = keyring.activeKey(.signing)
+        try keyring.rotate(.signing, now: days(90), overlap: 14 * day)
+        let retired = try #require(keyring.key(old.keyID))
+        #expect(retired.signsUntil == days(104))
+        #expect(keyring.signerWindows.first { $0.keyID == old.keyID }?.until == days(104))
+        let late = ArchiveInventory.Entry(name: "late", created: days(100), recipients: [keyring.activeKey(.encryption).keyID], signer: old.keyID,
+                                          hasClassicalStanza: false)
+        let tooLate = ArchiveInventory.Entry(name: "too-late", created: days(105), recipients: [keyring.activeKey(.encryption).keyID], signer: old.keyID,
+                                             hasClassicalStanza: false)
+        let report = keyring.review(inventory: ArchiveInventory(entries: [late, tooLate]), at: days(106))
+        #expect(report.actions(.signedOutsideWindow).compactMap(\.archive) == ["too-late"])
+        #expect(report.text.contains("still trusted to sign until 2026-04-15T00:00:00Z (overlap)"))
+        #expect(errorCode { try keyring.rotate(.encryption, now: days(91), overlap: day) } == .invalidArgument)
+        #expect(errorCode { try keyring.rotate(.signing, now: days(91), overlap: 1000 * day) } == .invalidArgument)
+        // The record survives a reload from disk.
+        #expect(try Keyring(opening: keyring.path).key(old.keyID)?.signsUntil == days(104))
+    }
+
     @Test func aClockBehindTheKeyringIsDue() throws {
         try keyring.rotate(.signing, now: days(30))
         let behind = keyring.review(inventory: nil, at: days(10))
