@@ -56,7 +56,10 @@ func checkHeader(_ bytes: [UInt8]) {
     }
     Fuzz.check(bytes.starts(with: header.bytes), "header bytes are not the input's prefix")
     Fuzz.check(header.mac.count == FormatV1.macLength, "MAC of \(header.mac.count) bytes")
+    // Of the version it was parsed as: a version 2 header (typed stanzas,
+    // group size) is not a version 1 one.
     let fields = ArchiveHeader(
+        version: header.version, groupSizeLog2: header.groupSizeLog2,
         chunkSizeLog2: header.chunkSizeLog2, payloadKind: header.payloadKind, compression: header.compression,
         created: header.created, stanzas: header.stanzas, signer: header.signer, label: header.label,
         sequence: header.sequence, previousDigest: header.previousDigest)

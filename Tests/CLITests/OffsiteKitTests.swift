@@ -195,6 +195,35 @@ import TestSupport
         #expect(((status["seal"] as? [String: Any])?["sequence"] as? NSNumber)?.intValue == 29, "29 runs, one chain across the rebuild")
     }
 
+    /// The two ssh transports against a real OpenSSH server on loopback,
+    /// started by the test and stopped after it: rclone's sftp backend and
+    /// rsync over ssh. Days 1–4 with retention, and the set verified.
+    @Test(.enabled(if: TestTier.full, "full tier: needs openssh-server, openssh-client, rclone and rsync (about 20 s)"),
+          arguments: ["rclone", "rsync"])
+    func sftpAndRsyncOverSSHOnLoopback(method: String) throws {
+        var host = try Host(method: method)
+        let server = try LoopbackSSHServer(in: host.sandbox)
+        defer { server.stop() }
+        let remote = host.sandbox.path("remote")
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: false)
+        if method == "rclone" {
+            host.environment["OFFSITE_BACKUP_TARGET"] = ":sftp,host=127.0.0.1,port=\(server.port),user=root,key_file=\(server.clientKey):\(remote)"
+        } else {
+            host.environment["OFFSITE_BACKUP_TARGET"] = "root@127.0.0.1:\(remote)"
+            host.environment["RSYNC_RSH"] = server.sshCommand
+        }
+        for day in 1...4 {
+            try host.backup(day: day)
+            let run = try host.run("backup-offsite.sh", day: day)
+            #expect(run.status == 0, "day \(day): \(run)")
+        }
+        let stored = try FileManager.default.contentsOfDirectory(atPath: remote).sorted()
+        #expect(stored.filter { $0.hasSuffix(".sarc") } == (2...4).map { "offsite-2027010\($0)T070000Z.sarc" }, "\(stored)")
+        #expect(!stored.contains { $0.hasPrefix(".") }, "no temporary name left: \(stored)")
+        let verify = try host.run("verify-offsite.sh", day: 4, hour: 12)
+        #expect(verify.status == 0, "\(verify)")
+    }
+
     @Test func anArchiveThatIsNotOursIsNeverDeleted() throws {
         let host = try Host(method: "copy")
         try host.backup(day: 1)
@@ -264,4 +293,74 @@ import TestSupport
         let result = try sandbox.execute(try ExternalTool.systemdAnalyze.path(), ["verify", "--man=no"] + units.map { sandbox.path("units/\($0)") })
         #expect(result.status == 0 && result.stderr.isEmpty, "\(result)")
     }
+}
+
+/// sshd on 127.0.0.1 with keys, config and host key of its own in the
+/// sandbox, for one test: the offsite kit's sftp and rsync targets.
+final class LoopbackSSHServer {
+    let port: Int
+    let clientKey: String
+    private let pidFile: String
+
+    /// `ssh` as rsync and the tests run it against this server.
+    var sshCommand: String {
+        "ssh -p \(port) -i \(clientKey) -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    }
+
+    /// Starts sshd as a daemon (it forks, writes its pid file, and the
+    /// starting command returns: no long-lived child of the test process).
+    init(in sandbox: Sandbox) throws {
+        let directory = sandbox.path("sshd")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let keygen = try ExternalTool.ssh.path().replacingOccurrences(of: "/ssh", with: "/ssh-keygen")
+        for key in ["host", "client"] {
+            let made = try sandbox.execute(keygen, ["-q", "-t", "ed25519", "-N", "", "-f", "\(directory)/\(key)"])
+            guard made.status == 0 else { throw HarnessError("ssh-keygen failed: \(made)") }
+        }
+        try FileManager.default.copyItem(atPath: "\(directory)/client.pub", toPath: "\(directory)/authorized_keys")
+        // sshd's privilege separation directory, which a fresh machine may lack.
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        clientKey = "\(directory)/client"
+        pidFile = "\(directory)/sshd.pid"
+        var chosen: Int?
+        for _ in 0..<5 where chosen == nil {
+            let port = Int.random(in: 20000...60000)
+            let config = """
+                Port \(port)
+                ListenAddress 127.0.0.1
+                HostKey \(directory)/host
+                AuthorizedKeysFile \(directory)/authorized_keys
+                PidFile \(pidFile)
+                PasswordAuthentication no
+                KbdInteractiveAuthentication no
+                UsePAM no
+                StrictModes no
+                PermitRootLogin prohibit-password
+                Subsystem sftp internal-sftp
+
+                """
+            try sandbox.write("sshd/config", Array(config.utf8))
+            let started = try sandbox.execute(try ExternalTool.sshd.path(), ["-f", "\(directory)/config", "-E", "\(directory)/sshd.log"])
+            guard started.status == 0 else { continue }
+            // Ready when a command runs through it.
+            let probe = "ssh -p \(port) -i \(clientKey) -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 root@127.0.0.1 true"
+            for _ in 0..<30 where chosen == nil {
+                if try sandbox.shell(probe).status == 0 { chosen = port } else { Thread.sleep(forTimeInterval: 0.1) }
+            }
+            if chosen == nil { Self.stop(pidFile: pidFile) }
+        }
+        guard let port = chosen else { throw HarnessError("sshd did not start on loopback") }
+        self.port = port
+    }
+
+    func stop() { Self.stop(pidFile: pidFile) }
+
+    private static func stop(pidFile: String) {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        kill(pid, SIGTERM)
+        try? FileManager.default.removeItem(atPath: pidFile)
+    }
+
+    deinit { stop() }
 }

@@ -31,6 +31,9 @@ public enum ExternalTool: String, CaseIterable, Sendable, CustomStringConvertibl
     case shellcheck
     case rsync
     case systemdAnalyze = "systemd-analyze"
+    /// OpenSSH's server and client, for sftp and rsync targets on loopback.
+    case sshd
+    case ssh
 
     public var description: String { rawValue }
 
@@ -49,6 +52,8 @@ public enum ExternalTool: String, CaseIterable, Sendable, CustomStringConvertibl
         case .shellcheck: return "shellcheck"
         case .rsync: return "rsync"
         case .systemdAnalyze: return "systemd"
+        case .sshd: return "openssh-server"
+        case .ssh: return "openssh-client"
         }
     }
 
