@@ -17,6 +17,7 @@ install -D -m 0755 "$bin" "$prefix/bin/sealed-archive"
 for script in backup-offsite.sh verify-offsite.sh drill-offsite.sh; do
     install -D -m 0755 "Tools/offsite/$script" "$prefix/lib/sealed-archive/$script"
 done
+install -D -m 0644 Tools/offsite/transport.sh "$prefix/lib/sealed-archive/transport.sh"
 install -D -m 0644 Tools/offsite/RUNBOOK.md "$prefix/share/doc/sealed-archive/RUNBOOK.md"
 for unit in Tools/offsite/systemd/*; do
     # The units name /usr/local; another prefix is written into them.

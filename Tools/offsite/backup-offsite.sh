@@ -12,6 +12,9 @@
 # 65 a bad backup or archive, 74 I/O, 77 keys; 1 a transport failed).
 set -Eeuo pipefail
 umask 077
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=transport.sh
+. "$(dirname -- "$(realpath -- "$0")")/transport.sh"
 
 SA=${SEALED_ARCHIVE:-sealed-archive}
 METHOD=${OFFSITE_BACKUP_METHOD:-}
@@ -142,11 +145,7 @@ on_exit() {
 trap on_exit EXIT
 
 # --- configuration ---------------------------------------------------------
-case "$METHOD" in
-rclone | rsync | copy) ;;
-*) config_error "OFFSITE_BACKUP_METHOD must be rclone, rsync or copy (got '${METHOD}')" ;;
-esac
-[ -n "$TARGET" ] || config_error "OFFSITE_BACKUP_TARGET is not set"
+transport_check
 [ -n "$BACKUP_ROOT" ] || config_error "OFFSITE_BACKUP_ROOT (the local backup directories) is not set"
 [[ "$KEEP_REMOTE" =~ ^[1-9][0-9]*$ ]] || config_error "OFFSITE_KEEP_REMOTE must be a whole number of archives, at least 1 (got '$KEEP_REMOTE')"
 encrypted=true
@@ -208,50 +207,22 @@ fi
 
 # --- upload (temporary name, then rename, where the transport allows) ------
 step=upload
-case "$METHOD" in
-copy)
-    mkdir -p -- "$TARGET"
-    for file in "$archive.sha256" "$archive"; do
-        cp -- "$work/$file" "$TARGET/.$file.partial"
-        sync -- "$TARGET/.$file.partial"
-        mv -f -- "$TARGET/.$file.partial" "$TARGET/$file"
-    done
-    ;;
-rclone)
-    for file in "$archive.sha256" "$archive"; do
-        rclone copyto --quiet "$work/$file" "$TARGET/.$file.partial"
-        rclone moveto --quiet "$TARGET/.$file.partial" "$TARGET/$file"
-    done
-    ;;
-rsync)
-    # rsync writes to a temporary name and renames it into place itself.
-    rsync --quiet --times -- "$work/$archive.sha256" "$work/$archive" "$TARGET/"
-    ;;
-esac
+# The checksum first: an archive is never offsite without it.
+remote_put "$work/$archive.sha256"
+remote_put "$work/$archive"
 log "uploaded $archive and $archive.sha256 to $TARGET"
 
 # --- read the uploaded copy back and verify it ------------------------------
 step=verify
 back="$work/readback"
 mkdir -p -- "$back"
-case "$METHOD" in
-copy) cp -- "$TARGET/$archive.sha256" "$back/" ;;
-rclone) rclone copyto --quiet "$TARGET/$archive.sha256" "$back/$archive.sha256" ;;
-rsync) rsync --quiet -- "$TARGET/$archive.sha256" "$back/" ;;
-esac
-read_remote() {
-    case "$METHOD" in
-    copy) cat -- "$TARGET/$1" ;;
-    rclone) rclone cat "$TARGET/$1" ;;
-    rsync) rsync --quiet -- "$TARGET/$1" "$back/" && cat -- "$back/$1" && rm -f -- "$back/$1" ;;
-    esac
-}
+remote_fetch "$archive.sha256" "$back"
 trust=()
 if [ -n "$SIGNERS_FILE" ]; then trust=(--signers "$SIGNERS_FILE"); elif $encrypted; then trust=(--signer "$("$SA" recipient "$SIGNING_KEY")"); fi
 if $encrypted; then
-    read_remote "$archive" | "$SA" verify "${trust[@]}" --checksum-file "$back/$archive.sha256" --stdin-name "$archive" - >&2
+    remote_cat "$archive" "$back" | "$SA" verify "${trust[@]}" --checksum-file "$back/$archive.sha256" --stdin-name "$archive" - >&2
 else
-    read_remote "$archive" > "$back/fetched"
+    remote_cat "$archive" "$back" > "$back/fetched"
     mv -f -- "$back/fetched" "$back/$archive"
     (cd "$back" && sha256sum --quiet -c -- "$archive.sha256")
 fi
@@ -259,37 +230,18 @@ log "read back and verified $archive from $TARGET"
 
 # --- remote retention ----------------------------------------------------------
 step=retention
-list_remote() {
-    case "$METHOD" in
-    copy) find "$TARGET" -mindepth 1 -maxdepth 1 -type f -printf '%f\n' ;;
-    rclone) rclone lsf --files-only "$TARGET" ;;
-    rsync) rsync --list-only -- "$TARGET/" | awk '{print $NF}' ;;
-    esac
-}
-delete_remote() {
-    case "$METHOD" in
-    copy) rm -f -- "$TARGET/$1" ;;
-    rclone) rclone deletefile "$TARGET/$1" ;;
-    rsync)
-        # An empty directory synced with --delete, filtered to that one
-        # name: rsync's way to remove one remote file.
-        mkdir -p -- "$work/empty"
-        rsync --quiet --recursive --delete --include="/$1" --exclude='*' -- "$work/empty/" "$TARGET/"
-        ;;
-    esac
-}
-mapfile -t ours < <(list_remote | grep -E "^${PREFIX}-[0-9]{8}T[0-9]{6}Z\\.(sarc|tar\\.zst)$" | LC_ALL=C sort)
+mapfile -t ours < <(remote_list | grep -E "^${PREFIX}-[0-9]{8}T[0-9]{6}Z\\.(sarc|tar\\.zst)$" | LC_ALL=C sort)
 excess=$(( ${#ours[@]} - KEEP_REMOTE ))
 for (( i = 0; i < excess; i++ )); do
     old=${ours[$i]}
     # Never the one just uploaded; never anything not verified as ours.
     [ "$old" != "$archive" ] || continue
-    if [[ "$old" == *.sarc ]] && ! read_remote "$old" | "$SA" verify "${trust[@]}" - >/dev/null 2>&1; then
+    if [[ "$old" == *.sarc ]] && ! remote_cat "$old" "$back" | "$SA" verify "${trust[@]}" - >/dev/null 2>&1; then
         log "not deleting $old: it does not verify as an archive this host signed"
         continue
     fi
-    if delete_remote "$old"; then
-        delete_remote "$old.sha256" || log "could not delete $old.sha256"
+    if remote_delete "$old" "$work"; then
+        remote_delete "$old.sha256" "$work" || log "could not delete $old.sha256"
         deleted+=("$old")
         log "deleted $old (keeping the newest $KEEP_REMOTE)"
     else

@@ -11,6 +11,9 @@
 # 74 one cannot be read, 75 the set misses its targets), 64 configuration.
 set -Eeuo pipefail
 umask 077
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=transport.sh
+. "$(dirname -- "$(realpath -- "$0")")/transport.sh"
 
 SA=${SEALED_ARCHIVE:-sealed-archive}
 METHOD=${OFFSITE_BACKUP_METHOD:-}
@@ -26,8 +29,7 @@ CHAIN=${OFFSITE_CHAIN_STATE:-$STATE_DIR/chain.json}
 log() { printf 'offsite-verify: %s\n' "$*" >&2; }
 config_error() { log "configuration: $*"; exit 64; }
 
-case "$METHOD" in rclone | rsync | copy) ;; *) config_error "OFFSITE_BACKUP_METHOD must be rclone, rsync or copy" ;; esac
-[ -n "$TARGET" ] || config_error "OFFSITE_BACKUP_TARGET is not set"
+transport_check
 trust=()
 if [ -n "$SIGNERS_FILE" ]; then
     trust=(--signers "$SIGNERS_FILE")
@@ -44,17 +46,12 @@ work=$(mktemp -d "$STATE_DIR/.verify.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
 pattern="^${PREFIX}-[0-9]{8}T[0-9]{6}Z\\.sarc$"
-case "$METHOD" in
-copy) dir=$TARGET ;;
-rclone)
+if [ "$METHOD" = copy ]; then
+    dir=$TARGET
+else
     dir=$work
-    rclone copy --quiet --include "${PREFIX}-*.sarc" --include "${PREFIX}-*.sarc.sha256" "$TARGET" "$dir"
-    ;;
-rsync)
-    dir=$work
-    rsync --quiet --recursive --include "${PREFIX}-*.sarc" --include "${PREFIX}-*.sarc.sha256" --exclude '*' -- "$TARGET/" "$dir/"
-    ;;
-esac
+    while read -r name; do remote_fetch "$name" "$dir"; done < <(remote_list | grep -E "^${PREFIX}-[0-9]{8}T[0-9]{6}Z\.sarc(\.sha256)?$")
+fi
 mapfile -t archives < <(find "$dir" -mindepth 1 -maxdepth 1 -type f -printf '%f\n' | grep -E "$pattern" | LC_ALL=C sort)
 [ "${#archives[@]}" -gt 0 ] || { log "no archive of prefix '$PREFIX' in $TARGET"; exit 74; }
 log "verifying ${#archives[@]} archives from $TARGET"
