@@ -10,13 +10,8 @@ umask 077
 # shellcheck source=transport.sh
 . "$(dirname -- "$(realpath -- "$0")")/transport.sh"
 
-SA=${SEALED_ARCHIVE:-sealed-archive}
-METHOD=${OFFSITE_BACKUP_METHOD:-}
-TARGET=${OFFSITE_BACKUP_TARGET:-}
 STATE_DIR=${OFFSITE_STATE_DIR:-/var/lib/sealed-archive-drill}
-PREFIX=${OFFSITE_ARCHIVE_PREFIX:-offsite}
 KEYRING=${SEALED_ARCHIVE_KEYRING:-}
-SIGNERS_FILE=${OFFSITE_SIGNERS_FILE:-}
 MAX_AGE=${OFFSITE_MAX_AGE:-26h}
 RTO=${OFFSITE_RTO:-4h}
 

@@ -1,8 +1,20 @@
 # shellcheck shell=bash
-# The three ways to reach offsite storage, for the offsite scripts (sourced,
+# The settings the offsite scripts share and the three ways to reach
+# offsite storage (sourced,
 # not run): OFFSITE_BACKUP_METHOD rclone, rsync or copy, and the target
 # OFFSITE_BACKUP_TARGET (rclone remote, rsync host:path, or a directory).
 # One place knows each transport's commands.
+
+# The settings every offsite script reads (RUNBOOK.md, "Configuration");
+# each script reads its own besides.
+# shellcheck disable=SC2034
+{
+    SA=${SEALED_ARCHIVE:-sealed-archive}
+    METHOD=${OFFSITE_BACKUP_METHOD:-}
+    TARGET=${OFFSITE_BACKUP_TARGET:-}
+    PREFIX=${OFFSITE_ARCHIVE_PREFIX:-offsite}
+    SIGNERS_FILE=${OFFSITE_SIGNERS_FILE:-}
+}
 
 # Refuses an unknown method (64) with the scripts' configuration error.
 transport_check() {

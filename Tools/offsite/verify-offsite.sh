@@ -15,14 +15,9 @@ umask 077
 # shellcheck source=transport.sh
 . "$(dirname -- "$(realpath -- "$0")")/transport.sh"
 
-SA=${SEALED_ARCHIVE:-sealed-archive}
-METHOD=${OFFSITE_BACKUP_METHOD:-}
-TARGET=${OFFSITE_BACKUP_TARGET:-}
 STATE_DIR=${OFFSITE_STATE_DIR:-/var/lib/sealed-archive-offsite}
-PREFIX=${OFFSITE_ARCHIVE_PREFIX:-offsite}
 MAX_AGE=${OFFSITE_MAX_AGE:-26h}
 MAX_GAP=${OFFSITE_MAX_GAP:-26h}
-SIGNERS_FILE=${OFFSITE_SIGNERS_FILE:-}
 SIGNING_KEY=${OFFSITE_SIGNING_KEY:-}
 CHAIN=${OFFSITE_CHAIN_STATE:-$STATE_DIR/chain.json}
 
