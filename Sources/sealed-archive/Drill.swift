@@ -32,6 +32,8 @@ struct DrillCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print the report as one JSON object.")
     var json = false
 
+    @OptionGroup var progress: ProgressOptions
+
     @Argument(help: ArgumentHelp("Archives, or directories of archives: the newest is drilled.", valueName: "ARCHIVE"))
     var archives: [String]
 
@@ -64,7 +66,9 @@ struct DrillCommand: ParsableCommand {
             }
             throw ExitCode(ExitStatus.for(error).rawValue)
         }
-        let report = Drill.run(path: path, options: options, now: now, cancellation: TerminationSignals.cancellation)
+        let meter = progress.meter("drill")
+        options.progress = meter.counter
+        let report = meter.showing { Drill.run(path: path, options: options, now: now, cancellation: TerminationSignals.cancellation) }
         if json {
             try Terminal.output(try ArchiveSummary.jsonLine(DrillSummary(report)), asJSON: true)
         } else {

@@ -33,6 +33,7 @@ struct Open: ParsableCommand {
     @OptionGroup var signer: SignerOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var contents: ContentsOptions
+    @OptionGroup var progress: ProgressOptions
 
     @Option(name: [.customShort("C"), .customLong("directory")],
             help: ArgumentHelp("Extract the archive's directory here (it must not exist, or be empty).", valueName: "DEST"))
@@ -68,8 +69,10 @@ struct Open: ParsableCommand {
             try runByIndex(file, requiredSigners: requiredSigners, options: options)
             return
         }
+        let meter = progress.meter("opening")
         let (locked, identities) = try identity.identities {
-            try ArchiveReader(source: FileSource(path: archive), trustedSigners: requiredSigners)
+            try ArchiveReader(source: CountingSource.counting(try FileSource(path: archive), path: archive, into: meter.counter),
+                              trustedSigners: requiredSigners)
         }
         let reader = try locked.unlock(with: identities)
         if !reader.header.isSigned {
@@ -78,23 +81,29 @@ struct Open: ParsableCommand {
         let isTar = reader.header.payloadKind == .tar
         if let destination {
             guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: open it with -o FILE instead of -C") }
-            let summary = try Restore.extract(reader, to: destination, options: options, cancellation: TerminationSignals.cancellation)
+            let summary = try meter.showing {
+                try Restore.extract(reader, to: destination, options: options, cancellation: TerminationSignals.cancellation)
+            }
             Terminal.note("extracted \(counted(summary.files, "file")), \(counted(summary.directories, "directory", "directories")), \(counted(summary.symlinks + summary.hardlinks, "link")) (\(counted(summary.contentBytes, "byte"))) into \(destination); \(ContentsOptions.manifestNote(summary))")
         } else if list {
             guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: there is nothing to list") }
-            let summary = try Restore.check(reader, options: options, cancellation: TerminationSignals.cancellation, list: Self.show)
+            let summary = try meter.showing {
+                try Restore.check(reader, options: options, cancellation: TerminationSignals.cancellation, list: Self.show)
+            }
             Terminal.note(ContentsOptions.manifestNote(summary))
         } else {
             if isTar && output.output == nil {
                 throw CommandFailure(.usage, "the archive holds a directory: extract it with -C DEST, list it with --list, or get the tar stream with -o FILE (or -o -)")
             }
             let (sink, file) = try output.open(mode: 0o600)
-            if isTar {
-                _ = try Restore.writeDecompressed(reader, into: sink)
-            } else {
-                _ = try reader.decrypt(into: sink)
+            try meter.showing {
+                if isTar {
+                    _ = try Restore.writeDecompressed(reader, into: sink)
+                } else {
+                    _ = try reader.decrypt(into: sink)
+                }
+                try file?.commit()
             }
-            try file?.commit()
         }
     }
 }

@@ -85,6 +85,7 @@ struct Seal: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var progress: ProgressOptions
 
     @Argument(help: ArgumentHelp("The directory or file to seal ('-' or absent: standard input).", valueName: "INPUT"))
     var input: String = "-"
@@ -136,11 +137,11 @@ struct Seal: ParsableCommand {
         request.checksum = checksum ? .besideArchive : checksumFile.map { .file($0) }
         request.chainFile = chainFile
 
+        let meter = progress.meter("sealing")
+        request.progress = meter.counter
         let started = ContinuousClock.now
-        var report = try Sealer.seal(request, now: now)
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        report.duration_seconds = (seconds * 1000).rounded() / 1000
+        var report = try meter.showing { try Sealer.seal(request, now: now) }
+        report.duration_seconds = ((ContinuousClock.now - started).seconds * 1000).rounded() / 1000
         if json {
             // The archive itself may be on standard output: the report goes
             // to standard error then.

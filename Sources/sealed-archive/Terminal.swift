@@ -38,14 +38,16 @@ enum Terminal {
 
     private static func emit(_ text: String) throws {
         do {
-            try Array((text + "\n").utf8).withUnsafeBytes { try StandardOutputSink().write($0) }
+            try ProgressLine.clearing {
+                try Array((text + "\n").utf8).withUnsafeBytes { try StandardOutputSink().write($0) }
+            }
         } catch let error as SealedArchiveError where (error.cause as? SystemError)?.errno == EPIPE {
             throw ClosedStandardOutput()
         }
     }
 
     private static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        ProgressLine.clearing { FileHandle.standardError.write(Data(text.utf8)) }
     }
 }
 

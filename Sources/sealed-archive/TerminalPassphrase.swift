@@ -19,8 +19,13 @@ enum TerminalPassphrase {
         }
     }
 
-    /// Asks on the controlling terminal (`/dev/tty`), echo off.
+    /// Asks on the controlling terminal (`/dev/tty`), echo off, with no
+    /// progress line drawn meanwhile.
     static func prompt(_ prompt: String) throws -> SecureBytes {
+        try ProgressLine.paused { try ask(prompt) }
+    }
+
+    private static func ask(_ prompt: String) throws -> SecureBytes {
         guard let fd = try? System.open("/dev/tty", flags: O_RDWR | O_NOCTTY) else {
             throw SealedArchiveError(.invalidKey, "a passphrase is needed and there is no terminal to ask it on: use --passphrase-fd")
         }

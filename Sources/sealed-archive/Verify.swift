@@ -63,6 +63,8 @@ struct Verify: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print one JSON object per archive (and one for the set), one per line.")
     var json = false
 
+    @OptionGroup var progress: ProgressOptions
+
     @Argument(help: ArgumentHelp("Archives to check ('-' for standard input), or directories of archives.", valueName: "ARCHIVE"))
     var archives: [String]
 
@@ -97,7 +99,10 @@ struct Verify: ParsableCommand {
         request.maxGap = try maxGap.map(Duration.parse)
         request.chainFile = chainFile
 
-        let report = try Verifier.run(request, now: now)
+        // A quick check reads a few KiB of each archive: nothing to show.
+        let meter = progress.meter("verifying", applies: !quick)
+        request.options.progress = meter.counter
+        let report = try meter.showing { try Verifier.run(request, now: now) }
         var statuses = report.archives.map { $0.error.map(ExitStatus.for) ?? .success }
         for outcome in report.archives {
             if json { try Terminal.output(VerificationJSON.archive(outcome), asJSON: true) } else { try Terminal.output(VerificationText.line(outcome)) }

@@ -40,14 +40,18 @@ public enum DirectoryPacker {
 
     /// As above; with `collectingDigests`, the summary holds every file's
     /// content digest and the manifest's text (``PackSummary``).
-    static func pack(directory: String, into sink: ByteSink, compression: TarCompression, collectingDigests: Bool) throws -> PackSummary {
+    /// With `progress`, the contents' sizes are expected once the tree is
+    /// listed and each file's bytes counted as they are read.
+    static func pack(directory: String, into sink: ByteSink, compression: TarCompression, collectingDigests: Bool,
+                     progress: ProgressCounter? = nil) throws -> PackSummary {
         guard compression != .none else {
             return try UTF8Locale.run {
-                try packInUTF8(directory: directory, into: sink, compression: .none, framed: nil, collectingDigests: collectingDigests)
+                try packInUTF8(directory: directory, into: sink, compression: .none, framed: nil, collectingDigests: collectingDigests,
+                               progress: progress)
             }
         }
         let payload = try FramedPayloadWriter(sink: sink, compression: compression)
-        let summary = try pack(directory: directory, into: payload, collectingDigests: collectingDigests)
+        let summary = try pack(directory: directory, into: payload, collectingDigests: collectingDigests, progress: progress)
         try payload.finish()
         return summary
     }
@@ -57,14 +61,16 @@ public enum DirectoryPacker {
     /// each member's first header is marked there, and each member's index
     /// entry (with its content's SHA-256) is added once it is written. The
     /// caller finishes `payload`.
-    static func pack(directory: String, into payload: FramedPayloadWriter, collectingDigests: Bool = false) throws -> PackSummary {
+    static func pack(directory: String, into payload: FramedPayloadWriter, collectingDigests: Bool = false,
+                     progress: ProgressCounter? = nil) throws -> PackSummary {
         try UTF8Locale.run {
-            try packInUTF8(directory: directory, into: payload, compression: .none, framed: payload, collectingDigests: collectingDigests)
+            try packInUTF8(directory: directory, into: payload, compression: .none, framed: payload, collectingDigests: collectingDigests,
+                           progress: progress)
         }
     }
 
     private static func packInUTF8(directory: String, into sink: ByteSink, compression: TarCompression,
-                                   framed: FramedPayloadWriter?, collectingDigests: Bool) throws -> PackSummary {
+                                   framed: FramedPayloadWriter?, collectingDigests: Bool, progress: ProgressCounter?) throws -> PackSummary {
         let rootInfo = try POSIX.attempt("cannot read directory '\(directory)'") { () throws(SystemError) in try System.status(directory) }
         guard rootInfo.st_mode & S_IFMT == S_IFDIR else {
             throw SealedArchiveError(.invalidArgument, "'\(directory)' is not a directory")
@@ -73,10 +79,12 @@ public enum DirectoryPacker {
         while root.count > 1 && root.last == UInt8(ascii: "/") { root.removeLast() }
         // First the names (cheap: directory listings and link targets), to
         // know whether any needs to be stored as raw bytes; then the entries.
-        let paths = try Packer.listing(root: root)
+        let (paths, contentBytes) = try Packer.listing(root: root)
+        progress?.expect(contentBytes)
         let packer = try Packer(sink: sink, compression: compression, binaryNames: paths.contains(where: \.needsBinaryNames),
                                 framed: framed)
         packer.collectingDigests = collectingDigests
+        packer.progress = progress
         for entry in paths {
             try packer.store(full: root + [UInt8(ascii: "/")] + entry.path, relative: entry.path)
         }
@@ -95,6 +103,8 @@ public enum DirectoryPacker {
         let framed: FramedPayloadWriter?
         /// Keep each file's digest and the manifest's text in `summary`.
         var collectingDigests = false
+        /// Counts the contents' bytes as they are read.
+        var progress: ProgressCounter?
 
         init(sink: ByteSink, compression: TarCompression, binaryNames: Bool, framed: FramedPayloadWriter?) throws {
             self.framed = framed
@@ -128,9 +138,13 @@ public enum DirectoryPacker {
         }
 
         /// Every path below `root`, each directory's names sorted by their
-        /// bytes, each directory before its contents.
-        static func listing(root: [UInt8]) throws -> [ListedPath] {
+        /// bytes, each directory before its contents; and the bytes of
+        /// content they hold (each hard-linked file once), what packing
+        /// will read if nothing changes meanwhile.
+        static func listing(root: [UInt8]) throws -> (paths: [ListedPath], contentBytes: UInt64) {
             var paths: [ListedPath] = []
+            var contentBytes: UInt64 = 0
+            var linkedFiles = Set<[UInt64]>()
             func visit(_ relative: [UInt8]) throws {
                 let directory = relative.isEmpty ? root : root + [UInt8(ascii: "/")] + relative
                 for name in try sortedNames(directory) {
@@ -140,6 +154,10 @@ public enum DirectoryPacker {
                         try System.linkStatus(bytes: full)
                     }
                     var target: [UInt8] = []
+                    if info.st_mode & S_IFMT == S_IFREG,
+                       info.st_nlink < 2 || linkedFiles.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted {
+                        contentBytes += UInt64(max(0, info.st_size))
+                    }
                     if info.st_mode & S_IFMT == S_IFLNK {
                         target = (try? System.linkTarget(bytes: full)) ?? []
                     }
@@ -148,7 +166,7 @@ public enum DirectoryPacker {
                 }
             }
             try visit([])
-            return paths
+            return (paths, contentBytes)
         }
 
         /// Stores one entry.
@@ -249,6 +267,7 @@ public enum DirectoryPacker {
                 }
                 let piece = UnsafeRawBufferPointer(rebasing: buffer[..<n])
                 hasher?.update(piece)
+                progress?.add(n)
                 if keepingText { summary.manifestText?.append(contentsOf: piece) }
                 try tar.writeData(piece, name: name)
             }

@@ -51,6 +51,9 @@ public enum Sealer {
         public var allowMixedRecipients = false
         /// What to do with a directory's `MANIFEST.sha256`.
         public var manifest: ManifestCheck = .ifPresent
+        /// Counts the input's bytes as they are read (a directory's file
+        /// contents, expected from their sizes when it is listed).
+        public var progress: ProgressCounter?
 
         public init(recipients: [Recipient]) {
             self.recipients = recipients
@@ -116,7 +119,8 @@ public enum Sealer {
             options.payloadKind = .tar
             options.compression = version2 ? .zstd : request.compression.headerValue
         } else {
-            let file = try FileSource(path: request.input)
+            let opened = try FileSource(path: request.input)
+            let file = CountingSource.counting(opened, path: request.input, into: request.progress)
             switch request.payload {
             case .bytes:
                 source = file
@@ -125,7 +129,7 @@ public enum Sealer {
                 do {
                     detected = try PayloadDetection.detect(file, requireTar: request.payload == .tar)
                 } catch let error as SealedArchiveError where error.code == .invalidArgument {
-                    throw SealedArchiveError(.invalidArgument, "\(file.name) is \(error.message); leave out --payload tar to seal it as bytes", cause: error)
+                    throw SealedArchiveError(.invalidArgument, "\(opened.name) is \(error.message); leave out --payload tar to seal it as bytes", cause: error)
                 }
                 (options.payloadKind, options.compression, source) = (detected.kind, detected.compression, detected.source)
                 if version2 && detected.kind == .tar {
@@ -154,12 +158,13 @@ public enum Sealer {
             if let source {
                 _ = try TarIndexing.reframe(source, into: payload)
             } else {
-                packed = try DirectoryPacker.pack(directory: request.input, into: payload, collectingDigests: checksManifest)
+                packed = try DirectoryPacker.pack(directory: request.input, into: payload, collectingDigests: checksManifest,
+                                                  progress: request.progress)
             }
             try payload.finish()
         } else {
             packed = try DirectoryPacker.pack(directory: request.input, into: writer, compression: request.compression,
-                                              collectingDigests: checksManifest)
+                                              collectingDigests: checksManifest, progress: request.progress)
         }
         // Before the trailer: a refused directory leaves no archive file,
         // and on standard output a stream without a trailer, which no

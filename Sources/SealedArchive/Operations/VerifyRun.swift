@@ -56,6 +56,11 @@ extension Verifier {
             guard !found.isEmpty else { throw SealedArchiveError(.header, "no archive in the directory '\(archive)'") }
             paths += found
         }
+        // Every archive is read whole but for a quick check, which reads a
+        // few KiB of each.
+        if let progress = options.progress, options.depth != .quick {
+            for path in paths { progress.expect(sizeOf: path) }
+        }
         let outcomes = verify(paths: paths, options: options)
         return Report(archives: outcomes, set: ArchiveSet.check(outcomes, maxAge: request.maxAge, maxGap: request.maxGap,
                                                                    expectedLast: expectedLast, now: now))

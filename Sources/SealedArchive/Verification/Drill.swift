@@ -15,6 +15,9 @@ public enum Drill {
         public var rto: TimeInterval?
         /// Where the temporary restore goes (it is removed afterwards).
         public var workDirectory: String
+        /// Counts the archive's bytes as they are read: twice, once by the
+        /// verification and once by the restore.
+        public var progress: ProgressCounter?
 
         public init(identities: [Identity], workDirectory: String) {
             self.identities = identities
@@ -108,6 +111,9 @@ public enum Drill {
         verifyOptions.identityResolver = options.identityResolver
         verifyOptions.requiredSigners = options.requiredSigners
         verifyOptions.restore = options.restore
+        verifyOptions.progress = options.progress
+        options.progress?.expect(sizeOf: path)
+        options.progress?.expect(sizeOf: path)
         let verification = Verifier.verify(path: path, options: verifyOptions)
         var failures: [String] = []
         var firstError = verification.error
@@ -141,7 +147,9 @@ public enum Drill {
                     TemporaryFiles.unregister(registration)
                 }
                 let start = clock.now
-                let locked = try ArchiveReader(source: FileSource(path: path), trustedSigners: options.requiredSigners)
+                let file = try FileSource(path: path)
+                let locked = try ArchiveReader(source: options.progress.map { CountingSource(file, into: $0) } ?? file,
+                                               trustedSigners: options.requiredSigners)
                 let reader = try locked.unlock(with: options.identities + (try options.identityResolver?(locked.header) ?? []))
                 if reader.header.payloadKind == .tar {
                     let summary = try Restore.extract(reader, to: scratch + "/restore", options: options.restore, cancellation: cancellation)

@@ -39,6 +39,9 @@ public struct VerifyOptions: Sendable {
     /// table and trailer alone (``VerificationDepth/quick``); a format 1
     /// archive or a pipe is checked keyless (or signed) instead.
     public var quick = false
+    /// Counts each archive's bytes as they are read; the caller announces
+    /// the total (``Verifier/run(_:now:)`` does, from the files' sizes).
+    public var progress: ProgressCounter?
 
     public init() {}
 
@@ -102,7 +105,8 @@ public enum Verifier {
                 }
                 outcome.depth = options.fullDepthWithoutKey
             }
-            let file = try FileSource(path: path)
+            let opened = try FileSource(path: path)
+            let file: ByteSource = options.progress.map { CountingSource(opened, into: $0) } ?? opened
             let hashing = options.checksums == nil ? nil : try HashingSource(reading: file)
             let reader = try ArchiveReader(source: hashing ?? file, trustedSigners: options.requiredSigners)
             outcome.header = reader.header
