@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 export SEALED_ARCHIVE_FULL_TESTS=1
 
 . Tools/lib/install-packages.sh
-install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config age python3-nacl python3-zstandard python3-pip time zstd rclone rsync shellcheck systemd openssh-server openssh-client
+install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config age python3-nacl python3-zstandard python3-pip time zstd rclone rsync shellcheck systemd openssh-server openssh-client man-db zsh fish
 PYTHON=/usr/bin/python3   # Debian's Python, which has python3-nacl and python3-zstandard
 # ML-KEM-768 for the reference decoder's post-quantum (X-Wing) keys: kyber-py,
 # pure Python, from PyPI into Debian's Python (installed once).
@@ -51,6 +51,9 @@ swift build
 echo "== swift test (with the Python encoder's vectors as extra vectors)"
 SEALED_ARCHIVE_EXTRA_VECTORS="$work/python-vectors" swift test 2>&1 | tee "$work/swift-test.log" | grep -E "^(✔|✘) (Suite|Test run)|recorded an issue|error:" || true
 grep -q "Test run with .* passed" "$work/swift-test.log" || { tail -n 40 "$work/swift-test.log"; echo "swift test failed"; exit 1; }
+
+echo "== Tools/install.sh into a temporary prefix (man page, completions, units)"
+bash Tools/check-install.sh
 
 echo "== reference decoder opens a 100 MB archive sealed by the CLI"
 bin=$(swift build --show-bin-path)/sealed-archive

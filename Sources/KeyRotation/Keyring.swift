@@ -304,8 +304,10 @@ public final class Keyring {
     /// With `sealingRecipients`, the sealing host's recipients file is
     /// checked too: it must list the identity in service and no other
     /// identity of the keyring.
-    public func review(inventory: ArchiveInventory?, at: Date, sealingRecipients: [Recipient]? = nil) -> ReviewReport {
-        KeyringReview.review(keys: keys, policy: policy, inventory: inventory, at: at, sealingRecipients: sealingRecipients)
+    public func review(inventory: ArchiveInventory?, at: Date, sealingRecipients: [Recipient]? = nil,
+                       drills: DrillHistory? = nil, maxDrillAge: TimeInterval = DrillHistory.defaultMaxAge) -> ReviewReport {
+        KeyringReview.review(keys: keys, policy: policy, inventory: inventory, at: at, sealingRecipients: sealingRecipients,
+                             drills: drills, maxDrillAge: maxDrillAge)
     }
 
     /// Appends a dated entry for `report` to `review.log` (O_APPEND, 0600).

@@ -8,7 +8,8 @@ import SealedArchive
 /// destroys.
 enum KeyringReview {
     static func review(keys records: [KeyRecord], policy: KeyringPolicy, inventory: ArchiveInventory?, at time: Date,
-                       sealingRecipients: [Recipient]? = nil) -> ReviewReport {
+                       sealingRecipients: [Recipient]? = nil, drills: DrillHistory? = nil,
+                       maxDrillAge: TimeInterval = DrillHistory.defaultMaxAge) -> ReviewReport {
         let at = KeyringTime.wholeSeconds(time)
         let byID = Dictionary(records.map { ($0.keyID, $0) }, uniquingKeysWith: { first, _ in first })
         let inside = (inventory?.insideRetention(policy.retention, at: at) ?? []).sorted { ($0.created, $0.name) < ($1.created, $1.name) }
@@ -42,6 +43,7 @@ enum KeyringReview {
         actions += clockBehind(records, at: at)
         actions += unrecoverable(inside, byID: byID, policy: policy)
         if let sealingRecipients { actions += recipientsFileProblems(sealingRecipients, records: records) }
+        if let drills { actions += drills.reviewActions(at: at, maxAge: maxDrillAge) }
         actions += signedOutsideWindow(inside, byID: byID)
         for record in records where record.isActive {
             let due = record.activated.addingTimeInterval(policy.reviewInterval)
@@ -89,7 +91,8 @@ enum KeyringReview {
             InventorySummary(source: $0.source, archives: $0.entries.count, insideRetention: inside.count, skipped: $0.skipped.count)
         }
         return ReviewReport(at: at, policy: policy, keys: keys, actions: actions, inventory: summary,
-                            assumption: inventory == nil ? assumption(policy: policy, at: at) : nil)
+                            assumption: inventory == nil ? assumption(policy: policy, at: at) : nil,
+                            drills: drills.map { DrillsSummary($0, maxAge: maxDrillAge) })
     }
 
     /// What review and prune assume without an inventory.

@@ -29,6 +29,11 @@ public struct ReviewAction: Sendable, Equatable, Codable, CustomStringConvertibl
         /// The sealing host's recipients file (`--recipients`) lacks the
         /// identity in service or lists a retired one.
         case recipientsFile = "recipients_file"
+        /// The newest restore drill of the history (`--drills`) failed.
+        case drillFailed = "drill_failed"
+        /// No restore drill in the history is recent enough, or none is
+        /// recorded at all.
+        case drillOverdue = "drill_overdue"
         /// Archives inside retention with a classical stanza (named in
         /// `archives`): a fact to know, not a chore; they stay exposed until
         /// they leave retention, or are sealed again.

@@ -17,6 +17,8 @@ public struct ReviewReport: Sendable, Codable {
     public let inventory: InventorySummary?
     /// Without an inventory: what was assumed about the archives.
     public let assumption: String?
+    /// The drill history given (`--drills`), if any.
+    public let drills: DrillsSummary?
 
     /// Whether anything is due (anything but `keep`).
     public var actionDue: Bool { actions.contains(where: \.due) }
@@ -57,7 +59,9 @@ public struct ReviewReport: Sendable, Codable {
         }
     }
 
-    init(at: Date, policy: KeyringPolicy, keys: [KeyReview], actions: [ReviewAction], inventory: InventorySummary?, assumption: String?) {
+    init(at: Date, policy: KeyringPolicy, keys: [KeyReview], actions: [ReviewAction], inventory: InventorySummary?, assumption: String?,
+         drills: DrillsSummary? = nil) {
+        self.drills = drills
         self.at = at
         self.policy = policy
         self.keys = keys
@@ -69,7 +73,7 @@ public struct ReviewReport: Sendable, Codable {
     // MARK: Codable
 
     enum CodingKeys: String, CodingKey {
-        case schema, kind, at, policy, keys, actions, inventory, assumption, actionDue = "action_due", outcome, exitStatus = "exit_status"
+        case schema, kind, at, policy, keys, actions, inventory, assumption, drills, actionDue = "action_due", outcome, exitStatus = "exit_status"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -82,6 +86,7 @@ public struct ReviewReport: Sendable, Codable {
         try container.encode(actions, forKey: .actions)
         try container.encodeIfPresent(inventory, forKey: .inventory)
         try container.encodeIfPresent(assumption, forKey: .assumption)
+        try container.encodeIfPresent(drills, forKey: .drills)
         try container.encode(actionDue, forKey: .actionDue)
         try container.encode(outcome, forKey: .outcome)
     }
@@ -98,7 +103,8 @@ public struct ReviewReport: Sendable, Codable {
             keys: try container.decode([KeyReview].self, forKey: .keys),
             actions: try container.decode([ReviewAction].self, forKey: .actions),
             inventory: try container.decodeIfPresent(InventorySummary.self, forKey: .inventory),
-            assumption: try container.decodeIfPresent(String.self, forKey: .assumption))
+            assumption: try container.decodeIfPresent(String.self, forKey: .assumption),
+            drills: try container.decodeIfPresent(DrillsSummary.self, forKey: .drills))
     }
 }
 

@@ -21,6 +21,7 @@ extension ReviewReport {
             lines.append(line)
         }
         if let assumption { lines.append("Assumption: \(assumption)") }
+        if let drills { lines.append(drillsLine(drills)) }
 
         lines.append("")
         lines.append("Keys:")
@@ -55,6 +56,8 @@ extension ReviewReport {
                 case .migrateToPostQuantum: tag = "MIGRATE TO POST-QUANTUM"
                 case .clockBehind: tag = "!! CLOCK BEHIND"
                 case .recipientsFile: tag = "RECIPIENTS FILE"
+                case .drillFailed: tag = "!! DRILL FAILED"
+                case .drillOverdue: tag = "DRILL OVERDUE"
                 case .classicallyWrapped: tag = "CLASSICAL"
                 }
                 lines.append("  \(tag): \(action.message)")
@@ -81,5 +84,19 @@ extension ReviewReport {
             lines.append("\(due.count) action\(due.count == 1 ? "" : "s") due\(status).")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// "Drills: 7 recorded; newest 2026-11-28T03:00:00Z of a.sarc passed,
+    /// restore 12.3 s (RTO 4h); slowest restore 14.1 s".
+    private func drillsLine(_ drills: DrillsSummary) -> String {
+        guard let at = drills.newestAt else { return "Drills: none recorded" }
+        var line = "Drills: \(drills.count) recorded; newest \(KeyringTime.format(at))\(drills.newestArchive.map { " of \($0)" } ?? "") "
+            + (drills.newestPassed == true ? "passed" : "FAILED")
+        if let seconds = drills.newestRestoreSeconds {
+            line += ", restore \(String(format: "%.1f", seconds)) s"
+            if let rto = drills.newestRTOSeconds { line += " (RTO \(KeyringPolicy.format(TimeInterval(rto))))" }
+        }
+        if let slowest = drills.slowestRestoreSeconds { line += "; slowest restore \(String(format: "%.1f", slowest)) s" }
+        return line
     }
 }

@@ -60,7 +60,7 @@ struct DrillCommand: ParsableCommand {
         } catch let error as SealedArchiveError {
             // The report goes to standard output like every drill result.
             if json {
-                try Terminal.output(try ArchiveSummary.jsonLine(DrillSummary(failedBeforeChoosing: error)), asJSON: true)
+                try Terminal.output(try ArchiveSummary.jsonLine(DrillSummary(failedBeforeChoosing: error, at: now)), asJSON: true)
             } else {
                 try Terminal.output(lines: ["restore drill: FAILED", "  FAILED:    \(error.message)"])
             }

@@ -141,7 +141,8 @@ struct KeysReview: ParsableCommand {
         discussion: """
             Exit codes: 0 nothing due, 75 a rotation, destruction or migration to \
             post-quantum is due, the recipients file (--recipients) is out of date, \
-            or the clock is behind the keyring's newest event; 65 an \
+            the newest restore drill (--drills) failed or is older than \
+            --max-drill-age, or the clock is behind the keyring's newest event; 65 an \
             archive is unrecoverable or signed outside its signer's window. Each \
             review (but not one with --at) is appended to the keyring's review log.
             """
@@ -156,7 +157,18 @@ struct KeysReview: ParsableCommand {
     var prove = false
     @Option(name: .customLong("recipients"), help: ArgumentHelp("The sealing host's recipients file: due (75) when it lacks the identity in service or lists a retired one; a warning when it has a single recipient (no escrow key).", valueName: "FILE"))
     var recipientsFile: String?
+    @Option(name: .customLong("drills"), help: ArgumentHelp("The restore drill history (drill-history.jsonl: 'drill --json' lines): shows the newest and slowest drill; due (75) when the newest failed or is too old.", valueName: "FILE"))
+    var drillsFile: String?
+    @Option(name: .customLong("max-drill-age"), help: ArgumentHelp("With --drills: how old the newest drill may be (default 35d: monthly drills).", valueName: "DURATION"))
+    var maxDrillAge: String?
     @OptionGroup var passphrase: PassphraseOptions
+
+    func validate() throws {
+        if maxDrillAge != nil && drillsFile == nil { throw ValidationError("--max-drill-age applies to the drill history: give --drills FILE") }
+        if let maxDrillAge {
+            do { _ = try Duration.parse(maxDrillAge) } catch let error as SealedArchiveError { throw ValidationError(error.message) }
+        }
+    }
 
     func run() throws {
         let now = try CommandClock.now()
@@ -166,7 +178,9 @@ struct KeysReview: ParsableCommand {
         // Read before anything is printed, so a bad file is one error line
         // and not an error after a whole report.
         let sealingRecipients = try recipientsFile.map { try KeyFiles.readRecipients(path: $0) }
-        let report = ring.review(inventory: archives, at: when, sealingRecipients: sealingRecipients)
+        let drills = try drillsFile.map { try DrillHistory.read(path: $0) }
+        let report = ring.review(inventory: archives, at: when, sealingRecipients: sealingRecipients, drills: drills,
+                                 maxDrillAge: try maxDrillAge.map(Duration.parse) ?? DrillHistory.defaultMaxAge)
         if at == nil { try ring.appendReviewLog(report, now: now) }
         let reviewStatus = ExitStatus.for(report.outcome)
         try Terminal.output(json ? try report.json(exitStatus: reviewStatus.rawValue) : report.text(exitStatus: reviewStatus.rawValue), asJSON: json)

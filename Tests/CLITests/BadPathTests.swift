@@ -106,6 +106,9 @@ import Testing
             "keys review archives": (["keys", "review", "--keyring", "ring", "--at", "2030-01-01", "--archives", b], archivesDirectory),
             "keys review inventory": (["keys", "review", "--keyring", "ring", "--at", "2030-01-01", "--inventory", b], inventory),
             "keys review recipients": (["keys", "review", "--keyring", "ring", "--at", "2030-01-01", "--recipients", b], keyFile),
+            // An empty history records no drill: a review result (DRILL
+            // OVERDUE, 75), tested in DrillHistoryTests.
+            "keys review drills": (["keys", "review", "--keyring", "ring", "--at", "2030-01-01", "--drills", b], inventory),
             "keys prune keyring": (["keys", "prune", "--dry-run", "--keyring", b], keyring),
             "keys prune archives": (["keys", "prune", "--dry-run", "--keyring", "ring", "--archives", b], archivesDirectory),
             "keys prune inventory": (["keys", "prune", "--dry-run", "--keyring", "ring", "--inventory", b], inventory),

@@ -139,3 +139,55 @@ extension KeysCommandTests {
         #expect(line.hasSuffix(recipient.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)), "\(recipient)")
     }
 }
+
+extension KeysCommandTests {
+    /// `keys review --drills`: the monthly drills' JSON lines, as the
+    /// offsite kit appends them, shown by the review; a failed newest
+    /// drill or none recent enough is due (75).
+    @Test func reviewShowsTheDrillHistoryAndFlagsAFailedOrOverdueDrill() throws {
+        let sandbox = try Sandbox()
+        func at(_ time: String) -> [String: String] { ["SEALED_ARCHIVE_NOW": time] }
+        try sandbox.initKeyring(environment: at("2027-01-01T00:00:00Z"))
+        try sandbox.exportRecipients(environment: at("2027-01-01T00:00:00Z"))
+        try sandbox.write("plain", Array("the database\n".utf8))
+        #expect(try sandbox.run(["seal", "-R", "recipients", "-o", "a.sarc", "plain"], environment: at("2027-01-01T01:00:00Z")).status == 0)
+
+        var history: [UInt8] = []
+        func drill(_ archive: String, _ time: String) throws -> RunResult {
+            let result = try sandbox.run(["drill", "--keyring", "ring", "--allow-unsigned", "--rto", "4h", "--json", archive], environment: at(time))
+            history += result.stdout
+            try sandbox.write("drill-history.jsonl", history)
+            return result
+        }
+        #expect(try drill("a.sarc", "2027-01-02T03:00:00Z").status == 0)
+        let review = try sandbox.run(["keys", "review", "--keyring", "ring", "--drills", "drill-history.jsonl"], environment: at("2027-01-20T00:00:00Z"))
+        #expect(review.status == 0, "\(review)")
+        #expect(review.stdoutText.contains("Drills: 1 recorded; newest 2027-01-02T03:00:00Z of a.sarc passed, restore "), "\(review)")
+
+        let overdue = try sandbox.run(["keys", "review", "--keyring", "ring", "--drills", "drill-history.jsonl", "--json"],
+                                      environment: at("2027-02-10T00:00:00Z"))
+        #expect(overdue.status == 75, "\(overdue)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(overdue.stdout)) as? [String: Any])
+        let actions = try #require(json["actions"] as? [[String: Any]])
+        #expect(actions.contains { $0["kind"] as? String == "drill_overdue" && $0["due"] as? Bool == true }, "\(overdue)")
+        let drills = try #require(json["drills"] as? [String: Any])
+        #expect(drills["count"] as? Int == 1 && drills["newest_passed"] as? Bool == true && drills["max_age_seconds"] as? Int == 35 * 86_400)
+        // A tighter window, as given.
+        #expect(try sandbox.run(["keys", "review", "--keyring", "ring", "--drills", "drill-history.jsonl", "--max-drill-age", "7d"],
+                                environment: at("2027-01-20T00:00:00Z")).status == 75)
+
+        // A damaged archive: the drill fails (65), and so does the next review.
+        var damaged = try sandbox.read("a.sarc")
+        damaged[damaged.count - 40] ^= 1
+        try sandbox.write("damaged.sarc", damaged)
+        #expect(try drill("damaged.sarc", "2027-01-25T03:00:00Z").status == 65)
+        let failed = try sandbox.run(["keys", "review", "--keyring", "ring", "--drills", "drill-history.jsonl"], environment: at("2027-01-26T00:00:00Z"))
+        #expect(failed.status == 75, "\(failed)")
+        #expect(failed.stdoutText.contains("!! DRILL FAILED: the newest restore drill, 2027-01-25T03:00:00Z of damaged.sarc, failed: "), "\(failed)")
+        #expect(failed.stdoutText.contains("newest 2027-01-25T03:00:00Z of damaged.sarc FAILED"), "\(failed)")
+
+        expectError(try sandbox.run(["keys", "review", "--keyring", "ring", "--max-drill-age", "7d"]), 64, mentioning: ["--drills"])
+        try sandbox.write("bad.jsonl", Array("{\"kind\":\"drill\"\n".utf8))
+        expectError(try sandbox.run(["keys", "review", "--keyring", "ring", "--drills", "bad.jsonl"]), 64, mentioning: ["line 1 of the drill history"])
+    }
+}

@@ -267,7 +267,7 @@ import TestSupport
     func theScriptsAreShellcheckClean() throws {
         let sandbox = try Sandbox()
         let scripts = ["backup-offsite.sh", "verify-offsite.sh", "drill-offsite.sh", "transport.sh"].map { Self.kit.appendingPathComponent($0).path }
-            + [PackagePaths.root.appendingPathComponent("Tools/install.sh").path]
+            + ["Tools/install.sh", "Tools/check-install.sh"].map { PackagePaths.root.appendingPathComponent($0).path }
         // -x: the scripts source transport.sh, which is checked with them.
         let result = try sandbox.execute(try ExternalTool.shellcheck.path(), ["-x"] + scripts)
         #expect(result.status == 0, "\(result)")

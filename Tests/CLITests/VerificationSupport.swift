@@ -273,7 +273,7 @@ enum SpecJSONKeys {
     static let set: Set<String> = ["schema", "kind", "ok", "problems", "problem_details", "notes", "archives", "archives_ok", "newest_archive", "newest_age_seconds"]
     static let drill: Set<String> = [
         "schema", "kind", "archive", "ok", "failures", "error", "created", "recipients", "recipient_types", "signer", "signer_key_id",
-        "age_seconds", "max_age_seconds", "rto_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",
+        "drilled_at", "age_seconds", "max_age_seconds", "rto_seconds", "archive_bytes", "restore_seconds", "restored_bytes", "restored_files",
         "restore_bytes_per_second", "manifest_files_checked", "opened_with_key_id",
         "format_version", "created_unix", "payload_kind", "compression", "chunk_size", "group_size", "header_length", "label",
         "sequence", "previous_digest",

@@ -335,7 +335,7 @@ import Testing
         #expect(report["error"] == nil, "\(json)")
         let unexpected = Set(report.keys).subtracting(SpecJSONKeys.drill)
         #expect(unexpected.isEmpty, "keys not in Spec/CLI.md: \(unexpected)")
-        let required: Set<String> = ["schema", "kind", "archive", "ok", "failures", "created", "recipients", "signer",
+        let required: Set<String> = ["schema", "kind", "drilled_at", "archive", "ok", "failures", "created", "recipients", "signer",
                                      "signer_key_id", "age_seconds", "max_age_seconds", "archive_bytes", "restore_seconds",
                                      "restored_bytes", "restored_files", "restore_bytes_per_second", "manifest_files_checked"]
         #expect(required.subtracting(report.keys).isEmpty, "missing keys \(required.subtracting(report.keys)): \(json)")

@@ -8,6 +8,9 @@ public struct DrillSummary: Codable, Sendable, Equatable {
     /// The archive; its `kind`, `ok` and `error` are left empty.
     public var archive: ArchiveSummary
     public var kind = "drill"
+    /// When the drill ran (RFC 3339, UTC, whole seconds): what a review of
+    /// the drill history dates it by.
+    public var drilled_at: String?
     public var ok: Bool
     /// Every check that failed, one sentence each.
     public var failures: [String]
@@ -30,6 +33,7 @@ public struct DrillSummary: Codable, Sendable, Equatable {
         archive.opened_with_key_id = report.verification.openedWith?.description
         archive.archive_bytes = report.archiveBytes
         self.archive = archive
+        drilled_at = report.drilledAt.map(Self.time)
         ok = report.passed
         failures = report.failures
         error = report.error.map(ArchiveSummary.ErrorSummary.init)
@@ -43,16 +47,22 @@ public struct DrillSummary: Codable, Sendable, Equatable {
         manifest_files_checked = report.manifestFilesChecked
     }
 
-    /// The summary of a drill that could not choose its archive.
-    public init(failedBeforeChoosing error: SealedArchiveError) {
+    /// The summary of a drill that could not choose its archive, at `now`.
+    public init(failedBeforeChoosing error: SealedArchiveError, at now: Date? = nil) {
         archive = ArchiveSummary()
+        drilled_at = now.map(Self.time)
         ok = false
         failures = [error.message]
         self.error = ArchiveSummary.ErrorSummary(error)
     }
 
+    /// RFC 3339, UTC, whole seconds.
+    static func time(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
+    }
+
     private enum CodingKeys: String, CodingKey {
-        case kind, ok, failures, error, age_seconds, max_age_seconds, rto_seconds, restore_seconds, restored_bytes,
+        case kind, drilled_at, ok, failures, error, age_seconds, max_age_seconds, rto_seconds, restore_seconds, restored_bytes,
              restored_files, restore_bytes_per_second, manifest_files_checked
     }
 
@@ -63,6 +73,7 @@ public struct DrillSummary: Codable, Sendable, Equatable {
         try archive.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .kind)
+        try container.encodeIfPresent(drilled_at, forKey: .drilled_at)
         try container.encode(ok, forKey: .ok)
         try container.encode(failures, forKey: .failures)
         try container.encodeIfPresent(error, forKey: .error)
@@ -81,6 +92,7 @@ public struct DrillSummary: Codable, Sendable, Equatable {
         (archive.kind, archive.ok, archive.error) = (nil, nil, nil)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         kind = try container.decode(String.self, forKey: .kind)
+        drilled_at = try container.decodeIfPresent(String.self, forKey: .drilled_at)
         ok = try container.decode(Bool.self, forKey: .ok)
         failures = try container.decode([String].self, forKey: .failures)
         error = try container.decodeIfPresent(ArchiveSummary.ErrorSummary.self, forKey: .error)

@@ -33,6 +33,8 @@ public enum Drill {
         public let ageSeconds: TimeInterval?
         public let maxAge: TimeInterval?
         public var rto: TimeInterval?
+        /// When the drill ran (the `now` it was given).
+        public var drilledAt: Date?
         public let archiveBytes: UInt64?
         public let restoreSeconds: Double?
         public let restoredBytes: UInt64?
@@ -184,6 +186,7 @@ public enum Drill {
                             restoredBytes: restoredBytes, restoredFiles: restoredFiles, manifestFilesChecked: manifest,
                             failures: failures, error: firstError)
         report.rto = options.rto
+        report.drilledAt = now
         return report
     }
 }
