@@ -26,7 +26,7 @@ expect_file "$prefix/share/man/man1/sealed-archive.1" 644
 expect_file "$prefix/share/bash-completion/completions/sealed-archive" 644
 expect_file "$prefix/share/zsh/site-functions/_sealed-archive" 644
 expect_file "$prefix/share/fish/vendor_completions.d/sealed-archive.fish" 644
-for script in backup-offsite.sh verify-offsite.sh drill-offsite.sh; do expect_file "$prefix/lib/sealed-archive/$script" 755; done
+for script in backup-offsite.sh verify-offsite.sh drill-offsite.sh restore-offsite.sh; do expect_file "$prefix/lib/sealed-archive/$script" 755; done
 expect_file "$prefix/lib/sealed-archive/transport.sh" 644
 expect_file "$prefix/share/doc/sealed-archive/RUNBOOK.md" 644
 expect_file "$etc/sealed-archive/offsite.env" 600

@@ -45,7 +45,7 @@ install -D -m 0644 "$completions/zsh" "$prefix/share/zsh/site-functions/_sealed-
 install -D -m 0644 "$completions/fish" "$prefix/share/fish/vendor_completions.d/sealed-archive.fish"
 
 step "offsite kit"
-for script in backup-offsite.sh verify-offsite.sh drill-offsite.sh; do
+for script in backup-offsite.sh verify-offsite.sh drill-offsite.sh restore-offsite.sh; do
     install -D -m 0755 "Tools/offsite/$script" "$prefix/lib/sealed-archive/$script"
 done
 install -D -m 0644 Tools/offsite/transport.sh "$prefix/lib/sealed-archive/transport.sh"

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 export SEALED_ARCHIVE_FULL_TESTS=1
 
 . Tools/lib/install-packages.sh
-install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config age python3-nacl python3-zstandard python3-pip time zstd rclone rsync shellcheck systemd openssh-server openssh-client man-db zsh fish
+install_packages libsodium-dev libarchive-dev libzstd-dev libssl-dev pkg-config age python3-nacl python3-zstandard python3-pip time zstd rclone rsync shellcheck systemd openssh-server openssh-client curl man-db zsh fish
 PYTHON=/usr/bin/python3   # Debian's Python, which has python3-nacl and python3-zstandard
 # ML-KEM-768 for the reference decoder's post-quantum (X-Wing) keys: kyber-py,
 # pure Python, from PyPI into Debian's Python (installed once).

@@ -15,6 +15,9 @@ import TestSupport
     struct Host {
         let sandbox: Sandbox
         var environment: [String: String]
+        /// Where the target's files are on this machine (the sftp server
+        /// serves a directory of the sandbox too).
+        var storage = "target"
 
         init(method: String) throws {
             sandbox = try Sandbox()
@@ -60,7 +63,19 @@ import TestSupport
         }
 
         func targetFiles() throws -> [String] {
-            try FileManager.default.contentsOfDirectory(atPath: sandbox.path("target")).sorted()
+            try FileManager.default.contentsOfDirectory(atPath: sandbox.path(storage)).sorted()
+        }
+
+        /// The target served by rclone's sftp backend from an sshd on
+        /// loopback (stopped by the caller).
+        mutating func useSFTP() throws -> LoopbackSSHServer {
+            let server = try LoopbackSSHServer(in: sandbox)
+            storage = "remote"
+            let remote = sandbox.path(storage)
+            try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: false)
+            environment["OFFSITE_BACKUP_METHOD"] = "rclone"
+            environment["OFFSITE_BACKUP_TARGET"] = ":sftp,host=127.0.0.1,port=\(server.port),user=root,key_file=\(server.clientKey):\(remote)"
+            return server
         }
     }
 
@@ -138,9 +153,15 @@ import TestSupport
     /// offsite, and the host rebuilt (its chain state lost, resumed from
     /// storage). The weekly verification sees each as it happens, with the
     /// problem's type, and the rebuild raises no false rollback.
-    @Test(.enabled(if: TestTier.full, "full tier: a month of timer runs (about 15 s)"))
-    func aMonthWithASkippedDayADeletionACorruptionAndARebuild() throws {
+    @Test(.enabled(if: TestTier.full, "full tier: a month of timer runs (about 15 s; over sftp, 40 s)"), arguments: ["copy", "sftp"])
+    func aMonthWithASkippedDayADeletionACorruptionAndARebuild(target: String) throws {
         var host = try Host(method: "copy")
+        var server: LoopbackSSHServer?
+        if target == "sftp" {
+            guard ExternalTool.sshd.enabled && ExternalTool.rclone.enabled else { return }
+            server = try host.useSFTP()
+        }
+        defer { server?.stop() }
         host.environment["OFFSITE_KEEP_REMOTE"] = "40"
         func types(_ run: RunResult) -> Set<String> {
             let line = run.stderr.split(separator: "\n").last { $0.contains("\"kind\":\"set\"") }.map(String.init) ?? ""
@@ -156,7 +177,7 @@ import TestSupport
                 try FileManager.default.createDirectory(atPath: host.sandbox.path("state"), withIntermediateDirectories: false)
                 let newest = try host.targetFiles().filter { $0.hasSuffix(".sarc") }.last!
                 let resumed = try host.sandbox.run(["resume-chain", "--chain", "state/chain.json", "--signer",
-                                                    try host.sandbox.recipient("host.signing"), "target/" + newest])
+                                                    try host.sandbox.recipient("host.signing"), host.storage + "/" + newest])
                 #expect(resumed.status == 0, "\(resumed)")
             }
             try host.backup(day: day)
@@ -169,19 +190,19 @@ import TestSupport
                 let verify = try host.run("verify-offsite.sh", day: day, hour: 12)
                 #expect(verify.status == 75 && types(verify) == ["gap"], "day 9: \(verify)")
             case 12:
-                try FileManager.default.removeItem(atPath: host.sandbox.path("target/" + name(11)))
+                try FileManager.default.removeItem(atPath: host.sandbox.path(host.storage + "/" + name(11)))
                 let verify = try host.run("verify-offsite.sh", day: day, hour: 12)
                 #expect(verify.status == 75 && types(verify) == ["gap", "missing"], "day 12: \(verify)")
             case 16:
-                var bytes = try host.sandbox.read("target/" + name(15))
+                var bytes = try host.sandbox.read(host.storage + "/" + name(15))
                 bytes[bytes.count / 2] ^= 0x40
-                try host.sandbox.write("target/" + name(15), bytes)
+                try host.sandbox.write(host.storage + "/" + name(15), bytes)
                 let verify = try host.run("verify-offsite.sh", day: day, hour: 12)
                 #expect(verify.status == 65, "day 16: the corrupted archive: \(verify)")
                 // Replaced from the local copy the operator keeps: the
                 // weekly verification is back to the old problems only.
-                try FileManager.default.removeItem(atPath: host.sandbox.path("target/" + name(15)))
-                try FileManager.default.removeItem(atPath: host.sandbox.path("target/" + name(15) + ".sha256"))
+                try FileManager.default.removeItem(atPath: host.sandbox.path(host.storage + "/" + name(15)))
+                try FileManager.default.removeItem(atPath: host.sandbox.path(host.storage + "/" + name(15) + ".sha256"))
             case 22:
                 // After the rebuild: no fork, no rollback; the chain goes on.
                 let verify = try host.run("verify-offsite.sh", day: day, hour: 12)
@@ -193,6 +214,10 @@ import TestSupport
         let status = try host.status()
         #expect(status["ok"] as? Bool == true)
         #expect(((status["seal"] as? [String: Any])?["sequence"] as? NSNumber)?.intValue == 29, "29 runs, one chain across the rebuild")
+
+        // Disaster: the newest archive restored from storage in the
+        // service's priority order, timed against the 4 h RTO.
+        try host.restoreInPriorityOrder(expecting: "SECRET=30\n")
     }
 
     /// The two ssh transports against a real OpenSSH server on loopback,
@@ -222,6 +247,33 @@ import TestSupport
         #expect(!stored.contains { $0.hasPrefix(".") }, "no temporary name left: \(stored)")
         let verify = try host.run("verify-offsite.sh", day: 4, hour: 12)
         #expect(verify.status == 0, "\(verify)")
+    }
+
+    /// The health-check pings against an HTTP server on loopback: `/start`
+    /// then the bare URL on success, `/start` then `/fail` on a failure;
+    /// an unreachable health-check service does not fail the backup.
+    @Test(.enabled(if: ExternalTool.curl.enabled && ExternalTool.python3.enabled, "needs curl and python3"))
+    func theHealthCheckIsPingedOnStartSuccessAndFailure() throws {
+        var host = try Host(method: "copy")
+        let server = try LoopbackHTTPServer(in: host.sandbox)
+        defer { server.stop() }
+        host.environment["OFFSITE_HEALTHCHECK_URL"] = "http://127.0.0.1:\(server.port)/ping/abc"
+        try host.backup(day: 1)
+        let good = try host.run("backup-offsite.sh", day: 1)
+        #expect(good.status == 0, "\(good)")
+        #expect(try server.requests() == ["/ping/abc/start", "/ping/abc"], "\(good)")
+
+        try host.backup(day: 2, lie: true)
+        let bad = try host.run("backup-offsite.sh", day: 2)
+        #expect(bad.status == 65, "\(bad)")
+        #expect(try server.requests() == ["/ping/abc/start", "/ping/abc", "/ping/abc/start", "/ping/abc/fail"], "\(bad)")
+
+        server.stop()
+        try host.backup(day: 3)
+        let unreachable = try host.run("backup-offsite.sh", day: 3)
+        #expect(unreachable.status == 0, "\(unreachable)")
+        #expect(unreachable.stderr.contains("health check ping 'start' failed (ignored)"), "\(unreachable)")
+        #expect(unreachable.stderr.contains("health check ping 'success' failed (ignored)"), "\(unreachable)")
     }
 
     @Test func anArchiveThatIsNotOursIsNeverDeleted() throws {
@@ -266,7 +318,7 @@ import TestSupport
     @Test(.enabled(if: ExternalTool.shellcheck.enabled, "needs shellcheck"))
     func theScriptsAreShellcheckClean() throws {
         let sandbox = try Sandbox()
-        let scripts = ["backup-offsite.sh", "verify-offsite.sh", "drill-offsite.sh", "transport.sh"].map { Self.kit.appendingPathComponent($0).path }
+        let scripts = ["backup-offsite.sh", "verify-offsite.sh", "drill-offsite.sh", "restore-offsite.sh", "transport.sh"].map { Self.kit.appendingPathComponent($0).path }
             + ["Tools/install.sh", "Tools/check-install.sh"].map { PackagePaths.root.appendingPathComponent($0).path }
         // -x: the scripts source transport.sh, which is checked with them.
         let result = try sandbox.execute(try ExternalTool.shellcheck.path(), ["-x"] + scripts)
@@ -364,4 +416,117 @@ final class LoopbackSSHServer {
     }
 
     deinit { stop() }
+}
+
+extension OffsiteKitTests.Host {
+    /// `restore-offsite.sh` of the newest archive in storage: env.backup
+    /// first, then the databases (silver-auth.sql is not in these backups:
+    /// logged and skipped), then everything; each stage's time and the
+    /// total against the RTO in its JSON; byte-identical to the newest
+    /// backup. With an RTO it cannot meet, the same restore exits 75.
+    func restoreInPriorityOrder(expecting secret: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try sandbox.write("signers", Array((try sandbox.recipient("host.signing") + "\n").utf8))
+        let keys = ["OFFSITE_SIGNERS_FILE": sandbox.path("signers"), "OFFSITE_IDENTITY_FILE": sandbox.path("id")]
+        let restore = try sandbox.execute("/bin/bash", [OffsiteKitTests.kit.appendingPathComponent("restore-offsite.sh").path, "restore"],
+                                          environment: environment.merging(keys) { $1 })
+        #expect(restore.status == 0, "\(restore)", sourceLocation: sourceLocation)
+        #expect(restore.stderr.contains("the archive holds no 'silver-auth.sql' (skipped)"), "\(restore)", sourceLocation: sourceLocation)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(restore.stdout)) as? [String: Any], "\(restore)",
+                                  sourceLocation: sourceLocation)
+        #expect(report["kind"] as? String == "restore" && report["rto_met"] as? Bool == true, "\(report)", sourceLocation: sourceLocation)
+        #expect((report["rto_seconds"] as? NSNumber)?.intValue == 14_400, sourceLocation: sourceLocation)
+        let newest = try targetFiles().filter { $0.hasSuffix(".sarc") }.last
+        #expect(report["archive"] as? String == newest, "\(report)", sourceLocation: sourceLocation)
+        let stages = try #require(report["stages"] as? [[String: Any]], sourceLocation: sourceLocation)
+        #expect(stages.map { $0["name"] as? String } == ["first", "next", "all"], "\(report)", sourceLocation: sourceLocation)
+        #expect(stages.map { $0["entries"] as? [String] } == [["env.backup"], ["authentik.sql"], []], "\(report)", sourceLocation: sourceLocation)
+        let doneAfter = stages.compactMap { ($0["done_after_seconds"] as? NSNumber)?.doubleValue }
+        #expect(doneAfter.count == 3 && doneAfter == doneAfter.sorted(), "in priority order: \(report)", sourceLocation: sourceLocation)
+        let total = try #require((report["total_seconds"] as? NSNumber)?.doubleValue, sourceLocation: sourceLocation)
+        #expect(total >= doneAfter.last! && total < 14_400, "\(report)", sourceLocation: sourceLocation)
+
+        let backup = try FileManager.default.contentsOfDirectory(atPath: sandbox.path("backups")).sorted().last!
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.path("restore/1-first")) == ["env.backup"], sourceLocation: sourceLocation)
+        #expect(try sandbox.read("restore/1-first/env.backup") == Array(secret.utf8), sourceLocation: sourceLocation)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.path("restore/2-next")) == ["authentik.sql"], sourceLocation: sourceLocation)
+        for file in ["env.backup", "authentik.sql", "MANIFEST.sha256"] {
+            #expect(try sandbox.read("restore/3-all/\(file)") == (try sandbox.read("backups/\(backup)/\(file)")), "\(file)",
+                    sourceLocation: sourceLocation)
+        }
+
+        // Restoring into the same place again is refused: nothing mixed.
+        let again = try sandbox.execute("/bin/bash", [OffsiteKitTests.kit.appendingPathComponent("restore-offsite.sh").path, "restore"],
+                                        environment: environment.merging(keys) { $1 })
+        #expect(again.status == 64 && again.stderr.contains("is not empty"), "\(again)", sourceLocation: sourceLocation)
+        // An RTO the restore cannot meet: restored all the same, and 75.
+        let late = try sandbox.execute("/bin/bash", [OffsiteKitTests.kit.appendingPathComponent("restore-offsite.sh").path, "late"],
+                                       environment: environment.merging(keys) { $1 }.merging(["OFFSITE_RTO": "0s"]) { $1 })
+        #expect(late.status == 75 && late.stderr.contains("RTO of 0s MISSED"), "\(late)", sourceLocation: sourceLocation)
+        #expect(try sandbox.read("late/1-first/env.backup") == Array(secret.utf8), sourceLocation: sourceLocation)
+    }
+}
+
+/// An HTTP server on 127.0.0.1 (Python's http.server) that answers every
+/// request with 200 and records its path, for one test: the health-check
+/// service the offsite kit pings.
+final class LoopbackHTTPServer {
+    let port: Int
+    private let process: Process
+    private let log: String
+
+    init(in sandbox: Sandbox) throws {
+        log = sandbox.path("http-requests.log")
+        let portFile = sandbox.path("http-port")
+        let script = """
+            import http.server, sys
+            log = open(sys.argv[1], "a", buffering=1)
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    log.write(self.path + "\\n")
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                do_POST = do_HEAD = do_GET
+                def log_message(self, *args):
+                    pass
+            server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+            with open(sys.argv[2] + ".tmp", "w") as f:
+                f.write(str(server.server_port))
+            import os
+            os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+            server.serve_forever()
+            """
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try ExternalTool.python3.path())
+        process.arguments = ["-c", script, log, portFile]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: portFile) {
+            guard process.isRunning, Date() < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw HarnessError("the HTTP server on loopback did not start")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        port = Int(try String(contentsOfFile: portFile, encoding: .utf8)) ?? 0
+    }
+
+    deinit { stop() }
+
+    /// The paths requested so far, in order.
+    func requests() throws -> [String] {
+        guard FileManager.default.fileExists(atPath: log) else { return [] }
+        return try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    /// Stops it with SIGKILL: a child of the test process inherits its
+    /// blocked signals, SIGTERM among them, and Python does not unblock it.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
 }

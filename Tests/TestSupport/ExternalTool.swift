@@ -34,6 +34,8 @@ public enum ExternalTool: String, CaseIterable, Sendable, CustomStringConvertibl
     /// OpenSSH's server and client, for sftp and rsync targets on loopback.
     case sshd
     case ssh
+    /// The offsite kit's health-check pings.
+    case curl
 
     public var description: String { rawValue }
 
@@ -54,6 +56,7 @@ public enum ExternalTool: String, CaseIterable, Sendable, CustomStringConvertibl
         case .systemdAnalyze: return "systemd"
         case .sshd: return "openssh-server"
         case .ssh: return "openssh-client"
+        case .curl: return "curl"
         }
     }
 
