@@ -18,7 +18,8 @@ struct Open: ParsableCommand {
             stream instead.
 
             --only ENTRY (repeatable; a directory means everything below it) \
-            restores or lists just those entries. From a format 2 archive in a \
+            restores or lists just those entries; with -o, a single --only FILE \
+            writes that file's content (to standard output with -o -). From a format 2 archive in a \
             file, --list and --only read the archive's index and only the records \
             that hold what is asked for, each authenticated before use; from a \
             pipe or a format 1 archive they read the whole archive.
@@ -43,7 +44,7 @@ struct Open: ParsableCommand {
     var list = false
 
     @Option(name: .customLong("only"),
-            help: ArgumentHelp("With -C or --list: just this entry, or this directory and everything below it (a path inside the archive). Repeatable.", valueName: "ENTRY"))
+            help: ArgumentHelp("With -C or --list: just this entry, or this directory and everything below it (a path inside the archive). Repeatable. With -o: the one file whose content to write.", valueName: "ENTRY"))
     var only: [String] = []
 
     @Argument(help: ArgumentHelp("The archive ('-' or absent: standard input).", valueName: "ARCHIVE"))
@@ -56,8 +57,11 @@ struct Open: ParsableCommand {
         guard [destination != nil, list, output.output != nil].filter({ $0 }).count <= 1 else {
             throw ValidationError("-C, --list and -o are alternatives: give one")
         }
-        if !only.isEmpty && destination == nil && !list {
-            throw ValidationError("--only restores into -C DEST or lists with --list: give one of them")
+        if !only.isEmpty && destination == nil && !list && output.output == nil {
+            throw ValidationError("--only restores into -C DEST, lists with --list, or writes one file's content with -o FILE: give one of them")
+        }
+        if only.count > 1 && output.output != nil {
+            throw ValidationError("-o writes one file's content: give exactly one --only FILE (several go to -C DEST)")
         }
     }
 
@@ -91,6 +95,14 @@ struct Open: ParsableCommand {
                 try Restore.check(reader, options: options, cancellation: TerminationSignals.cancellation, list: Self.show)
             }
             Terminal.note(ContentsOptions.manifestNote(summary))
+        } else if !only.isEmpty {
+            guard isTar else { throw CommandFailure(.usage, "the archive holds a byte stream, not a directory: --only has no entry to choose") }
+            let (sink, file) = try output.open(mode: 0o600)
+            let summary = try meter.showing {
+                try Restore.writeEntry(reader, into: sink, options: options, cancellation: TerminationSignals.cancellation)
+            }
+            try file?.commit()
+            Terminal.note("wrote '\(only[0])' (\(counted(summary.contentBytes, "byte"))); \(ContentsOptions.manifestNote(summary))")
         } else {
             if isTar && output.output == nil {
                 throw CommandFailure(.usage, "the archive holds a directory: extract it with -C DEST, list it with --list, or get the tar stream with -o FILE (or -o -)")
@@ -126,7 +138,12 @@ extension Open {
             Terminal.note("sealed-archive: warning: the archive is not signed: its origin cannot be checked")
         }
         let read = { "read \(counted(file.bytesRead, "byte")) of \(file.size)" }
-        if let destination {
+        if output.output != nil {
+            let (sink, file) = try output.open(mode: 0o600)
+            let summary = try Restore.writeEntry(archive, into: sink, options: options, cancellation: TerminationSignals.cancellation)
+            try file?.commit()
+            Terminal.note("wrote '\(only[0])' (\(counted(summary.contentBytes, "byte"))) by the archive's index (\(read())); \(ContentsOptions.manifestNote(summary))")
+        } else if let destination {
             let summary = try Restore.extract(archive, to: destination, options: options, cancellation: TerminationSignals.cancellation)
             Terminal.note("restored \(counted(summary.files, "file")), \(counted(summary.directories, "directory", "directories")), \(counted(summary.symlinks + summary.hardlinks, "link")) (\(counted(summary.contentBytes, "byte"))) into \(destination) by the archive's index (\(read())); \(ContentsOptions.manifestNote(summary))")
         } else {

@@ -115,6 +115,66 @@ import TestSupport
         expectCompleted(try sandbox.run(["open", "-i", "id", "--only", "db/dump.sql", "-C", "out", "a.sarc"]))
     }
 
+    /// `--only FILE -o OUT`: one file's content, to a file (0600, only once
+    /// every check passed) or standard output, by the index from a format 2
+    /// file, by a whole read from a pipe or a format 1 archive; the same
+    /// bytes each way. Anything but one regular file is a usage error,
+    /// with nothing written.
+    @Test func oneFileGoesToAFileOrStandardOutput() throws {
+        let fixture = try Self.makeFixture()
+        let sandbox = fixture.sandbox
+        let dump = try sandbox.read("src/db/dump.sql")
+        for (archive, stdin) in [("a.sarc", Input.none), ("-", .file("a.sarc")), ("v1.sarc", .none), ("-", .file("v1.sarc"))] {
+            let streamed = try sandbox.run(["open", "-i", "id", "--signer", fixture.signer, "--only", "db/dump.sql", "-o", "-", archive], stdin: stdin)
+            expectCompleted(streamed)
+            #expect(streamed.stdout == dump, "\(archive): \(streamed.stdout.count) bytes")
+            #expect(streamed.stderr.contains("MANIFEST.sha256 matches (1 file)"), "\(streamed)")
+        }
+        let byIndex = try sandbox.run(["open", "-i", "id", "--signer", fixture.signer, "--only", "config/env.backup", "-o", "env.out", "a.sarc"])
+        expectCompleted(byIndex)
+        #expect(try sandbox.read("env.out") == sandbox.read("src/config/env.backup"))
+        #expect(try sandbox.mode("env.out") == 0o600)
+        let (read, size) = try #require(Self.bytesRead(byIndex), "\(byIndex)")
+        #expect(read < size / 2, "read \(read) of \(size)")
+
+        for archive in ["a.sarc", "v1.sarc"] {
+            expectError(try sandbox.run(["open", "-i", "id", "--only", "config", "-o", "dir.out", archive]), 64, mentioning: ["config", "-C DEST"])
+            #expect(!sandbox.exists("dir.out"))
+        }
+        expectError(try sandbox.run(["open", "-i", "id", "--only", "db/dump.sql", "--only", "config/env.backup", "-o", "two.out", "a.sarc"]), 64)
+        #expect(!sandbox.exists("two.out"))
+    }
+
+    /// The manifest contradicts the file: refused (65) with no output file.
+    @Test func oneFileTheManifestContradictsIsNotWritten() throws {
+        let fixture = try Self.makeFixture(manifestLie: true)
+        let sandbox = fixture.sandbox
+        for archive in ["a.sarc", "v1.sarc"] {
+            expectError(try sandbox.run(["open", "-i", "id", "--only", "config/env.backup", "-o", "env.out", archive]), 65, mentioning: ["MANIFEST.sha256"])
+            #expect(!sandbox.exists("env.out"))
+            expectNoOutput(sandbox, "env.out")
+        }
+    }
+
+    /// A hard link has no content of its own in the tar: its target is
+    /// named instead, in both formats.
+    @Test func aHardLinkNamesItsTarget() throws {
+        let sandbox = try Sandbox()
+        let recipient = try sandbox.makeIdentity("id")
+        try FileManager.default.createDirectory(atPath: sandbox.path("tree"), withIntermediateDirectories: false)
+        try sandbox.write("tree/data", randomBytes(10_000))
+        try FileManager.default.linkItem(atPath: sandbox.path("tree/data"), toPath: sandbox.path("tree/linked"))
+        for version in ["1", "2"] {
+            expectCompleted(try sandbox.run(["seal", "--format-version", version, "-r", recipient, "-o", "t\(version).sarc", "tree"]))
+            let result = try sandbox.run(["open", "-i", "id", "--only", "linked", "-o", "-", "t\(version).sarc"])
+            expectError(result, 64, mentioning: ["hard link to 'data'"])
+            #expect(result.stdout.isEmpty)
+            let data = try sandbox.run(["open", "-i", "id", "--only", "data", "-o", "-", "t\(version).sarc"])
+            let content = try sandbox.read("tree/data")
+            #expect(data.status == 0 && data.stdout == content, "\(data)")
+        }
+    }
+
     /// Issue 10's attack: an archive to a real recipient whose header names
     /// the host's signer key, made by someone holding only public keys. A
     /// required signer refuses it with nothing on the pipe.

@@ -83,11 +83,23 @@ extension Restore {
         }
     }
 
+    /// `open --only FILE -o OUT` of a format 2 archive in a file: the one
+    /// regular file `options.only` names, read by the index (only its
+    /// records), checked as ``extract(_:to:options:cancellation:)`` checks
+    /// it, its content written to `sink` as it is read.
+    public static func writeEntry(_ archive: UnlockedSeekableArchive, into sink: ByteSink, options: RestoreOptions,
+                                  cancellation: Cancellation = Cancellation()) throws -> ContentsSummary {
+        try requireOneEntry(options)
+        let payload = try seekablePayload(archive)
+        return try readEntries(of: payload, options: options, staging: nil, contentSink: sink, cancellation: cancellation,
+                               inputBytes: { archive.reader.bytesRead })
+    }
+
     /// The entries `options.only` names, read from `payload` by its index
     /// and checked against it, with every rule of extraction; written into
     /// `staging` when given (else only checked). What `extract` does in its
     /// staging directory, and what the payload fuzzer drives.
-    static func readEntries(of payload: SeekablePayload, options: RestoreOptions, staging: [UInt8]?,
+    static func readEntries(of payload: SeekablePayload, options: RestoreOptions, staging: [UInt8]?, contentSink: ByteSink? = nil,
                             cancellation: Cancellation, inputBytes: @escaping () -> UInt64) throws -> ContentsSummary {
         guard let only = options.only else {
             throw SealedArchiveError(.invalidArgument, "a restore by the index restores the entries named with --only; without it, read the whole archive")
@@ -99,6 +111,13 @@ extension Restore {
             return selection.select(path)
         }
         try selection.requireAllMatched()
+        // What -o can write is known from the index, before any record is read.
+        if contentSink != nil, let k = chosen.first(where: { entries[$0].kind != .regular }) {
+            let name = shownName(entries[k].path)
+            throw SealedArchiveError(.invalidArgument, entries[k].kind == .hardLink
+                ? "'\(name)' is a hard link to '\(shownName(entries[k].link))': name that file with --only to write its content"
+                : "'\(name)' is not a file: restore it with -C DEST")
+        }
         let ranges = chosen.map { k in range(ofEntry: k, in: payload) }
 
         var manifestText: [UInt8]?
@@ -112,6 +131,7 @@ extension Restore {
             let tar = try indexMustDescribeTar { try TarStreamReader(source: source, decompressing: false) }
             var walk = TarWalk(options: options, cancellation: cancellation, inputBytes: inputBytes)
             walk.staging = staging
+            walk.contentSink = contentSink
             walk.selection = try OnlySelection(only)
             walk.manifestText = manifestText
             var seen = 0

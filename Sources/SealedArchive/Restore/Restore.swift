@@ -218,13 +218,38 @@ public enum Restore {
         return plaintext.result!
     }
 
+    /// `open --only FILE -o OUT`: the content of the one regular file
+    /// `options.only` names, written to `sink` as it is read (holes as
+    /// zeros), with every check of a whole read: each chunk, the digest and
+    /// signature, the entry's place in the tar, and MANIFEST.sha256 when it
+    /// lists the file (checked at the end: on a stream, a non-zero exit
+    /// means the bytes written must not be trusted). Anything but one
+    /// regular file is refused [`invalidArgument`].
+    public static func writeEntry(_ reader: UnlockedArchiveReader, into sink: ByteSink, options: RestoreOptions,
+                                  cancellation: Cancellation = Cancellation()) throws -> ContentsSummary {
+        try requireTar(reader)
+        try requireOneEntry(options)
+        return try walk(reader, options: options, staging: nil, list: nil, contentSink: sink, cancellation: cancellation)
+    }
+
+    /// `--only` with `-o` names exactly one entry.
+    static func requireOneEntry(_ options: RestoreOptions) throws {
+        guard options.only?.count == 1 else {
+            throw SealedArchiveError(.invalidArgument, "-o writes one file's content: give exactly one --only FILE (several, or a directory, go to -C DEST)")
+        }
+    }
+
     private static func walk(_ reader: UnlockedArchiveReader, options: RestoreOptions, staging: [UInt8]?,
-                             list: ((ListedEntry) throws -> Void)?, cancellation: Cancellation) throws -> ContentsSummary {
-        try UTF8Locale.run { try walkInUTF8(reader, options: options, staging: staging, list: list, cancellation: cancellation) }
+                             list: ((ListedEntry) throws -> Void)?, contentSink: ByteSink? = nil,
+                             cancellation: Cancellation) throws -> ContentsSummary {
+        try UTF8Locale.run {
+            try walkInUTF8(reader, options: options, staging: staging, list: list, contentSink: contentSink, cancellation: cancellation)
+        }
     }
 
     private static func walkInUTF8(_ reader: UnlockedArchiveReader, options: RestoreOptions, staging: [UInt8]?,
-                                   list: ((ListedEntry) throws -> Void)?, cancellation: Cancellation) throws -> ContentsSummary {
+                                   list: ((ListedEntry) throws -> Void)?, contentSink: ByteSink?,
+                                   cancellation: Cancellation) throws -> ContentsSummary {
         let plaintext = try reader.plaintext()
         // Format 2: the frames are decompressed on every core, and the
         // stored index is checked against the tar as it is read.
@@ -237,6 +262,7 @@ public enum Restore {
                            inputBytes: { framed?.compressedBytesDelivered ?? plaintext.bytesRead })
         walk.staging = staging
         walk.list = list
+        walk.contentSink = contentSink
         walk.selection = try options.only.map { try OnlySelection($0) }
         if let index { walk.observe = { entry, sha256 in try index.append(IndexEntry(entry, sha256: sha256)) } }
         return try walk.run(tar) {

@@ -30,6 +30,9 @@ struct TarWalk {
     /// The manifest's text when it was read elsewhere (a partial read
     /// fetches it by the index); else it is taken from the stream.
     var manifestText: [UInt8]?
+    /// `open --only FILE -o OUT`: the selected entries' content goes here
+    /// (holes as zeros), and each selected entry must be a regular file.
+    var contentSink: ByteSink?
 
     init(options: RestoreOptions, cancellation: Cancellation, inputBytes: @escaping () -> UInt64) {
         self.options = options
@@ -74,6 +77,9 @@ struct TarWalk {
             let name = shownName(path)
             let selected = selection?.select(path) ?? true
             let readsManifest = path == Manifest.name && options.checkManifest && self.manifestText == nil
+            if selected, contentSink != nil {
+                try Self.requireFile(entry, path: path)
+            }
             if selected {
                 try list?(ListedEntry(path: name, kind: Restore.kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
                                       modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map(shownName)))
@@ -96,6 +102,7 @@ struct TarWalk {
             var fileSHA256: [UInt8]?
             switch entry.kind {
             case .file:
+                let output = selected ? contentSink.map { ContentOutput(sink: $0, name: name) } : nil
                 let content = try ContentHasher(size: entry.size, path: path)
                 let countHole = { (bytes: Int) throws in try countTowardsLimit(bytes, name: name) }
                 var text: [UInt8] = []
@@ -113,8 +120,10 @@ struct TarWalk {
                         text += Array(block.bytes)
                     }
                     try writer?.write(block.bytes, at: block.offset, name: name)
+                    try output?.write(block.bytes, at: block.offset)
                 }
                 let sha256 = try content.finish(countZeros: countHole)
+                try output?.finish(size: entry.size)
                 fileSHA256 = sha256
                 if readsManifest { manifestText = text }
                 if selected {
@@ -170,6 +179,52 @@ struct TarWalk {
             }
         }
         return summary
+    }
+}
+
+extension TarWalk {
+    /// What `--only PATH -o OUT` can write: one file's bytes.
+    static func requireFile(_ entry: TarEntry, path: [UInt8]) throws {
+        switch entry.kind {
+        case .file:
+            return
+        case .hardlink:
+            let target = entry.hardlinkTarget.map(shownName) ?? "?"
+            throw SealedArchiveError(.invalidArgument, "'\(shownName(path))' is a hard link to '\(target)': name that file with --only to write its content")
+        default:
+            throw SealedArchiveError(.invalidArgument, "'\(shownName(path))' is a \(Restore.kindName(entry.kind)), not a file: restore it with -C DEST")
+        }
+    }
+}
+
+/// One file's content written to a sink in order, its holes (a sparse
+/// file's map jumps over them) written as zeros.
+private final class ContentOutput {
+    let sink: ByteSink
+    let name: String
+    private var written: Int64 = 0
+
+    init(sink: ByteSink, name: String) {
+        self.sink = sink
+        self.name = name
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        try zeros(upTo: offset)
+        try sink.write(bytes)
+        written = offset + Int64(bytes.count)
+    }
+
+    func finish(size: Int64) throws { try zeros(upTo: size) }
+
+    private static let zeroBlock = [UInt8](repeating: 0, count: 1 << 16)
+
+    private func zeros(upTo offset: Int64) throws {
+        while written < offset {
+            let n = Int(min(Int64(Self.zeroBlock.count), offset - written))
+            try Self.zeroBlock.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+            written += Int64(n)
+        }
     }
 }
 
