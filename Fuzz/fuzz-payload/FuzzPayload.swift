@@ -85,7 +85,27 @@ func restoreByIndex(_ payload: SeekablePayload) {
         } catch {
             Fuzz.check(false, "restore by the index threw a foreign error: \(error)")
         }
+        // `open --only FILE -o -`: the file's content, exactly its size, or
+        // a refusal (a directory or link is a usage error).
+        let sink = CountingSink()
+        do {
+            let summary = try Restore.readEntries(of: payload, options: options, staging: nil, contentSink: sink,
+                                                  cancellation: Cancellation(), inputBytes: { 1 << 20 })
+            Fuzz.check(UInt64(sink.count) == summary.contentBytes, "-o wrote \(sink.count) bytes of a \(summary.contentBytes)-byte file")
+        } catch let error as SealedArchiveError {
+            let allowed: [SealedArchiveError.Code] = [.damaged, .limit, .unsafeEntry, .manifest, .invalidArgument]
+            Fuzz.check(allowed.contains(error.code), "-o by the index threw \(error.code.rawValue): \(error.message)")
+        } catch {
+            Fuzz.check(false, "-o by the index threw a foreign error: \(error)")
+        }
     }
+}
+
+/// Counts what it is given and keeps none of it (a sparse entry may
+/// declare a gigabyte of holes).
+final class CountingSink: ByteSink {
+    private(set) var count = 0
+    func write(_ bytes: UnsafeRawBufferPointer) throws { count += bytes.count }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
