@@ -57,6 +57,7 @@ for unit in "${units[@]}"; do
 done
 grep -qF "ExecStart=$prefix/lib/sealed-archive/backup-offsite.sh" "$etc/systemd/system/sealed-archive-offsite.service" \
     || fail "the offsite unit does not run the installed script"
+if grep -qE '(=|# )(/usr/local/|/etc/sealed-archive/)' "$etc/sealed-archive/offsite.env"; then fail "offsite.env still names /usr/local or /etc/sealed-archive"; fi
 touch "$etc/sealed-archive/drill.env"
 if command -v systemd-analyze >/dev/null; then
     systemd-analyze verify --man=no "${units[@]}" 2>"$root/analyze.err" || fail "systemd-analyze verify: $(cat "$root/analyze.err")"

@@ -17,6 +17,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/usr/local}
 sysconfdir=${SYSCONFDIR:-/etc}
+for dir in "$prefix" "$sysconfdir"; do
+    # Written into the units and configuration with sed.
+    case "$dir" in
+    /*) ;;
+    *) echo "install: error: '$dir' is not an absolute path" >&2; exit 64 ;;
+    esac
+    case "$dir" in
+    *[\|\&\\]* | *$'\n'*) echo "install: error: '$dir' holds '|', '&', a backslash or a newline: choose another" >&2; exit 64 ;;
+    esac
+done
+# The installed paths, in place of the ones the kit's files name.
+localize() { sed -e "s|/usr/local/|$prefix/|g" -e "s|/etc/sealed-archive/|$sysconfdir/sealed-archive/|g" "$1"; }
 configuration=${CONFIGURATION:-release}
 export PATH="/opt/swift/usr/bin:$PATH"
 step() { echo "install: $*"; }
@@ -59,15 +71,16 @@ for unit in Tools/offsite/systemd/*; do
     # The units name /usr/local and /etc; another prefix or configuration
     # directory is written into them.
     target="$sysconfdir/systemd/system/$(basename "$unit")"
-    sed -e "s|/usr/local/|$prefix/|g" -e "s|/etc/sealed-archive/|$sysconfdir/sealed-archive/|g" "$unit" > "$target"
+    localize "$unit" > "$target"
     chmod 0644 "$target"
 done
 install -d -m 0700 "$sysconfdir/sealed-archive"
 if [ ! -e "$sysconfdir/sealed-archive/offsite.env" ]; then
-    install -m 0600 Tools/offsite/offsite.env.example "$sysconfdir/sealed-archive/offsite.env"
+    localize Tools/offsite/offsite.env.example > "$completions/offsite.env"
+    install -m 0600 "$completions/offsite.env" "$sysconfdir/sealed-archive/offsite.env"
     step "wrote $sysconfdir/sealed-archive/offsite.env (0600) from the example"
 else
     step "kept the existing $sysconfdir/sealed-archive/offsite.env"
 fi
 if [ "$sysconfdir" = /etc ] && command -v systemctl >/dev/null; then systemctl daemon-reload || true; fi
-echo "installed into $prefix; edit $sysconfdir/sealed-archive/offsite.env, then: systemctl enable --now sealed-archive-offsite.timer sealed-archive-offsite-verify.timer sealed-archive-drill.timer"
+echo "installed into $prefix; edit $sysconfdir/sealed-archive/offsite.env, then: systemctl enable --now sealed-archive-offsite.timer sealed-archive-offsite-verify.timer (the drill timer belongs where the keyring is: RUNBOOK.md)"

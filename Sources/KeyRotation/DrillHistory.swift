@@ -55,8 +55,11 @@ public struct DrillHistory: Sendable, Equatable {
             guard summary.kind == "drill" else {
                 throw SealedArchiveError(.invalidArgument, "\(where_) is a '\(summary.kind)' object, not a drill's JSON")
             }
-            guard let text = summary.drilled_at, let at = try? KeyringTime.parse(text) else {
+            guard let text = summary.drilled_at else {
                 throw SealedArchiveError(.invalidArgument, "\(where_) has no drilled_at time (written before drills recorded when they ran): drill again, and move the old history aside")
+            }
+            guard let at = KeyringTime.parseStored(text) else {
+                throw SealedArchiveError(.invalidArgument, "\(where_) has drilled_at '\(text)', not a time as drill writes it (2027-01-15T08:00:00Z)")
             }
             drills.append(Drill(at: at, archive: summary.archive.archive, passed: summary.ok,
                                 failure: summary.failures.first, restoreSeconds: summary.restore_seconds,
@@ -139,10 +142,15 @@ extension DrillHistory {
     /// The monthly drill, with a few days' slack for a timer's delay.
     public static let defaultMaxAge: TimeInterval = 35 * 86_400
 
+    /// The history as it stood at `at`: drills dated later are left out (a
+    /// review planned for a past date, or a drill machine whose clock runs
+    /// ahead, must not let a "future" drill hide an overdue one).
+    func asOf(_ at: Date) -> DrillHistory { DrillHistory(drills: drills.filter { $0.at <= at }) }
+
     /// The review's actions for the history at `at`: the newest drill
     /// failed, or none is recent enough (or none was ever recorded).
     func reviewActions(at: Date, maxAge: TimeInterval) -> [ReviewAction] {
-        guard let newest else {
+        guard let newest = asOf(at).newest else {
             return [ReviewAction(kind: .drillOverdue,
                                  message: "no restore drill is recorded in the drill history: run one now (drill-offsite.sh, or 'sealed-archive drill --json' appended to the history)")]
         }

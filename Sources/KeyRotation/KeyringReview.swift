@@ -92,7 +92,7 @@ enum KeyringReview {
         }
         return ReviewReport(at: at, policy: policy, keys: keys, actions: actions, inventory: summary,
                             assumption: inventory == nil ? assumption(policy: policy, at: at) : nil,
-                            drills: drills.map { DrillsSummary($0, maxAge: maxDrillAge) })
+                            drills: drills.map { DrillsSummary($0.asOf(at), maxAge: maxDrillAge) })
     }
 
     /// What review and prune assume without an inventory.

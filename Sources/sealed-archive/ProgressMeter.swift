@@ -158,9 +158,15 @@ enum ProgressLine {
         state.withLock { state in
             guard state.paused == 0 else { return }
             let escaped = TerminalText.escaped(text)
-            FileHandle.standardError.write(Data((inPlace ? "\r\(escaped)\u{1B}[K" : escaped + "\n").utf8))
+            writeToStandardError(inPlace ? "\r\(escaped)\u{1B}[K" : escaped + "\n")
             state.shown = inPlace
         }
+    }
+
+    /// Writes to standard error, ignoring a failure: a log pipe that closed
+    /// (EPIPE) must not end a seal half way, as FileHandle's write would.
+    static func writeToStandardError(_ text: String) {
+        _ = Array(text.utf8).withUnsafeBytes { try? POSIX.writeAll(2, $0, what: "standard error") }
     }
 
     /// Wipes the line if one is shown.
@@ -169,19 +175,27 @@ enum ProgressLine {
     /// Runs `body` (which writes to the terminal) with no progress line on it.
     static func clearing<T>(_ body: () throws -> T) rethrows -> T {
         try state.withLock { state in
-            if state.shown {
-                FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-                state.shown = false
-            }
+            wipe(&state)
             return try body()
         }
     }
 
-    /// Runs `body` (a prompt) with no progress line drawn meanwhile.
+    /// Runs `body` (a prompt) with no progress line on the terminal and
+    /// none drawn meanwhile. (One lock for the wipe and the count: the
+    /// mutex is not recursive.)
     static func paused<T>(_ body: () throws -> T) rethrows -> T {
-        clearing { state.withLock { $0.paused += 1 } }
+        state.withLock { state in
+            wipe(&state)
+            state.paused += 1
+        }
         defer { state.withLock { $0.paused -= 1 } }
         return try body()
+    }
+
+    private static func wipe(_ state: inout State) {
+        guard state.shown else { return }
+        writeToStandardError("\r\u{1B}[K")
+        state.shown = false
     }
 }
 

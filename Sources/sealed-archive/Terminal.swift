@@ -47,7 +47,7 @@ enum Terminal {
     }
 
     private static func write(_ text: String) {
-        ProgressLine.clearing { FileHandle.standardError.write(Data(text.utf8)) }
+        ProgressLine.clearing { ProgressLine.writeToStandardError(text) }
     }
 }
 

@@ -276,6 +276,31 @@ import TestSupport
         #expect(unreachable.stderr.contains("health check ping 'success' failed (ignored)"), "\(unreachable)")
     }
 
+    /// restore-offsite.sh: storage without an archive is 74 with a line
+    /// saying so; a restore that failed after the fetch leaves DEST holding
+    /// only the fetched archive, and the next attempt into it goes ahead.
+    @Test func theRestoreScriptSaysWhatIsMissingAndCanBeRunAgain() throws {
+        let host = try Host(method: "copy")
+        try host.sandbox.write("signers", Array((try host.sandbox.recipient("host.signing") + "\n").utf8))
+        _ = try host.sandbox.run(["keygen", "-o", "other"])
+        let script = OffsiteKitTests.kit.appendingPathComponent("restore-offsite.sh").path
+        func restore(_ identity: String) throws -> RunResult {
+            try host.sandbox.execute("/bin/bash", [script, "dest"], environment: host.environment.merging([
+                "OFFSITE_SIGNERS_FILE": host.sandbox.path("signers"), "OFFSITE_IDENTITY_FILE": host.sandbox.path(identity)]) { $1 })
+        }
+        let empty = try restore("id")
+        #expect(empty.status == 74 && empty.stderr.contains("no archive of prefix 'offsite'"), "\(empty)")
+
+        try host.backup(day: 1)
+        #expect(try host.run("backup-offsite.sh", day: 1).status == 0)
+        let wrongKey = try restore("other")
+        #expect(wrongKey.status == 77, "\(wrongKey)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: host.sandbox.path("dest")) == ["archive"])
+        let retried = try restore("id")
+        #expect(retried.status == 0, "\(retried)")
+        #expect(try host.sandbox.read("dest/1-first/env.backup") == Array("SECRET=1\n".utf8))
+    }
+
     @Test func anArchiveThatIsNotOursIsNeverDeleted() throws {
         let host = try Host(method: "copy")
         try host.backup(day: 1)

@@ -101,4 +101,40 @@ import TestSupport
         #expect(text.contains("\r\u{1B}[Ksealed 's.sarc'"), "\(text.debugDescription)")
         #expect(!text.contains("sealing: 2.0 MiB"), "no final progress line on a terminal: \(text.debugDescription)")
     }
+
+    /// A passphrase asked on the terminal while progress is on: the line is
+    /// held off for the prompt, and the passphrase typed there opens the key
+    /// (the prompt shares the progress line's lock).
+    @Test(.enabled(if: ExternalTool.script.enabled, "needs script(1) (Debian package bsdutils)"))
+    func aPassphrasePromptOnTheTerminalWorksWithProgress() throws {
+        let script = try ExternalTool.script.path()
+        let sandbox = try Sandbox()
+        try sandbox.write("pass", Array("correct horse\n".utf8))
+        let made = try sandbox.shell("exec \"$SA\" keygen --passphrase --passphrase-fd 3 -o protected.key 3<pass")
+        #expect(made.status == 0, "\(made)")
+        let recipient = try #require(made.stderr.split(separator: "\n").lazy.compactMap { $0.firstMatch(of: /age1[0-9a-z]+/) }.first.map { String($0.0) },
+                                     "\(made)")
+        try sandbox.write("plain", randomBytes(1 << 20))
+        #expect(try sandbox.run(["seal", "-r", recipient, "-o", "a.sarc", "plain"]).status == 0)
+        let binary = try CLI.binary().path
+        // script(1) gives the command a terminal; what it reads there is
+        // this pipe: the passphrase, typed once the prompt is up (echo off
+        // flushes what was typed before).
+        let typed = try sandbox.shell("(sleep 1; printf 'correct horse\\n') | '\(script)' -qec \"'\(binary)' open --progress always -i protected.key -o out a.sarc\" /dev/null")
+        #expect(typed.status == 0, "\(typed)")
+        #expect(typed.stdoutText.contains("Passphrase for "), "\(typed)")
+        #expect(try sandbox.read("out") == sandbox.read("plain"))
+    }
+
+    /// No terminal to ask on (setsid: no controlling terminal) and no
+    /// --passphrase-fd: a one-line refusal, 77, not a crash.
+    @Test(.enabled(if: ExternalTool.setsid.enabled, "needs setsid (util-linux)"))
+    func aPassphraseWithoutATerminalIsRefused() throws {
+        let sandbox = try Sandbox()
+        try sandbox.write("pass", Array("pw\n".utf8))
+        #expect(try sandbox.shell("exec \"$SA\" keygen --passphrase --passphrase-fd 3 -o protected.key 3<pass").status == 0)
+        try sandbox.write("plain", Array("x".utf8))
+        let result = try sandbox.execute(try ExternalTool.setsid.path(), ["-w", try CLI.binary().path, "recipient", "protected.key"])
+        expectError(result, 77, mentioning: ["no terminal", "--passphrase-fd"])
+    }
 }

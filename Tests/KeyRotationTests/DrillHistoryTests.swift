@@ -69,6 +69,17 @@ import SealedArchive
         #expect(keyring.review(inventory: nil, at: days(9), drills: drills, maxDrillAge: 7 * day).actions(.drillOverdue).count == 1)
     }
 
+    /// The history as it stood at the review's time: a drill dated later
+    /// (a review planned for a past date, a drill machine's clock ahead)
+    /// neither counts as the newest nor hides an overdue drill.
+    @Test func aDrillAfterTheReviewTimeIsLeftOut() throws {
+        let drills = try history([try line(at: days(1), ok: true, restore: 10), try line(at: days(90), ok: false, restore: nil)])
+        let report = keyring.review(inventory: nil, at: days(50), drills: drills)
+        #expect(report.actions(.drillFailed).isEmpty)
+        #expect(report.actions(.drillOverdue).count == 1)
+        #expect(report.drills?.count == 1 && report.drills?.newestAt == days(1))
+    }
+
     /// An empty history is no drill at all: overdue, not "nothing due".
     @Test func anEmptyHistoryIsOverdue() throws {
         let drills = try DrillHistory(parsing: Array("\n\n".utf8), name: "'history'")
@@ -92,7 +103,9 @@ import SealedArchive
         ("{\"kind\":\"drill\",\"ok\":tru", "line 2"),
         ("{\"failures\":[],\"kind\":\"archive\",\"ok\":true,\"schema\":1}", "'archive' object"),
         ("{\"failures\":[],\"kind\":\"drill\",\"ok\":true,\"schema\":1}", "no drilled_at"),
-        ("{\"drilled_at\":\"yesterday\",\"failures\":[],\"kind\":\"drill\",\"ok\":true,\"schema\":1}", "no drilled_at"),
+        ("{\"drilled_at\":\"yesterday\",\"failures\":[],\"kind\":\"drill\",\"ok\":true,\"schema\":1}", "not a time as drill writes it"),
+        ("{\"drilled_at\":\"2027-01-15\",\"failures\":[],\"kind\":\"drill\",\"ok\":true,\"schema\":1}", "not a time as drill writes it"),
+        ("{\"drilled_at\":\"2027-01-15T08:00:00+01:00\",\"failures\":[],\"kind\":\"drill\",\"ok\":true,\"schema\":1}", "not a time as drill writes it"),
         ("not json at all", "line 2"),
     ])
     func aBadLineIsRefusedWithItsNumber(bad: String, mentioning: String) throws {

@@ -21,6 +21,8 @@ public enum ExternalTool: String, CaseIterable, Sendable, CustomStringConvertibl
     /// python3 with PyNaCl (Debian: python3-nacl).
     case pyNaCl = "python3-nacl"
     case setpriv
+    /// util-linux `setsid`, to run a command without a controlling terminal.
+    case setsid
     case runuser
     /// GNU time, for peak RSS (`/usr/bin/time -f %M`).
     case gnuTime = "time"
@@ -48,7 +50,7 @@ public enum ExternalTool: String, CaseIterable, Sendable, CustomStringConvertibl
         case .rclone: return "rclone"
         case .python3: return "python3"
         case .pyNaCl: return "python3-nacl"
-        case .setpriv, .runuser: return "util-linux"
+        case .setpriv, .runuser, .setsid: return "util-linux"
         case .gnuTime: return "time"
         case .script: return "bsdutils"
         case .shellcheck: return "shellcheck"

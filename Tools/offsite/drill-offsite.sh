@@ -25,7 +25,8 @@ mkdir -p -- "$STATE_DIR"
 work=$(mktemp -d "$STATE_DIR/.drill.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
-newest=$(remote_list | grep -E "^${PREFIX}-[0-9]{8}T[0-9]{6}Z\\.sarc$" | LC_ALL=C sort | tail -n 1)
+listed=$(remote_list) || { log "cannot list $TARGET"; exit 74; }
+newest=$(grep -E "^${PREFIX}-[0-9]{8}T[0-9]{6}Z\\.sarc$" <<<"$listed" | LC_ALL=C sort | tail -n 1 || true)
 [ -n "$newest" ] || { log "no archive of prefix '$PREFIX' in $TARGET"; exit 74; }
 remote_fetch "$newest" "$work"
 log "drilling $newest"

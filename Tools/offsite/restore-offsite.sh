@@ -41,7 +41,10 @@ log() { printf 'offsite-restore: %s\n' "$*" >&2; }
 config_error() { log "configuration: $*"; exit 64; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-json_string() { printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"; }
+# A JSON string: backslash, quote and control characters escaped.
+json_string() {
+    printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' | tr -d '\000-\010\013-\037' | sed -e ':a;N;$!ba;s/\n/\\n/g')"
+}
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then config_error "usage: restore-offsite.sh DEST [ARCHIVE]"; fi
 dest=$1 wanted=${2:-}
@@ -50,13 +53,19 @@ keys=()
 [ -z "$KEYRING" ] || keys+=(--keyring "$KEYRING")
 [ -z "$IDENTITY" ] || keys+=(-i "$IDENTITY")
 [ "${#keys[@]}" -gt 0 ] || config_error "set SEALED_ARCHIVE_KEYRING (the keyring) or OFFSITE_IDENTITY_FILE (an identity) to open the archive"
+# The durations sealed-archive takes (90s, 45m, 4h, 1.5d, 2w).
 rto_seconds=$(awk -v d="$RTO" 'BEGIN {
-    n = d + 0; u = substr(d, length(d));
-    if (d !~ /^[0-9]+[smhd]$/) exit 1;
-    print n * (u == "s" ? 1 : u == "m" ? 60 : u == "h" ? 3600 : 86400) }') \
-    || config_error "OFFSITE_RTO must be a number with s, m, h or d (got '$RTO')"
-if [ -e "$dest" ] && [ -n "$(ls -A -- "$dest")" ]; then
-    log "$dest is not empty: restore into a new directory"; exit 64
+    if (d !~ /^[0-9]+(\.[0-9]+)?[smhdw]$/) exit 1;
+    n = substr(d, 1, length(d) - 1) + 0; u = substr(d, length(d));
+    printf "%d\n", n * (u == "s" ? 1 : u == "m" ? 60 : u == "h" ? 3600 : u == "d" ? 86400 : 604800) }') \
+    || config_error "OFFSITE_RTO must be a duration such as 90s, 45m, 4h, 1.5d or 2w (got '$RTO')"
+# DEST: new, empty, or holding only an earlier run's fetched archive
+# (archive/), which is fetched again; a previous restore's stages are
+# never mixed with this one's.
+if [ -e "$dest" ] && [ -n "$(find "$dest" -mindepth 1 -maxdepth 1 ! -name archive -print -quit)" ]; then
+    reuse=$(find "$dest/archive" -maxdepth 1 -name '*.sarc' -print -quit 2>/dev/null || true)
+    log "$dest is not empty: restore into a new directory${reuse:+ (to reuse the archive fetched there: restore-offsite.sh NEW-DEST \"$reuse\")}"
+    exit 64
 fi
 mkdir -p -- "$dest/archive"
 started=$(now)
@@ -68,7 +77,8 @@ else
     transport_check
     name=$wanted
     if [ -z "$name" ]; then
-        name=$(remote_list | grep -E "^${PREFIX}-[0-9]{8}T[0-9]{6}Z\\.sarc$" | LC_ALL=C sort | tail -n 1)
+        listed=$(remote_list) || { log "cannot list $TARGET"; exit 74; }
+        name=$(grep -E "^${PREFIX}-[0-9]{8}T[0-9]{6}Z\\.sarc$" <<<"$listed" | LC_ALL=C sort | tail -n 1 || true)
         [ -n "$name" ] || { log "no archive of prefix '$PREFIX' in $TARGET"; exit 74; }
     fi
     log "fetching $name from $TARGET"
@@ -82,7 +92,8 @@ log "fetched in $(elapsed "$started" "$fetched") s"
 # Its signature is checked here first: nothing is restored from a forgery.
 "$SA" open "${keys[@]}" --signers "$SIGNERS_FILE" --progress never --list -- "$archive" > "$dest/archive/.listing" \
     || { status=$?; log "cannot read the archive's entries (exit $status)"; exit "$status"; }
-listing=$(sed -E 's/^[a-z]+ +[0-7]+ +[0-9]+ //' "$dest/archive/.listing")
+# "KIND MODE SIZE PATH", links followed by " -> TARGET".
+listing=$(sed -E -e 's/^((symlink|hardlink) +[0-7]+ +[0-9]+ .*) -> .*$/\1/' -e 's/^[a-z]+ +[0-7]+ +[0-9]+ //' "$dest/archive/.listing")
 rm -f -- "$dest/archive/.listing"
 holds() { grep -qxF -- "$1" <<<"$listing"; }
 
