@@ -42,20 +42,13 @@ public final class ArchiveReader {
     ///   over the whole archive is verified after the last record.
     public init(source: ByteSource, trustedSigners: [TrustedSigner]? = nil) throws {
         self.source = source
-        var prefix = [UInt8](repeating: 0, count: ArchiveDecoder.prefixLength)
-        let prefixCount = try prefix.withUnsafeMutableBytes { try source.readFully(into: $0) }
-        let length = try prefix.withUnsafeBytes { try ArchiveDecoder.headerLength(fromPrefix: UnsafeRawBufferPointer(rebasing: $0[..<prefixCount])) }
-        var bytes = prefix + [UInt8](repeating: 0, count: length - prefix.count)
-        let restCount = try bytes.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[prefix.count...])) }
-        bytes.removeLast(length - prefix.count - restCount)
         // A signed version 2 header is followed by its signature, which the
         // decoder checks before anything else is read (FORMAT-v2.md check 9).
-        let parsed = try ArchiveHeader(parsing: bytes)
-        if parsed.leadLength > bytes.count {
-            let extra = parsed.leadLength - bytes.count
-            bytes += [UInt8](repeating: 0, count: extra)
-            let signatureCount = try bytes.withUnsafeMutableBytes { try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[length...])) }
-            bytes.removeLast(extra - signatureCount)
+        let (bytes, _) = try ArchiveLead.read { count in
+            var piece = [UInt8](repeating: 0, count: count)
+            let read = try piece.withUnsafeMutableBytes { try source.readFully(into: $0) }
+            piece.removeLast(count - read)
+            return piece
         }
         decoder = try ArchiveDecoder(parsing: bytes, trustedSigners: trustedSigners)
         header = decoder.header

@@ -23,16 +23,14 @@ public final class SeekableArchiveReader {
     /// `trustedSigners` as ``ArchiveReader``.
     public init(file: RandomAccessFile, trustedSigners: [TrustedSigner]? = nil) throws {
         self.file = file
-        let prefixCount = Int(min(UInt64(ArchiveDecoder.prefixLength), file.size))
-        let prefix = try file.read(at: 0, count: prefixCount)
-        let length = try prefix.withUnsafeBytes { try ArchiveDecoder.headerLength(fromPrefix: $0) }
-        var bytes = try file.read(at: 0, count: Int(min(UInt64(length), file.size)))
-        let parsed = try ArchiveHeader(parsing: bytes)
+        var offset: UInt64 = 0
+        let (bytes, parsed) = try ArchiveLead.read { count in
+            let piece = try file.read(at: offset, count: Int(min(UInt64(count), file.size - offset)))
+            offset += UInt64(piece.count)
+            return piece
+        }
         guard parsed.version == .v2 else {
             throw SealedArchiveError(.invalidArgument, "a version \(parsed.version) archive has no group table to seek by: read it whole")
-        }
-        if parsed.leadLength > bytes.count {
-            bytes += try file.read(at: UInt64(bytes.count), count: Int(min(UInt64(parsed.leadLength), file.size)) - bytes.count)
         }
         let decoder = try ArchiveDecoder(parsing: bytes, trustedSigners: trustedSigners)
         table = try Self.verifyTail(of: file, decoder: decoder)
