@@ -172,6 +172,10 @@ enum ProgressLine {
     /// Wipes the line if one is shown.
     static func wipe() { clearing {} }
 
+    /// Wipes the line unless another thread is writing (the signal thread,
+    /// about to end the process, must not wait on a stuck standard error).
+    static func wipeIfFree() { state.withLockIfAvailable { wipe(&$0) } }
+
     /// Runs `body` (which writes to the terminal) with no progress line on it.
     static func clearing<T>(_ body: () throws -> T) rethrows -> T {
         try state.withLock { state in

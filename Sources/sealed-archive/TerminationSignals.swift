@@ -47,6 +47,8 @@ enum TerminationSignals {
             TerminalPassphrase.restoreTerminal()
             _ = workStopped.wait(timeout: .now() + (completed ? reportTimeout : stopTimeout))
             TemporaryFiles.removeAll()
+            // The work may not have stopped (and wiped its progress line).
+            ProgressLine.wipeIfFree()
             Signals.die(of: received)
         }
     }

@@ -33,4 +33,18 @@ package final class Locked<Value: ~Copyable>: Sendable {
             return try body(&value)
         }
     }
+
+    /// Runs `body` with the value if the lock is free now; nil (and `body`
+    /// not run) if another thread holds it. For a thread that must not wait
+    /// (one about to end the process).
+    package func withLockIfAvailable<Result, E: Error>(
+        _ body: (inout sending Value) throws(E) -> sending Result
+    ) throws(E) -> sending Result? {
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        return try mutex.withLockIfAvailable { (value: inout sending Value) throws(E) -> sending Result in
+            ThreadSanitizer.acquire(key)
+            defer { ThreadSanitizer.release(key) }
+            return try body(&value)
+        }
+    }
 }
