@@ -147,10 +147,11 @@ extension DrillHistory {
     /// ahead, must not let a "future" drill hide an overdue one).
     func asOf(_ at: Date) -> DrillHistory { DrillHistory(drills: drills.filter { $0.at <= at }) }
 
-    /// The review's actions for the history at `at`: the newest drill
-    /// failed, or none is recent enough (or none was ever recorded).
+    /// The review's actions at `at` for this history (already as of `at`):
+    /// the newest drill failed, or none is recent enough (or none was ever
+    /// recorded).
     func reviewActions(at: Date, maxAge: TimeInterval) -> [ReviewAction] {
-        guard let newest = asOf(at).newest else {
+        guard let newest else {
             return [ReviewAction(kind: .drillOverdue,
                                  message: "no restore drill is recorded in the drill history: run one now (drill-offsite.sh, or 'sealed-archive drill --json' appended to the history)")]
         }

@@ -43,6 +43,8 @@ enum KeyringReview {
         actions += clockBehind(records, at: at)
         actions += unrecoverable(inside, byID: byID, policy: policy)
         if let sealingRecipients { actions += recipientsFileProblems(sealingRecipients, records: records) }
+        // The history as it stood at the time reviewed (DrillHistory.asOf).
+        let drills = drills?.asOf(at)
         if let drills { actions += drills.reviewActions(at: at, maxAge: maxDrillAge) }
         actions += signedOutsideWindow(inside, byID: byID)
         for record in records where record.isActive {
@@ -92,7 +94,7 @@ enum KeyringReview {
         }
         return ReviewReport(at: at, policy: policy, keys: keys, actions: actions, inventory: summary,
                             assumption: inventory == nil ? assumption(policy: policy, at: at) : nil,
-                            drills: drills.map { DrillsSummary($0.asOf(at), maxAge: maxDrillAge) })
+                            drills: drills.map { DrillsSummary($0, maxAge: maxDrillAge) })
     }
 
     /// What review and prune assume without an inventory.

@@ -112,11 +112,8 @@ extension Restore {
         }
         try selection.requireAllMatched()
         // What -o can write is known from the index, before any record is read.
-        if contentSink != nil, let k = chosen.first(where: { entries[$0].kind != .regular }) {
-            let name = shownName(entries[k].path)
-            throw SealedArchiveError(.invalidArgument, entries[k].kind == .hardLink
-                ? "'\(name)' is a hard link to '\(shownName(entries[k].link))': name that file with --only to write its content"
-                : "'\(name)' is not a file: restore it with -C DEST")
+        if contentSink != nil {
+            for k in chosen { try TarWalk.requireFile(TarEntry(indexEntry: entries[k]), path: entries[k].path) }
         }
         let ranges = chosen.map { k in range(ofEntry: k, in: payload) }
 

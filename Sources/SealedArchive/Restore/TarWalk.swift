@@ -102,7 +102,7 @@ struct TarWalk {
             var fileSHA256: [UInt8]?
             switch entry.kind {
             case .file:
-                let output = selected ? contentSink.map { ContentOutput(sink: $0, name: name) } : nil
+                let output = selected ? contentSink.map(ContentOutput.init) : nil
                 let content = try ContentHasher(size: entry.size, path: path)
                 let countHole = { (bytes: Int) throws in try countTowardsLimit(bytes, name: name) }
                 var text: [UInt8] = []
@@ -183,7 +183,9 @@ struct TarWalk {
 }
 
 extension TarWalk {
-    /// What `--only PATH -o OUT` can write: one file's bytes.
+    /// What `--only PATH -o OUT` can write: one file's bytes. Checked on
+    /// the tar's header when streaming, and on the index's entry (as a
+    /// TarEntry) before a read by the index: one refusal either way.
     static func requireFile(_ entry: TarEntry, path: [UInt8]) throws {
         switch entry.kind {
         case .file:
@@ -201,13 +203,9 @@ extension TarWalk {
 /// file's map jumps over them) written as zeros.
 private final class ContentOutput {
     let sink: ByteSink
-    let name: String
     private var written: Int64 = 0
 
-    init(sink: ByteSink, name: String) {
-        self.sink = sink
-        self.name = name
-    }
+    init(_ sink: ByteSink) { self.sink = sink }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         try zeros(upTo: offset)
