@@ -71,7 +71,14 @@ func expectDataError(_ error: any Error, _ what: String) {
 /// either matches the index or is refused with an error of the classes a
 /// hostile payload can cause.
 func restoreByIndex(_ payload: SeekablePayload) {
-    let paths = payload.index.entries.prefix(4).compactMap { try? EntryPolicy.normalize($0.path) }
+    var paths: [[UInt8]] = []
+    do {
+        try payload.forEachIndexEntry { entry in
+            if paths.count < 4, let path = try? EntryPolicy.normalize(entry.path) { paths.append(path) }
+        }
+    } catch {
+        Fuzz.check(false, "an index that was checked whole failed a second read: \(error)")
+    }
     for path in Set(paths) {
         var options = RestoreOptions()
         options.only = [String(decoding: path, as: UTF8.self)]

@@ -44,7 +44,7 @@ public struct DrillHistory: Sendable, Equatable {
     public init(parsing bytes: [UInt8], name: String) throws {
         let decoder = JSONDecoder()
         var drills: [Drill] = []
-        for line in try TextLines.numbered(bytes) where !line.bytes.isEmpty {
+        for line in TextLines.numbered(bytes) where !line.bytes.isEmpty {
             let where_ = "line \(line.number) of the drill history \(name)"
             let summary: DrillSummary
             do {

@@ -353,7 +353,7 @@ import SealedArchive
         // Rewritten 0600, as the keyring writes it: a looser mode would be
         // refused for that reason instead.
         func rewrite(_ text: String) throws {
-            try text.write(toFile: index, atomically: true, encoding: .utf8)
+            try text.write(toFile: index, atomically: false, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: index)
         }
         try rewrite(text.replacingOccurrences(of: "\"2026-01-01T00:00:00Z\"", with: "\"\(spelling)\""))

@@ -30,6 +30,53 @@ import TestSupport
         #expect(try bytes.withUnsafeBytes { try EntryIndex(parsing: $0) }.entries[0].mtime == -5)
     }
 
+    /// The index fed to ``EntryIndexParser`` in pieces of `size` bytes.
+    static func parseInPieces(_ bytes: [UInt8], size: Int) throws -> [IndexEntry] {
+        var parser = EntryIndexParser(length: UInt64(bytes.count))
+        var entries: [IndexEntry] = []
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + size)
+            try bytes[offset..<end].withUnsafeBytes { try parser.feed($0) { entries.append($0) } }
+            offset = end
+        }
+        try parser.finish()
+        return entries
+    }
+
+    @Test func parsingInPiecesOfAnySizeIsParsingWhole() throws {
+        let bytes = Self.sample.serialize()
+        for size in [1, 2, 7, 15, 16, 17, 100, 101, bytes.count] {
+            #expect(try Self.parseInPieces(bytes, size: size) == Self.sample.entries, "pieces of \(size)")
+            // Damage is found however the bytes arrive.
+            #expect(throws: SealedArchiveError(.damaged, ""), "trailing byte, pieces of \(size)") {
+                try Self.parseInPieces(bytes + [0], size: size)
+            }
+            #expect(throws: SealedArchiveError(.damaged, ""), "cut short, pieces of \(size)") {
+                var parser = EntryIndexParser(length: UInt64(bytes.count))
+                try bytes.dropLast().withUnsafeBytes { try parser.feed($0) { _ in } }
+                try parser.finish()
+            }
+            var unordered = Self.sample.entries
+            unordered.swapAt(3, 4)
+            #expect(throws: SealedArchiveError(.damaged, ""), "out of order, pieces of \(size)") {
+                try Self.parseInPieces(EntryIndex(entries: unordered).serialize(), size: size)
+            }
+        }
+    }
+
+    @Test func theParserHandsOnEachEntryOnceItIsWhole() throws {
+        // The first entry is handed on before the rest of the index exists.
+        let bytes = Self.sample.serialize()
+        let firstLength = EntryIndex.headerLength + IndexEntry.minLength + 1  // "d/" is two bytes
+        var parser = EntryIndexParser(length: UInt64(bytes.count))
+        var seen: [IndexEntry] = []
+        try bytes[0..<firstLength - 1].withUnsafeBytes { try parser.feed($0) { seen.append($0) } }
+        #expect(seen.isEmpty)
+        try bytes[firstLength - 1..<firstLength].withUnsafeBytes { try parser.feed($0) { seen.append($0) } }
+        #expect(seen == [Self.sample.entries[0]])
+    }
+
     static func expectDamaged(_ bytes: [UInt8], _ comment: Comment) {
         #expect(throws: SealedArchiveError(.damaged, ""), comment) { try bytes.withUnsafeBytes { try EntryIndex(parsing: $0) } }
     }

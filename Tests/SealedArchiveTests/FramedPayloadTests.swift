@@ -73,6 +73,47 @@ import TestSupport
         return hasher.finalize()
     }
 
+    /// A seeking reader reads the index frame a piece at a time (never the
+    /// whole frame, never the whole index) and hands on every entry.
+    @Test func aSeekingReaderStreamsTheIndexInBoundedReads() throws {
+        let tar = Self.tar(memberSizes: Array(repeating: 0, count: 25_000))
+        let (payload, _) = try Self.write(tar, .none)
+        var largestRead = 0
+        let seekable = try SeekablePayload(payloadLength: UInt64(payload.count)) { offset, count in
+            largestRead = max(largestRead, count)
+            return Array(payload[Int(offset)..<Int(offset) + count])
+        }
+        #expect(seekable.footer.seekTable.indexFrameLength > UInt64(PayloadFooter.indexReadSize), "the index frame takes more than one read")
+        #expect(seekable.indexCount == UInt64(tar.entries.count))
+        #expect(largestRead <= PayloadFooter.indexReadSize)
+        var count = 0
+        try seekable.forEachIndexEntry { entry in
+            #expect(entry == tar.entries[count])
+            count += 1
+        }
+        #expect(count == tar.entries.count)
+        #expect(largestRead <= PayloadFooter.indexReadSize)
+    }
+
+    /// Frame starts are kept only at every 64th frame: every frame is still
+    /// found and read, on both sides of each checkpoint.
+    @Test func framesAreFoundAcrossCheckpoints() throws {
+        let tar = Self.tar(memberSizes: Array(repeating: 1000, count: 600))
+        let (payload, _) = try Self.write(tar, frameSize: 4096, memberCut: 4096)
+        let seekable = try Self.seekable(payload)
+        #expect(seekable.frameCount > 3 * SeekablePayload.checkpointInterval)
+        var start = 0
+        for k in 0..<seekable.frameCount {
+            let frame = try seekable.frame(k)
+            #expect(Array(tar.bytes[start..<start + frame.count]) == frame, "frame \(k)")
+            #expect(seekable.locate(tarOffset: UInt64(start))! == (k, 0), "the start of frame \(k)")
+            #expect(seekable.locate(tarOffset: UInt64(start + frame.count - 1))! == (k, frame.count - 1), "the end of frame \(k)")
+            start += frame.count
+        }
+        #expect(start == tar.bytes.count)
+        #expect(seekable.locate(tarOffset: UInt64(start)) == nil)
+    }
+
     @Test(arguments: [TarCompression.default, .none])
     func roundTrips(compression: PayloadCompression) throws {
         let cases: [(Tar, Int)] = [
@@ -89,7 +130,8 @@ import TestSupport
             #expect(summary.payloadLength == UInt64(payload.count))
             #expect(summary.storedIndex.matches(try Self.indexDigest(tar)))
             let seekable = try Self.seekable(payload)
-            #expect(seekable.index.entries == tar.entries)
+            let stored = try seekable.indexEntries()
+            #expect(stored == tar.entries)
             #expect(seekable.tarLength == UInt64(tar.bytes.count))
             #expect(summary.frameCount == seekable.frameCount)
             var joined: [UInt8] = []

@@ -26,7 +26,7 @@ import TestSupport
         try payload.finish()
         let seekable = try FramedPayloadTests.seekable(sink.bytes)
         let (tar, _) = try FramedPayloadTests.readStreaming(sink.bytes)
-        return Packed(tar: tar, entries: seekable.index.entries)
+        return Packed(tar: tar, entries: try seekable.indexEntries())
     }
 
     /// A sealed format 2 archive (in a file) of `tar` framed with `entries`

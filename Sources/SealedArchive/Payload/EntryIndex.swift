@@ -5,7 +5,9 @@ import SealedArchiveFormat
 ///     index = "SAIDX\0\0\0" || u64(count) || entry (count times)
 ///
 /// the sealer's claim about the tar, which lets `--list` and `--only` work
-/// without reading the tar from the start.
+/// without reading the tar from the start. Held whole only where it is
+/// known to be small (tests, vectors); a reader of an archive streams it
+/// through ``EntryIndexParser`` one entry at a time.
 struct EntryIndex: Equatable, Sendable {
     static let magic: [UInt8] = Array("SAIDX".utf8) + [0, 0, 0]
     /// Magic and count.
@@ -23,37 +25,82 @@ struct EntryIndex: Equatable, Sendable {
         return bytes
     }
 
-    /// Parses an index, rejecting a wrong magic, a count that does not match
-    /// the entries, trailing bytes and any entry 8.1 forbids [`damaged`].
+    /// Parses an index, with every check of ``EntryIndexParser`` [`damaged`].
     init(parsing bytes: UnsafeRawBufferPointer) throws {
-        func damaged(_ why: String) -> SealedArchiveError { SealedArchiveError(.damaged, "entry index: \(why)") }
-        var reader = ByteReader(bytes, failure: { damaged("it is cut short") })
-        guard try reader.bytes(8) == Self.magic else { throw damaged("its magic is wrong") }
-        let count = try reader.u64()
-        // Each entry takes at least `minLength` bytes: a count beyond that
-        // is a lie, refused before it sizes an allocation.
-        guard count <= UInt64(reader.remaining / IndexEntry.minLength) else {
-            throw damaged("it claims \(count) entries in \(reader.remaining) bytes")
-        }
+        var parser = EntryIndexParser(length: UInt64(bytes.count))
         var entries: [IndexEntry] = []
-        entries.reserveCapacity(Int(count))
-        var previous: UInt64?
-        for _ in 0..<count {
-            guard let kind = IndexEntry.Kind(rawValue: try reader.u8()) else { throw damaged("an entry has an unknown type") }
-            let path = try reader.bytes(Int(try reader.u16()))
-            let size = try reader.u64()
-            let mode = try reader.u32()
-            let mtime = Int64(bitPattern: try reader.u64())
-            let link = try reader.bytes(Int(try reader.u16()))
-            let headerOffset = try reader.u64()
-            let sha256 = try reader.bytes(SHA256.length)
-            let entry = IndexEntry(kind: kind, path: path, size: size, mode: mode, mtime: mtime, link: link,
-                                   headerOffset: headerOffset, sha256: sha256)
-            try entry.check(after: previous)
-            previous = headerOffset
-            entries.append(entry)
-        }
-        guard reader.remaining == 0 else { throw damaged("bytes follow its last entry") }
+        try parser.feed(bytes) { entries.append($0) }
+        try parser.finish()
         self.entries = entries
+    }
+}
+
+/// Parses an entry index of a known length fed in pieces, handing on each
+/// entry as soon as it is whole and checked: a wrong magic, a count the
+/// length cannot hold, an entry 8.1 forbids or out of order, bytes after
+/// the last entry and an index cut short are refused [`damaged`]. It holds
+/// at most one entry's bytes, so an index of any size costs no memory per
+/// entry.
+struct EntryIndexParser {
+    /// The index's length in bytes (the index frame's content size).
+    let length: UInt64
+    /// The entry count the index states, once its header was read.
+    private(set) var count: UInt64?
+    /// The entries handed on so far.
+    private(set) var parsed: UInt64 = 0
+    /// Fed bytes not yet parsed: less than one entry.
+    private var pending: [UInt8] = []
+    private var previous: UInt64?
+
+    init(length: UInt64) { self.length = length }
+
+    private static func damaged(_ why: String) -> SealedArchiveError { SealedArchiveError(.damaged, "entry index: \(why)") }
+
+    mutating func feed(_ piece: UnsafeRawBufferPointer, _ body: (IndexEntry) throws -> Void) throws {
+        if pending.isEmpty {
+            let used = try parse(piece, body)
+            pending.append(contentsOf: piece[used...])
+        } else {
+            pending.append(contentsOf: piece)
+            let bytes = pending
+            let used = try bytes.withUnsafeBytes { try parse($0, body) }
+            pending.removeFirst(used)
+        }
+    }
+
+    /// Parses what `bytes` holds whole; returns how many bytes that took.
+    private mutating func parse(_ bytes: UnsafeRawBufferPointer, _ body: (IndexEntry) throws -> Void) throws -> Int {
+        var offset = 0
+        if count == nil {
+            guard bytes.count >= EntryIndex.headerLength else { return 0 }
+            var reader = ByteReader(bytes, failure: { Self.damaged("it is cut short") })
+            guard try reader.bytes(8) == EntryIndex.magic else { throw Self.damaged("its magic is wrong") }
+            let count = try reader.u64()
+            // Each entry takes at least `minLength` bytes: a count beyond
+            // that is a lie, refused before anything trusts it.
+            let room = (length - min(length, UInt64(EntryIndex.headerLength))) / UInt64(IndexEntry.minLength)
+            guard count <= room else {
+                throw Self.damaged("it claims \(count) entries in \(length - min(length, UInt64(EntryIndex.headerLength))) bytes")
+            }
+            self.count = count
+            offset = EntryIndex.headerLength
+        }
+        while offset < bytes.count {
+            guard parsed < count! else { throw Self.damaged("bytes follow its last entry") }
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            guard let entryLength = IndexEntry.length(at: rest) else { break }
+            let entry = try IndexEntry(parsing: UnsafeRawBufferPointer(rebasing: rest[0..<entryLength]))
+            try entry.check(after: previous)
+            previous = entry.headerOffset
+            parsed += 1
+            offset += entryLength
+            try body(entry)
+        }
+        return offset
+    }
+
+    /// Checks the index ended with its last entry [`damaged`].
+    func finish() throws {
+        guard let count, parsed == count, pending.isEmpty else { throw Self.damaged("it is cut short") }
     }
 }

@@ -14,9 +14,10 @@ import SealedArchiveFormat
 /// the frame being filled (``peakBufferedBytes`` reports one batch's).
 ///
 /// The seek table (8 bytes a frame) and the serialized index (a member's
-/// path and link plus 66 bytes) are kept in memory until ``finish()``;
-/// section 10's spilling of them to a temporary file past a bound is not
-/// done yet.
+/// path and link plus 66 bytes) are kept in memory until ``finish()``
+/// (section 10 allows a temporary file instead): the packer keeps at least
+/// as much for each member already, and a temporary file would put the
+/// names of what is sealed on disk in the clear.
 final class FramedPayloadWriter: ByteSink {
     /// Section 10: frames are cut at 1 MiB of tar…
     static let defaultFrameSize = TarPayload.defaultFrameSize

@@ -53,6 +53,17 @@ struct IndexEntry: Equatable, Sendable {
         bytes.append(contentsOf: sha256)
     }
 
+    /// The length of the entry the bytes start with, read from its two
+    /// length fields; nil while `bytes` ends before the entry does.
+    static func length(at bytes: UnsafeRawBufferPointer) -> Int? {
+        func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
+        guard bytes.count >= 3 else { return nil }
+        let linkLengthAt = 3 + u16(1) + 8 + 4 + 8
+        guard bytes.count >= linkLengthAt + 2 else { return nil }
+        let length = linkLengthAt + 2 + u16(linkLengthAt) + 8 + SHA256.length
+        return bytes.count >= length ? length : nil
+    }
+
     /// The rules of 8.1 an entry can break on its own, plus its order after
     /// the previous entry's `header_offset` [`damaged`].
     func check(after previous: UInt64?) throws {
@@ -72,5 +83,25 @@ struct IndexEntry: Equatable, Sendable {
         guard kind == .regular || sha256.allSatisfy({ $0 == 0 }) else { throw damaged("has a SHA-256 but is not a regular file") }
         guard headerOffset % 512 == 0 else { throw damaged("has a header offset that is not a multiple of 512") }
         if let previous, headerOffset <= previous { throw damaged("has a header offset not after the previous entry's") }
+    }
+}
+
+extension IndexEntry {
+    /// Parses exactly one entry (`bytes` as long as ``length(at:)`` says),
+    /// refusing an unknown type [`damaged`]; the rules of ``check(after:)``
+    /// are the caller's.
+    init(parsing bytes: UnsafeRawBufferPointer) throws {
+        func damaged(_ why: String) -> SealedArchiveError { SealedArchiveError(.damaged, "entry index: \(why)") }
+        var reader = ByteReader(bytes, failure: { damaged("it is cut short") })
+        guard let kind = Kind(rawValue: try reader.u8()) else { throw damaged("an entry has an unknown type") }
+        let path = try reader.bytes(Int(try reader.u16()))
+        let size = try reader.u64()
+        let mode = try reader.u32()
+        let mtime = Int64(bitPattern: try reader.u64())
+        let link = try reader.bytes(Int(try reader.u16()))
+        let headerOffset = try reader.u64()
+        let sha256 = try reader.bytes(SHA256.length)
+        guard reader.remaining == 0 else { throw damaged("an entry is longer than its fields") }
+        self.init(kind: kind, path: path, size: size, mode: mode, mtime: mtime, link: link, headerOffset: headerOffset, sha256: sha256)
     }
 }

@@ -40,38 +40,69 @@ enum IndexFrame {
         }
     }
 
-    /// Checks the zstd frame inside (everything after the 8-byte header):
-    /// exactly one zstd frame, `Frame_Content_Size` present, no dictionary;
-    /// returns the content size.
-    static func checkInner(_ inner: UnsafeRawBufferPointer) throws -> UInt64 {
-        let header: ZstdFrameHeader
-        do { header = try ZstdFrameHeader(parsing: inner) } catch { throw damaged("it does not hold a zstd frame") }
-        guard let contentSize = header.contentSize else { throw damaged("its zstd frame has no Frame_Content_Size") }
-        guard contentSize <= maxContentSize else { throw damaged("its zstd frame claims \(contentSize) bytes, over 2^40") }
-        guard header.dictionaryID == 0 else { throw damaged("its zstd frame names a dictionary") }
-        guard case .complete(let length) = Zstd.findFrameLength(inner), length == inner.count else {
-            throw damaged("it does not hold exactly one zstd frame")
-        }
-        return contentSize
+    /// Decompresses the whole inner frame (everything after the 8-byte
+    /// header) a piece at a time into `body`, with ``Decoder``'s checks.
+    static func decode(_ inner: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let decoder = try Decoder(innerLength: UInt64(inner.count),
+                                  header: UnsafeRawBufferPointer(rebasing: inner.prefix(Decoder.headerReadLength(innerLength: UInt64(inner.count)))))
+        try decoder.feed(inner, body)
+        try decoder.finish()
     }
 
-    /// Decompresses the inner frame a piece at a time into `body`, checking
-    /// the output is exactly the content size.
-    static func decode(_ inner: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let contentSize = try checkInner(inner)
-        // libzstd checks the content size only at the frame's end: output
-        // past it is refused as it comes, before any of it is kept (blocks
-        // of a few bytes can expand a small frame to gigabytes).
-        var delivered: UInt64 = 0
-        let produced = try Zstd.decompressStreaming(inner, windowLogMax: windowLogMax) { piece in
-            delivered += UInt64(piece.count)
-            guard delivered <= contentSize else {
-                throw damaged("it decompresses to more than the \(contentSize) bytes its header says")
+    /// The inner zstd frame fed in pieces, so the index is never held
+    /// whole, compressed or not: the frame's header is checked first
+    /// (`Frame_Content_Size` present and at most 2^40, no dictionary, the
+    /// content size within the caller's limit); output past the content
+    /// size is refused as it comes, before any of it is handed on (blocks
+    /// of a few bytes can expand a small frame to gigabytes); input past
+    /// the frame's end, a frame cut short and a size that differs are
+    /// refused [`damaged`]. What a reader of the whole payload and a
+    /// seeking reader both use.
+    final class Decoder {
+        /// The index's length, from the frame header.
+        let contentSize: UInt64
+        private let zstd: Zstd.StreamDecoder
+        private var left: UInt64
+
+        /// The bytes of the inner frame to pass as `header`: its first 18
+        /// (a zstd frame header's longest), or all when it is shorter.
+        static func headerReadLength(innerLength: UInt64) -> Int { Int(min(innerLength, 18)) }
+
+        /// `header` is the inner frame's first ``headerReadLength(innerLength:)``
+        /// bytes; an index longer than `limit` is refused [`limit`] before
+        /// anything is decompressed.
+        init(innerLength: UInt64, header: UnsafeRawBufferPointer, limit: UInt64 = IndexFrame.maxContentSize) throws {
+            let parsed: ZstdFrameHeader
+            do { parsed = try ZstdFrameHeader(parsing: header) } catch { throw damaged("it does not hold a zstd frame") }
+            guard let contentSize = parsed.contentSize else { throw damaged("its zstd frame has no Frame_Content_Size") }
+            guard contentSize <= maxContentSize else { throw damaged("its zstd frame claims \(contentSize) bytes, over 2^40") }
+            guard parsed.dictionaryID == 0 else { throw damaged("its zstd frame names a dictionary") }
+            guard contentSize <= limit else {
+                throw SealedArchiveError(.limit, "the payload's entry index is \(contentSize) bytes, over the \(limit) this reader accepts")
             }
-            try body(piece)
+            self.contentSize = contentSize
+            left = innerLength
+            zstd = try Zstd.StreamDecoder(windowLogMax: windowLogMax)
         }
-        guard produced == contentSize else {
-            throw damaged("it decompresses to \(produced) bytes, its header says \(contentSize)")
+
+        /// Feeds the next bytes of the inner frame.
+        func feed(_ piece: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+            guard UInt64(piece.count) <= left else { throw damaged("it was fed more than its length") }
+            left -= UInt64(piece.count)
+            try zstd.feed(piece) { output in
+                guard zstd.produced <= contentSize else {
+                    throw damaged("it decompresses to more than the \(contentSize) bytes its header says")
+                }
+                try body(output)
+            }
+        }
+
+        /// Checks the frame ended exactly with its input, at its content size.
+        func finish() throws {
+            guard left == 0, zstd.isComplete else { throw damaged("its zstd frame ends early") }
+            guard zstd.produced == contentSize else {
+                throw damaged("it decompresses to \(zstd.produced) bytes, its header says \(contentSize)")
+            }
         }
     }
 

@@ -50,23 +50,37 @@ struct PayloadFooter: Equatable, Sendable {
         self.seekFrameOffset = seekOffset
     }
 
-    /// Reads the index frame, checks it, and returns the index it holds,
-    /// parsed. `maxIndexLength` bounds the decompressed index it accepts
-    /// (it is held whole) [`limit` beyond].
-    func readIndex(maxIndexLength: UInt64, read: (UInt64, Int) throws -> [UInt8]) throws -> EntryIndex {
-        let frame = try read(indexFrameOffset, Int(seekTable.indexFrameLength))
-        return try frame.withUnsafeBytes { frame in
-            try IndexFrame.checkHeader(UnsafeRawBufferPointer(rebasing: frame[0..<IndexFrame.headerLength]),
-                                       indexFrameLength: seekTable.indexFrameLength)
-            let inner = UnsafeRawBufferPointer(rebasing: frame[IndexFrame.headerLength...])
-            let contentSize = try IndexFrame.checkInner(inner)
-            guard contentSize <= maxIndexLength else {
-                throw SealedArchiveError(.limit, "the payload's entry index is \(contentSize) bytes, over the \(maxIndexLength) this reader holds")
-            }
-            var index: [UInt8] = []
-            index.reserveCapacity(Int(contentSize))
-            try IndexFrame.decode(inner) { index.append(contentsOf: $0) }
-            return try index.withUnsafeBytes { try EntryIndex(parsing: $0) }
+    /// Reads the index frame a piece at a time, checks it and hands each
+    /// entry of the index to `body` as it is parsed (``EntryIndexParser``):
+    /// neither the frame nor the index is held whole. `maxIndexLength`
+    /// bounds the decompressed index it accepts [`limit` beyond]. Returns
+    /// the entry count.
+    @discardableResult
+    func forEachIndexEntry(maxIndexLength: UInt64, read: (UInt64, Int) throws -> [UInt8],
+                           _ body: (IndexEntry) throws -> Void) throws -> UInt64 {
+        let frameLength = seekTable.indexFrameLength
+        let innerLength = frameLength - UInt64(IndexFrame.headerLength)
+        let innerOffset = indexFrameOffset + UInt64(IndexFrame.headerLength)
+        try read(indexFrameOffset, IndexFrame.headerLength).withUnsafeBytes {
+            try IndexFrame.checkHeader($0, indexFrameLength: frameLength)
         }
+        let decoder = try read(innerOffset, IndexFrame.Decoder.headerReadLength(innerLength: innerLength)).withUnsafeBytes {
+            try IndexFrame.Decoder(innerLength: innerLength, header: $0, limit: maxIndexLength)
+        }
+        var parser = EntryIndexParser(length: decoder.contentSize)
+        var done: UInt64 = 0
+        while done < innerLength {
+            let count = Int(min(innerLength - done, UInt64(Self.indexReadSize)))
+            try read(innerOffset + done, count).withUnsafeBytes { piece in
+                try decoder.feed(piece) { try parser.feed($0, body) }
+            }
+            done += UInt64(count)
+        }
+        try decoder.finish()
+        try parser.finish()
+        return parser.parsed
     }
+
+    /// How much of the compressed index is read at a time.
+    static let indexReadSize = 1 << 20
 }

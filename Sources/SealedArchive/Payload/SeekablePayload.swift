@@ -1,47 +1,74 @@
 import SealedArchiveFormat
 
 /// Random access to a version 2 tar payload (Spec/FORMAT-v2.md section 8):
-/// the footer located and checked, the seek table and entry index parsed,
-/// and any frame decompressed alone. What `open --only` and `--list` use on
-/// a seekable archive.
+/// the footer located and checked, the seek table kept, the entry index
+/// checked whole and then read again as often as needed, and any frame
+/// decompressed alone. What `open --only` and `--list` use on a seekable
+/// archive.
 ///
-/// It keeps the frames' starting offsets (16 bytes a frame) and the parsed
-/// index: what a seeking reader needs and must hold.
+/// Memory does not grow with the index: it is streamed from the archive
+/// each time it is read, never held. The seek table is kept (8 bytes a
+/// frame, the bytes the archive stores) with the frames' starting offsets
+/// only at every ``checkpointInterval``-th frame.
 final class SeekablePayload {
     let footer: PayloadFooter
-    let index: EntryIndex
     /// The tar stream's length: Σ decompressed_size_k.
     let tarLength: UInt64
+    /// The number of entries in the index.
+    let indexCount: UInt64
     private let read: (UInt64, Int) throws -> [UInt8]
-    /// `frameStarts[k]`: where frame k starts in the payload; one more at the end.
-    private let frameStarts: [UInt64]
-    /// `tarStarts[k]`: the tar offset frame k's output starts at; one more.
-    private let tarStarts: [UInt64]
+    private let maxIndexLength: UInt64
+    /// `frameCheckpoints[j]`: where frame `j·checkpointInterval` starts in
+    /// the payload.
+    private let frameCheckpoints: [UInt64]
+    /// `tarCheckpoints[j]`: the tar offset that frame's output starts at.
+    private let tarCheckpoints: [UInt64]
 
-    /// The default bound on the entry index held whole: 1 GiB.
+    /// Frames between two kept starting offsets: a lookup adds up at most
+    /// this many seek entries, and the offsets cost 16 bytes per this many
+    /// frames.
+    static let checkpointInterval = 64
+
+    /// The default bound on the entry index: 1 GiB decompressed.
     static let defaultMaxIndexLength: UInt64 = 1 << 30
 
     /// `read(offset, count)` returns exactly `count` bytes at `offset` of the
-    /// payload, whose length is `length`.
+    /// payload, whose length is `length`. The index is read through once
+    /// here and every rule of 8.1 checked (and that no entry starts past the
+    /// tar), so a later pass meets no damage.
     init(payloadLength length: UInt64, maxIndexLength: UInt64 = SeekablePayload.defaultMaxIndexLength,
          read: @escaping (UInt64, Int) throws -> [UInt8]) throws {
         footer = try PayloadFooter(payloadLength: length, read: read)
-        var frameStarts: [UInt64] = [0]
-        var tarStarts: [UInt64] = [0]
-        frameStarts.reserveCapacity(footer.seekTable.entries.count + 1)
-        tarStarts.reserveCapacity(footer.seekTable.entries.count + 1)
-        for entry in footer.seekTable.entries {
-            frameStarts.append(frameStarts.last! + UInt64(entry.compressedSize))
-            tarStarts.append(tarStarts.last! + UInt64(entry.decompressedSize))
+        var frameCheckpoints: [UInt64] = []
+        var tarCheckpoints: [UInt64] = []
+        var frameStart: UInt64 = 0
+        var tarStart: UInt64 = 0
+        for (k, entry) in footer.seekTable.entries.enumerated() {
+            if k % Self.checkpointInterval == 0 {
+                frameCheckpoints.append(frameStart)
+                tarCheckpoints.append(tarStart)
+            }
+            frameStart += UInt64(entry.compressedSize)
+            tarStart += UInt64(entry.decompressedSize)
         }
-        self.frameStarts = frameStarts
-        self.tarStarts = tarStarts
-        tarLength = tarStarts.last!
-        index = try footer.readIndex(maxIndexLength: maxIndexLength, read: read)
-        if let last = index.entries.last, last.headerOffset >= tarLength {
-            throw SealedArchiveError(.damaged, "entry index: an entry starts at \(last.headerOffset), past the tar's \(tarLength) bytes")
-        }
+        self.frameCheckpoints = frameCheckpoints
+        self.tarCheckpoints = tarCheckpoints
+        tarLength = tarStart
         self.read = read
+        self.maxIndexLength = maxIndexLength
+        var last: UInt64?
+        indexCount = try footer.forEachIndexEntry(maxIndexLength: maxIndexLength, read: read) { last = $0.headerOffset }
+        if let last, last >= tarStart {
+            throw SealedArchiveError(.damaged, "entry index: an entry starts at \(last), past the tar's \(tarStart) bytes")
+        }
+    }
+
+    /// Reads the index again, handing each entry to `body` in order.
+    func forEachIndexEntry(_ body: (IndexEntry) throws -> Void) throws {
+        let count = try footer.forEachIndexEntry(maxIndexLength: maxIndexLength, read: read, body)
+        guard count == indexCount else {
+            throw SealedArchiveError(.damaged, "entry index: it changed between two reads")
+        }
     }
 
     var frameCount: Int { footer.seekTable.entries.count }
@@ -52,8 +79,11 @@ final class SeekablePayload {
         guard (0..<frameCount).contains(k) else {
             throw SealedArchiveError(.invalidArgument, "frame \(k) is not one of the payload's \(frameCount)")
         }
-        let entry = footer.seekTable.entries[k]
-        let bytes = try read(frameStarts[k], Int(entry.compressedSize))
+        let entries = footer.seekTable.entries
+        let first = k - k % Self.checkpointInterval
+        let start = entries[first..<k].reduce(frameCheckpoints[k / Self.checkpointInterval]) { $0 + UInt64($1.compressedSize) }
+        let entry = entries[k]
+        let bytes = try read(start, Int(entry.compressedSize))
         let tar = try bytes.withUnsafeBytes { try PayloadFrame.decode($0) }
         guard tar.count == Int(entry.decompressedSize) else {
             throw SealedArchiveError(.damaged, "payload frame \(k): it holds \(tar.count) bytes, its seek entry says \(entry.decompressedSize)")
@@ -65,15 +95,21 @@ final class SeekablePayload {
     /// at or past the tar's end.
     func locate(tarOffset offset: UInt64) -> (frame: Int, offset: Int)? {
         guard offset < tarLength else { return nil }
-        // The last frame whose start is ≤ offset.
-        var low = 0, high = frameCount - 1
+        // The last checkpoint at or before the offset…
+        var low = 0, high = tarCheckpoints.count - 1
         while low < high {
             let middle = (low + high + 1) / 2
-            if tarStarts[middle] <= offset { low = middle } else { high = middle - 1 }
+            if tarCheckpoints[middle] <= offset { low = middle } else { high = middle - 1 }
         }
-        return (low, Int(offset - tarStarts[low]))
+        // …then the frames after it, one by one.
+        let entries = footer.seekTable.entries
+        var k = low * Self.checkpointInterval
+        var start = tarCheckpoints[low]
+        while offset - start >= UInt64(entries[k].decompressedSize) {
+            start += UInt64(entries[k].decompressedSize)
+            k += 1
+        }
+        return (k, Int(offset - start))
     }
 
-    /// Where frame `k`'s output starts in the tar.
-    func tarOffset(ofFrame k: Int) -> UInt64 { tarStarts[k] }
 }

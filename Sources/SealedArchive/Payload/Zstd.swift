@@ -79,41 +79,6 @@ enum Zstd {
                          "a zstd frame of the payload does not decompress", code: .damaged)
     }
 
-    /// Decompresses the one frame `frame` a piece at a time, handing each
-    /// piece of output to `body`, so a large frame (the entry index) needs
-    /// no buffer of its size; returns the count of bytes produced.
-    /// `windowLogMax` bounds the window the decoder allocates.
-    static func decompressStreaming(_ frame: UnsafeRawBufferPointer, windowLogMax: Int32,
-                                    _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> UInt64 {
-        guard let context = ZSTD_createDCtx() else {
-            throw SealedArchiveError(.resources, "out of memory: could not allocate a zstd decompression context")
-        }
-        defer { ZSTD_freeDCtx(context) }
-        try check(ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, windowLogMax), "limiting the zstd window", code: .resources)
-        let outCapacity = Int(ZSTD_DStreamOutSize())
-        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: outCapacity, alignment: 16)
-        defer { out.deallocate() }
-        var input = ZSTD_inBuffer(src: frame.baseAddress, size: frame.count, pos: 0)
-        var produced: UInt64 = 0
-        while true {
-            var output = ZSTD_outBuffer(dst: out.baseAddress, size: outCapacity, pos: 0)
-            let hint = try check(ZSTD_decompressStream(context, &output, &input),
-                                 "a zstd frame of the payload does not decompress", code: .damaged)
-            if output.pos > 0 {
-                produced += UInt64(output.pos)
-                try body(UnsafeRawBufferPointer(rebasing: out[0..<output.pos]))
-            }
-            if hint == 0 { break }  // the frame is complete
-            if input.pos == input.size && output.pos < outCapacity {
-                throw SealedArchiveError(.damaged, "a zstd frame of the payload ends early")
-            }
-        }
-        guard input.pos == input.size else {
-            throw SealedArchiveError(.damaged, "bytes follow a zstd frame of the payload")
-        }
-        return produced
-    }
-
     @discardableResult
     private static func check(_ result: Int, _ what: String, code: SealedArchiveError.Code) throws -> Int {
         if ZSTD_isError(result) != 0 {

@@ -36,9 +36,9 @@ extension Restore {
         var files = Set<[UInt8]>()
         var claimed: UInt64 = 0
         let limit = options.expansionLimit(inputBytes: archive.reader.file.size)
-        for indexed in payload.index.entries {
+        try payload.forEachIndexEntry { indexed in
             let entry = TarEntry(indexEntry: indexed)
-            guard let path = try policy.admit(entry) else { continue }
+            guard let path = try policy.admit(entry) else { return }
             if entry.kind == .file {
                 files.insert(path)
                 claimed = claimed.addingReportingOverflow(indexed.size).overflow ? .max : claimed + indexed.size
@@ -51,7 +51,7 @@ extension Restore {
                 }
                 files.insert(path)
             }
-            guard selection?.select(path) ?? true else { continue }
+            guard selection?.select(path) ?? true else { return }
             try list(ListedEntry(path: shownName(path), kind: kindName(entry.kind), size: entry.size, permissions: entry.permissions & 0o777,
                                  modified: entry.modified, linkTarget: (entry.symlinkTarget ?? entry.hardlinkTarget).map(shownName)))
             listed += 1
@@ -104,27 +104,17 @@ extension Restore {
         guard let only = options.only else {
             throw SealedArchiveError(.invalidArgument, "a restore by the index restores the entries named with --only; without it, read the whole archive")
         }
-        let entries = payload.index.entries
-        var selection = try OnlySelection(only)
-        let chosen = entries.indices.filter { k in
-            guard let path = try? EntryPolicy.normalize(entries[k].path) else { return false }
-            return selection.select(path)
-        }
-        try selection.requireAllMatched()
+        let (chosen, manifest) = try choose(only, checkManifest: options.checkManifest, in: payload)
         // What -o can write is known from the index, before any record is read.
         if contentSink != nil {
-            for k in chosen { try TarWalk.requireFile(TarEntry(indexEntry: entries[k]), path: entries[k].path) }
+            for entry in chosen { try TarWalk.requireFile(TarEntry(indexEntry: entry.indexed), path: entry.indexed.path) }
         }
-        let ranges = chosen.map { k in range(ofEntry: k, in: payload) }
-
         var manifestText: [UInt8]?
-        if options.checkManifest,
-           let k = entries.indices.first(where: { entries[$0].kind == .regular && (try? EntryPolicy.normalize(entries[$0].path)) == Manifest.name }) {
-            manifestText = try indexMustDescribeTar { try memberContent(entries[k], range: range(ofEntry: k, in: payload), payload: payload) }
+        if let manifest {
+            manifestText = try indexMustDescribeTar { try memberContent(manifest.indexed, range: manifest.range, payload: payload) }
         }
-
         return try UTF8Locale.run {
-            let source = TarRangeSource(payload: payload, ranges: ranges)
+            let source = TarRangeSource(payload: payload, ranges: chosen.map(\.range))
             let tar = try indexMustDescribeTar { try TarStreamReader(source: source, decompressing: false) }
             var walk = TarWalk(options: options, cancellation: cancellation, inputBytes: inputBytes)
             walk.staging = staging
@@ -136,11 +126,11 @@ extension Restore {
                 guard seen < chosen.count else {
                     throw SealedArchiveError(.damaged, "payload: '\(entry.shownPath)' lies inside another entry's range of the tar: the index does not describe the tar")
                 }
-                try checkHeader(entry, against: entries[chosen[seen]], at: source.syntheticStart(ofRange: seen))
+                try checkHeader(entry, against: chosen[seen].indexed, at: source.syntheticStart(ofRange: seen))
             }
             // `inspect` saw this entry first and refused one past the last.
             walk.observe = { entry, sha256 in
-                try check(entry, sha256: sha256, against: entries[chosen[seen]], at: source.syntheticStart(ofRange: seen))
+                try check(entry, sha256: sha256, against: chosen[seen].indexed, at: source.syntheticStart(ofRange: seen))
                 seen += 1
             }
             return try indexMustDescribeTar {
@@ -163,13 +153,43 @@ extension Restore {
         }
     }
 
-    /// Entry `k`'s bytes in the tar: from its first header to the next
-    /// entry's (a pax `g` or GNU `V` header before that belongs to it), or
-    /// for the last entry to the tar's end (its end-of-archive marker).
-    private static func range(ofEntry k: Int, in payload: SeekablePayload) -> Range<UInt64> {
-        let entries = payload.index.entries
-        let end = k + 1 < entries.count ? entries[k + 1].headerOffset : payload.tarLength
-        return entries[k].headerOffset..<end
+    /// An index entry and its bytes in the tar: from its first header to
+    /// the next entry's (a pax `g` or GNU `V` header before that belongs to
+    /// it), or for the last entry to the tar's end (its end-of-archive
+    /// marker).
+    struct ChosenEntry {
+        let indexed: IndexEntry
+        let range: Range<UInt64>
+    }
+
+    /// One pass over the index: the entries `only` selects, and
+    /// MANIFEST.sha256's entry when `checkManifest` (the first regular file
+    /// of that name), each with its range. Only these are kept, so the
+    /// index's size costs no memory.
+    private static func choose(_ only: [String], checkManifest: Bool,
+                               in payload: SeekablePayload) throws -> (chosen: [ChosenEntry], manifest: ChosenEntry?) {
+        var selection = try OnlySelection(only)
+        var chosen: [ChosenEntry] = []
+        var manifest: ChosenEntry?
+        // The previous entry, waiting for the next one's offset to end its
+        // range, with what it was taken for.
+        var previous: (indexed: IndexEntry, isChosen: Bool, isManifest: Bool)?
+        func close(at end: UInt64) {
+            guard let (indexed, isChosen, isManifest) = previous else { return }
+            let entry = ChosenEntry(indexed: indexed, range: indexed.headerOffset..<end)
+            if isChosen { chosen.append(entry) }
+            if isManifest { manifest = entry }
+        }
+        try payload.forEachIndexEntry { indexed in
+            close(at: indexed.headerOffset)
+            let path = try? EntryPolicy.normalize(indexed.path)
+            let isChosen = path.map { selection.select($0) } ?? false
+            let isManifest = checkManifest && manifest == nil && indexed.kind == .regular && path == Manifest.name
+            previous = isChosen || isManifest ? (indexed, isChosen, isManifest) : nil
+        }
+        close(at: payload.tarLength)
+        try selection.requireAllMatched()
+        return (chosen, manifest)
     }
 
     /// An entry read from the tar matches its index entry: path, type,
