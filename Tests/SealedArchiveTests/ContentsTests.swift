@@ -271,3 +271,27 @@ private extension String {
         }
     }
 }
+
+/// What libarchive was handed past the end-of-archive marker it stopped at
+/// (it reads ahead of what it parses) is checked, not taken on trust.
+@Suite struct EndOfArchiveTests {
+    func readToEnd(_ tar: [UInt8]) throws -> (consumed: Int64, restIsZero: Bool?) {
+        let reader = try TarStreamReader(source: MemorySource(tar), decompressing: false)
+        while try reader.next() != nil {}
+        return reader.endOfArchive()
+    }
+
+    @Test func bytesAfterTheMarkerAreSeen() throws {
+        let member = ShownNameTests().ustarFile("a")   // header and a 1024-byte marker
+        let plain = try readToEnd(member)
+        #expect(plain.consumed == 1536)
+        #expect(plain.restIsZero == true)
+        let padded = try readToEnd(member + [UInt8](repeating: 0, count: 9216))
+        #expect(padded.consumed == 1536 && padded.restIsZero == true)
+        // A second member hidden after the marker: libarchive stops at the
+        // marker and never parses it.
+        let hidden = try readToEnd(member + ShownNameTests().ustarFile("b"))
+        #expect(hidden.consumed == 1536)
+        #expect(hidden.restIsZero == false)
+    }
+}

@@ -138,6 +138,36 @@ import TestSupport
         #expect(errorCode { _ = try Restore.check(reader, options: RestoreOptions()) } == .damaged)
     }
 
+    /// An early end-of-archive marker inside an entry's range hides what
+    /// follows it from libarchive, which stops there: the rest of the range
+    /// must be zeros, for a partial read and a whole one alike.
+    @Test func bytesHiddenAfterAnEarlyEndAreRefused() throws {
+        let root = try FramedPackingTests.makeTree()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let packed = try Self.pack(root)
+        let k = try #require(packed.entries.firstIndex { $0.path == Array("config/env.backup".utf8) })
+        let end = Int(packed.entries[k + 1].headerOffset)
+        // A marker, then a member the index does not name, before the next
+        // entry the index does.
+        let hidden = [UInt8](repeating: 0, count: 1024) + Array(ShownNameTests().ustarFile("hidden").prefix(512))
+        let tar = Array(packed.tar[..<end]) + hidden + Array(packed.tar[end...])
+        var entries = packed.entries
+        for j in (k + 1)..<entries.count { entries[j].headerOffset += UInt64(hidden.count) }
+        let archive = try seal(Packed(tar: tar, entries: entries), entries: entries, in: root)
+        let destination = root.appendingPathComponent("out").path
+        #expect(errorCode { _ = try restore(archive, only: ["config/env.backup"], into: destination) } == .damaged)
+        #expect(!FileManager.default.fileExists(atPath: destination))
+        let reader = try ArchiveReader(source: FileSource(path: archive.path)).unlock(with: [identity])
+        #expect(errorCode { _ = try Restore.check(reader, options: RestoreOptions()) } == .damaged)
+
+        // The genuine archive's last entry, whose range holds the real
+        // marker and the zeros after it, comes back by itself.
+        let genuine = try seal(packed, entries: packed.entries, in: root)
+        let last = try #require(packed.entries.last)
+        let (summary, _) = try restore(genuine, only: [String(decoding: last.path, as: UTF8.self)], into: destination)
+        #expect(summary.files + summary.symlinks + summary.hardlinks + summary.directories >= 1)
+    }
+
     @Test func theGenuineArchiveReadsWholeToo() throws {
         let root = try FramedPackingTests.makeTree()
         defer { try? FileManager.default.removeItem(at: root) }

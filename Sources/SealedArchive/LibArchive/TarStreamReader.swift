@@ -137,6 +137,45 @@ final class TarStreamReader {
         return (UnsafeRawBufferPointer(start: buffer, count: size), offset)
     }
 
+    /// Once ``next()`` returned nil, for a stream read without decompressing:
+    /// the count of bytes libarchive consumed, up to the end of the
+    /// end-of-archive marker it stopped at, and whether every byte it was
+    /// handed beyond them is zero. libarchive reads ahead of what it
+    /// parses; bytes it was handed after the marker are not looked at by
+    /// it, and are not the source's to check any more. Nil when libarchive
+    /// read so far ahead that they are no longer at hand (it stops at the
+    /// marker within the read that reached it, so this does not happen
+    /// with a whole tar).
+    ///
+    /// The corresponding C function is `archive_filter_bytes`.
+    func endOfArchive() -> (consumed: Int64, restIsZero: Bool?) {
+        let consumed = archive_filter_bytes(handle, 0)
+        return (consumed, context.handedBytesAreZero(from: consumed))
+    }
+
+    /// Once ``next()`` returned nil: requires that nothing but zero bytes
+    /// follows the end-of-archive marker, in what libarchive was handed
+    /// (``endOfArchive()``) and in what `source` still holds, read to its
+    /// end here. A tar stream ends with its marker followed only by zeros
+    /// (Spec/FORMAT-v2.md section 8): anything else, such as a second tar
+    /// appended to the first, would be carried in an archive but never
+    /// restored. `refusal` makes the error from a description of what
+    /// follows.
+    func requireOnlyZerosAfterEnd(of source: ByteSource, _ refusal: (String) -> SealedArchiveError) throws {
+        switch endOfArchive().restIsZero {
+        case true?: break
+        case false?: throw refusal("bytes that are not zero follow its end-of-archive marker")
+        case nil: throw refusal("what follows its end-of-archive marker cannot be checked")
+        }
+        let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { rest.deallocate() }
+        while true {
+            let n = try source.read(into: rest)
+            if n == 0 { return }
+            guard rest[0..<n].allSatisfy({ $0 == 0 }) else { throw refusal("bytes that are not zero follow its end-of-archive marker") }
+        }
+    }
+
     /// Finishes reading.
     ///
     /// The corresponding C function is `archive_read_close`.

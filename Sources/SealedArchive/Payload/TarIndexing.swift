@@ -8,9 +8,12 @@ enum TarIndexing {
     /// Reads the tar stream in `source` and calls `body` with each member's
     /// index entry (header offset, content SHA-256), in tar order; then
     /// reads `source` to its end, so whatever follows the end-of-archive
-    /// marker is read too (through a ``TeeSource``, copied). Runs in the
-    /// UTF-8 locale, as extraction does.
-    static func forEachEntry(in source: ByteSource, subject: String = "the archive's", _ body: (IndexEntry) throws -> Void) throws {
+    /// marker is read too (through a ``TeeSource``, copied), and must be
+    /// zeros: the error is `refusal` (`damaged` for an archive, `payload`
+    /// for an input to seal). Runs in the UTF-8 locale, as extraction does.
+    static func forEachEntry(in source: ByteSource, subject: String = "the archive's",
+                             refusal: @escaping (String) -> SealedArchiveError = Restore.afterEndRefusal,
+                             _ body: (IndexEntry) throws -> Void) throws {
         try UTF8Locale.run {
             let tar = try TarStreamReader(source: source, subject: subject, decompressing: false)
             while let entry = try tar.next() {
@@ -20,10 +23,8 @@ enum TarIndexing {
                 }
                 try body(IndexEntry(entry, sha256: entry.kind == .file ? content.finish() : nil))
             }
+            try tar.requireOnlyZerosAfterEnd(of: source, refusal)
             try tar.close()
-            let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-            defer { rest.deallocate() }
-            while try source.read(into: rest) > 0 {}
         }
     }
 
@@ -39,7 +40,10 @@ enum TarIndexing {
         let decompressed = try TarStreamReader(source: source, raw: true, subject: "the input")
         guard try decompressed.next() != nil else { throw SealedArchiveError(.payload, "the input tar stream is empty") }
         var members = 0
-        try forEachEntry(in: TeeSource(RawBlockSource(decompressed), copyingTo: payload), subject: "the input") { entry in
+        let refusal = { (what: String) in
+            SealedArchiveError(.payload, "the input tar stream: \(what) (concatenated tar archives are read only up to the first's end: unpack them and seal the directory, or join them with 'tar -A')")
+        }
+        try forEachEntry(in: TeeSource(RawBlockSource(decompressed), copyingTo: payload), subject: "the input", refusal: refusal) { entry in
             do {
                 try payload.append(entry)
             } catch let error as SealedArchiveError where error.code == .invalidArgument {

@@ -138,6 +138,10 @@ extension Restore {
                     guard seen == chosen.count else {
                         throw SealedArchiveError(.damaged, "payload: \(chosen.count - seen) of the entries the index places in the tar are not there")
                     }
+                    // libarchive stops at an end-of-archive marker: the
+                    // rest of the last range must be zeros, or bytes the
+                    // index places in it were never read.
+                    try tar.requireOnlyZerosAfterEnd(of: source, afterEndRefusal)
                     return nil
                 }
             }
@@ -221,7 +225,8 @@ extension Restore {
             throw SealedArchiveError(.manifest, "MANIFEST.sha256 is larger than \(Manifest.maximumSize >> 20) MiB")
         }
         return try UTF8Locale.run {
-            let tar = try TarStreamReader(source: TarRangeSource(payload: payload, ranges: [range]), decompressing: false)
+            let source = TarRangeSource(payload: payload, ranges: [range])
+            let tar = try TarStreamReader(source: source, decompressing: false)
             guard let entry = try tar.next() else {
                 throw SealedArchiveError(.damaged, "payload: no entry where the index places '\(shownName(indexed.path))'")
             }
@@ -241,6 +246,7 @@ extension Restore {
             guard try tar.next() == nil else {
                 throw SealedArchiveError(.damaged, "payload: '\(shownName(indexed.path))' is followed by another entry before the next one the index names")
             }
+            try tar.requireOnlyZerosAfterEnd(of: source, afterEndRefusal)
             try tar.close()
             return text
         }

@@ -191,6 +191,12 @@ public enum Restore {
     /// index is exactly what the tar makes, the seek table describes the
     /// frames, and nothing but zeros follows the end-of-archive marker
     /// [`damaged`].
+    /// A format 2 tar with more than zeros after its end-of-archive marker
+    /// [`damaged`]: what follows would be carried but never restored.
+    static func afterEndRefusal(_ what: String) -> SealedArchiveError {
+        SealedArchiveError(.damaged, "payload: the tar stream's \(what)")
+    }
+
     private static func checkIndex(of framed: FramedPayloadReader, against index: EntryIndexHasher) throws {
         let stored = try framed.finish()
         guard stored.unreadTarIsZero else {
@@ -266,7 +272,10 @@ public enum Restore {
         walk.selection = try options.only.map { try OnlySelection($0) }
         if let index { walk.observe = { entry, sha256 in try index.append(IndexEntry(entry, sha256: sha256)) } }
         return try walk.run(tar) {
-            if let framed, let index { try checkIndex(of: framed, against: index) }
+            if let framed, let index {
+                try tar.requireOnlyZerosAfterEnd(of: framed, afterEndRefusal)
+                try checkIndex(of: framed, against: index)
+            }
             return try drain(plaintext)
         }
     }
