@@ -25,20 +25,28 @@ import TestSupport
     func concatenatedTarsAreRefused(secondSize: Int) throws {
         let sandbox = try sandboxWithTars(secondSize: secondSize)
         let recipient = try sandbox.recipient("id")
-        let sealed = try sandbox.run(["seal", "-r", recipient, "-o", "both.sarc", "both.tar"])
-        #expect(sealed.status == 65, "\(sealed)")
-        let errors = sealed.stderrLines.filter { $0.contains("error:") }
-        #expect(errors.count == 1 && errors[0].contains("end-of-archive marker"), "\(sealed)")
-        #expect(!sandbox.exists("both.sarc"))
+        for version in ["2", "1"] {
+            let sealed = try sandbox.run(["seal", "-r", recipient, "--format-version", version, "-o", "both.sarc", "both.tar"])
+            #expect(sealed.status == 65, "format \(version): \(sealed)")
+            let errors = sealed.stderrLines.filter { $0.contains("error:") }
+            #expect(errors.count == 1 && errors[0].contains("end-of-archive marker"), "format \(version): \(sealed)")
+            #expect(!sandbox.exists("both.sarc"))
+        }
         // From standard input too; the partial archive there has no trailer.
         let piped = try sandbox.run(["seal", "-r", recipient, "--payload", "tar"], stdin: .file(sandbox.path("both.tar")))
         #expect(piped.status == 65, "\(piped)")
 
-        // One tar, padded with zeros as tar pads its records, is fine.
-        let one = try sandbox.run(["seal", "-r", recipient, "-o", "one.sarc", "one.tar"])
-        #expect(one.status == 0, "\(one)")
-        let opened = try sandbox.run(["open", "-i", "id", "-C", "out", "one.sarc"])
-        #expect(opened.status == 0, "\(opened)")
-        #expect(FileManager.default.contents(atPath: sandbox.path("out/x")) == Data("first\n".utf8))
+        // One tar, padded with zeros as tar pads its records, is fine, in
+        // both formats, and format 1 keeps its bytes exactly.
+        for version in ["2", "1"] {
+            let one = try sandbox.run(["seal", "-r", recipient, "--format-version", version, "-o", "one-\(version).sarc", "one.tar"])
+            #expect(one.status == 0, "\(one)")
+            let opened = try sandbox.run(["open", "-i", "id", "-C", "out-\(version)", "one-\(version).sarc"])
+            #expect(opened.status == 0, "\(opened)")
+            #expect(FileManager.default.contents(atPath: sandbox.path("out-\(version)/x")) == Data("first\n".utf8))
+        }
+        let bytes = try sandbox.run(["open", "-i", "id", "-o", "back.tar", "one-1.sarc"])
+        #expect(bytes.status == 0, "\(bytes)")
+        #expect(FileManager.default.contents(atPath: sandbox.path("back.tar")) == FileManager.default.contents(atPath: sandbox.path("one.tar")))
     }
 }

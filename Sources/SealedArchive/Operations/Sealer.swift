@@ -152,7 +152,11 @@ public enum Sealer {
         let checksManifest = directory && request.manifest != .skip
         var packed: PackSummary?
         if let source, !reframe {
-            try writer.write(contentsOf: source)
+            if options.payloadKind == .tar {
+                try TarIndexing.copyCheckingTar(source, into: writer)
+            } else {
+                try writer.write(contentsOf: source)
+            }
         } else if version2 {
             let payload = try FramedPayloadWriter(sink: writer, compression: request.compression, indexAlignment: writer.header.chunkSize)
             if let source {

@@ -13,15 +13,17 @@ enum TarIndexing {
     /// for an input to seal). Runs in the UTF-8 locale, as extraction does.
     static func forEachEntry(in source: ByteSource, subject: String = "the archive's",
                              refusal: @escaping (String) -> SealedArchiveError = Restore.afterEndRefusal,
-                             _ body: (IndexEntry) throws -> Void) throws {
+                             hashing: Bool = true, _ body: (IndexEntry) throws -> Void) throws {
         try UTF8Locale.run {
             let tar = try TarStreamReader(source: source, subject: subject, decompressing: false)
             while let entry = try tar.next() {
-                let content = try ContentHasher(size: entry.size, path: entry.path)
-                if entry.kind == .file {
+                var sha256: [UInt8]?
+                if entry.kind == .file && hashing {
+                    let content = try ContentHasher(size: entry.size, path: entry.path)
                     while let block = try tar.nextBlock() { try content.add(block.bytes, at: block.offset) }
+                    sha256 = try content.finish()
                 }
-                try body(IndexEntry(entry, sha256: entry.kind == .file ? content.finish() : nil))
+                try body(IndexEntry(entry, sha256: sha256))
             }
             try tar.requireOnlyZerosAfterEnd(of: source, refusal)
             try tar.close()
@@ -40,10 +42,8 @@ enum TarIndexing {
         let decompressed = try TarStreamReader(source: source, raw: true, subject: "the input")
         guard try decompressed.next() != nil else { throw SealedArchiveError(.payload, "the input tar stream is empty") }
         var members = 0
-        let refusal = { (what: String) in
-            SealedArchiveError(.payload, "the input tar stream: \(what) (concatenated tar archives are read only up to the first's end: unpack them and seal the directory, or join them with 'tar -A')")
-        }
-        try forEachEntry(in: TeeSource(RawBlockSource(decompressed), copyingTo: payload), subject: "the input", refusal: refusal) { entry in
+        try forEachEntry(in: TeeSource(RawBlockSource(decompressed), copyingTo: payload), subject: "the input",
+                         refusal: inputRefusal) { entry in
             do {
                 try payload.append(entry)
             } catch let error as SealedArchiveError where error.code == .invalidArgument {
@@ -53,5 +53,29 @@ enum TarIndexing {
         }
         try decompressed.close()
         return members
+    }
+
+    /// `seal` of a tar stream in format 1, which keeps the input's bytes as
+    /// they are (compressed or not): they go to `sink` as they come, and
+    /// their tar is parsed on the way for format 2's input check (nothing
+    /// but zeros after the end-of-archive marker), without hashing. A tar
+    /// libarchive cannot read is refused (`payload`).
+    static func copyCheckingTar(_ source: ByteSource, into sink: ByteSink) throws {
+        let tee = TeeSource(source, copyingTo: sink)
+        let decompressed = try TarStreamReader(source: tee, raw: true, subject: "the input")
+        guard try decompressed.next() != nil else { throw SealedArchiveError(.payload, "the input tar stream is empty") }
+        try forEachEntry(in: RawBlockSource(decompressed), subject: "the input", refusal: inputRefusal, hashing: false) { _ in }
+        try decompressed.close()
+        // Whatever the decompressor left unread (a zstd frame's end) is
+        // sealed too.
+        let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { rest.deallocate() }
+        while try tee.read(into: rest) > 0 {}
+    }
+
+    /// Anything but zeros after an input tar's end-of-archive marker: every
+    /// reader stops at the marker, so it would be sealed and never restored.
+    static func inputRefusal(_ what: String) -> SealedArchiveError {
+        SealedArchiveError(.payload, "the input tar stream: \(what) (concatenated tar archives are read only up to the first's end: unpack them and seal the directory, or join them with 'tar -A')")
     }
 }
