@@ -295,3 +295,19 @@ private extension String {
         #expect(hidden.restIsZero == false)
     }
 }
+
+@Suite struct ZeroBytesTests {
+    @Test func everyNonZeroByteIsSeenWhereverItIs() {
+        for count in [0, 1, 7, 8, 9, 64, 1001] {
+            var bytes = [UInt8](repeating: 0, count: count)
+            #expect(bytes.withUnsafeBytes { $0.isAllZero }, "\(count) zeros")
+            for k in 0..<count {
+                bytes[k] = 0x80
+                #expect(!bytes.withUnsafeBytes { $0.isAllZero }, "byte \(k) of \(count)")
+                // At an odd start too (unaligned words).
+                if count > 1 { #expect(!bytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[1...]).isAllZero } == (k >= 1)) }
+                bytes[k] = 0
+            }
+        }
+    }
+}

@@ -68,7 +68,7 @@ final class CallbackContext {
         guard let buffer, position <= handedOut else { return nil }
         let unexamined = handedOut - position
         guard unexamined <= Int64(lastHanded) else { return nil }
-        return buffer[(lastHanded - Int(unexamined))..<lastHanded].allSatisfy { $0 == 0 }
+        return UnsafeRawBufferPointer(rebasing: buffer[(lastHanded - Int(unexamined))..<lastHanded]).isAllZero
     }
 
     /// Rethrows the error a callback recorded, in preference to libarchive's

@@ -172,7 +172,7 @@ final class TarStreamReader {
         while true {
             let n = try source.read(into: rest)
             if n == 0 { return }
-            guard rest[0..<n].allSatisfy({ $0 == 0 }) else { throw refusal("bytes that are not zero follow its end-of-archive marker") }
+            guard UnsafeRawBufferPointer(rebasing: rest[0..<n]).isAllZero else { throw refusal("bytes that are not zero follow its end-of-archive marker") }
         }
     }
 

@@ -94,7 +94,7 @@ final class FramedPayloadReader: ByteSource {
         while true {
             let n = try scratch.withUnsafeMutableBytes { try read(into: $0) }
             if n == 0 { break }
-            if unreadTarIsZero && !scratch[0..<n].allSatisfy({ $0 == 0 }) { unreadTarIsZero = false }
+            if unreadTarIsZero && !scratch.withUnsafeBytes({ UnsafeRawBufferPointer(rebasing: $0[0..<n]).isAllZero }) { unreadTarIsZero = false }
         }
         finished = true
         outputs = []

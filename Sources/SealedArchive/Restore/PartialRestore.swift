@@ -138,13 +138,24 @@ extension Restore {
                     guard seen == chosen.count else {
                         throw SealedArchiveError(.damaged, "payload: \(chosen.count - seen) of the entries the index places in the tar are not there")
                     }
-                    // libarchive stops at an end-of-archive marker: the
-                    // rest of the last range must be zeros, or bytes the
-                    // index places in it were never read.
-                    try tar.requireOnlyZerosAfterEnd(of: source, afterEndRefusal)
+                    try requireRangesReadWhole(tar, source, runsToTarEnd: chosen.last?.range.upperBound == payload.tarLength)
                     return nil
                 }
             }
+        }
+    }
+
+    /// Once libarchive reached an end-of-archive marker in the ranges read:
+    /// it read them whole. A range that ends before the tar's end holds no
+    /// marker (zero blocks there would end the tar for every reader), so
+    /// libarchive must have consumed every range and the marker after them
+    /// (without reading what follows); a range that runs to the tar's end
+    /// holds the real marker, after which only zeros may follow, read to
+    /// the end [`damaged`].
+    private static func requireRangesReadWhole(_ tar: TarStreamReader, _ source: TarRangeSource, runsToTarEnd: Bool) throws {
+        if runsToTarEnd { return try tar.requireOnlyZerosAfterEnd(of: source, afterEndRefusal) }
+        guard tar.endOfArchive().consumed == Int64(source.rangesLength) + Int64(TarRangeSource.markerLength) else {
+            throw SealedArchiveError(.damaged, "payload: the tar ends inside a range the index gives an entry: the index does not describe the tar")
         }
     }
 
@@ -246,7 +257,7 @@ extension Restore {
             guard try tar.next() == nil else {
                 throw SealedArchiveError(.damaged, "payload: '\(shownName(indexed.path))' is followed by another entry before the next one the index names")
             }
-            try tar.requireOnlyZerosAfterEnd(of: source, afterEndRefusal)
+            try requireRangesReadWhole(tar, source, runsToTarEnd: range.upperBound == payload.tarLength)
             try tar.close()
             return text
         }
@@ -282,9 +293,13 @@ final class TarRangeSource: ByteSource {
     private var rangeIndex = 0
     private var position: UInt64
     private var frame: (index: Int, bytes: [UInt8])?
-    private var trailerLeft = 1024
+    /// The end-of-archive marker yielded after the ranges.
+    static let markerLength = 1024
+    private var trailerLeft = TarRangeSource.markerLength
     /// Where each range starts in the stream this source yields.
     private let starts: [UInt64]
+    /// The ranges' length in all: where the marker starts.
+    let rangesLength: UInt64
 
     init(payload: SeekablePayload, ranges: [Range<UInt64>]) {
         self.payload = payload
@@ -297,6 +312,7 @@ final class TarRangeSource: ByteSource {
             total += UInt64(range.count)
         }
         self.starts = starts
+        rangesLength = total
     }
 
     /// Where range `k` starts in the yielded stream.
