@@ -275,24 +275,73 @@ private extension String {
 /// What libarchive was handed past the end-of-archive marker it stopped at
 /// (it reads ahead of what it parses) is checked, not taken on trust.
 @Suite struct EndOfArchiveTests {
-    func readToEnd(_ tar: [UInt8]) throws -> (consumed: Int64, restIsZero: Bool?) {
-        let reader = try TarStreamReader(source: MemorySource(tar), decompressing: false)
+    /// Hands out at most `step` bytes a read.
+    final class SteppedSource: ByteSource {
+        private let bytes: [UInt8]
+        private let step: Int
+        private var offset = 0
+        init(_ bytes: [UInt8], step: Int) { (self.bytes, self.step) = (bytes, step) }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            let n = min(step, buffer.count, bytes.count - offset)
+            bytes[offset..<offset + n].withUnsafeBytes { buffer.copyMemory(from: $0) }
+            offset += n
+            return n
+        }
+    }
+
+    func readToEnd(_ tar: [UInt8], step: Int = 1 << 20) throws -> (consumed: Int64, restIsZero: Bool) {
+        let reader = try TarStreamReader(source: SteppedSource(tar, step: step), decompressing: false)
         while try reader.next() != nil {}
-        return reader.endOfArchive()
+        try reader.close()
+        return try reader.endOfArchive()
+    }
+
+    /// Whether a whole read accepts what follows the marker: what libarchive
+    /// was handed, then the rest of the source.
+    func wholeReadAccepts(_ tar: [UInt8], step: Int) throws -> Bool {
+        let source = SteppedSource(tar, step: step)
+        let reader = try TarStreamReader(source: source, decompressing: false)
+        while try reader.next() != nil {}
+        try reader.close()
+        do {
+            try reader.requireOnlyZerosAfterEnd(of: source) { SealedArchiveError(.damaged, $0) }
+            return true
+        } catch let error as SealedArchiveError where error.code == .damaged {
+            return false
+        }
     }
 
     @Test func bytesAfterTheMarkerAreSeen() throws {
         let member = ShownNameTests().ustarFile("a")   // header and a 1024-byte marker
         let plain = try readToEnd(member)
         #expect(plain.consumed == 1536)
-        #expect(plain.restIsZero == true)
+        #expect(plain.restIsZero)
         let padded = try readToEnd(member + [UInt8](repeating: 0, count: 9216))
-        #expect(padded.consumed == 1536 && padded.restIsZero == true)
+        #expect(padded.consumed == 1536 && padded.restIsZero)
         // A second member hidden after the marker: libarchive stops at the
         // marker and never parses it.
         let hidden = try readToEnd(member + ShownNameTests().ustarFile("b"))
         #expect(hidden.consumed == 1536)
-        #expect(hidden.restIsZero == false)
+        #expect(!hidden.restIsZero)
+    }
+
+    /// The verdict does not depend on how the bytes arrive: a short marker
+    /// (one zero block, then under a block) read a few bytes at a time,
+    /// where libarchive reads ahead over several reads without consuming.
+    @Test(arguments: [1, 7, 100, 511, 512, 513, 4099, 1 << 20])
+    func theVerdictDoesNotDependOnTheReads(step: Int) throws {
+        let header = Array(ShownNameTests().ustarFile("a").prefix(512))
+        let short = header + [UInt8](repeating: 0, count: 512 + 100)
+        #expect(try readToEnd(short, step: step).restIsZero, "zeros, \(step) at a time")
+        #expect(try wholeReadAccepts(short, step: step))
+        var junk = short
+        junk[512 + 512 + 50] = 1
+        #expect(try !readToEnd(junk, step: step).restIsZero, "a byte after the zero block, \(step) at a time")
+        #expect(try !wholeReadAccepts(junk, step: step))
+        // Handed to libarchive or still in the source, depending on the
+        // reads: refused either way by a whole read.
+        let hidden = header + [UInt8](repeating: 0, count: 1024) + ShownNameTests().ustarFile("b")
+        #expect(try !wholeReadAccepts(hidden, step: step), "a member after the marker, \(step) at a time")
     }
 }
 
@@ -306,8 +355,10 @@ private extension String {
                 #expect(!bytes.withUnsafeBytes { $0.isAllZero }, "byte \(k) of \(count)")
                 // At an odd start too (unaligned words).
                 if count > 1 { #expect(!bytes.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[1...]).isAllZero } == (k >= 1)) }
+                #expect(bytes.withUnsafeBytes { $0.lengthBeforeTrailingZeros } == k + 1, "byte \(k) of \(count)")
                 bytes[k] = 0
             }
+            #expect(bytes.withUnsafeBytes { $0.lengthBeforeTrailingZeros } == 0)
         }
     }
 }

@@ -168,6 +168,35 @@ import TestSupport
         #expect(summary.files + summary.symlinks + summary.hardlinks + summary.directories >= 1)
     }
 
+    /// A member hidden right after the tar's final marker, the index
+    /// untouched: every reader stops at the marker, so it would be carried
+    /// and never restored. The whole read (`verify -i`, `open -C`) and
+    /// `open -o` refuse it; so does a partial read of the last entry here,
+    /// as libarchive is handed the frame that holds it (a partial read
+    /// checks what libarchive was handed after the marker, and reads no
+    /// further).
+    @Test func aMemberHiddenAfterTheFinalMarkerIsRefused() throws {
+        let root = try FramedPackingTests.makeTree()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let packed = try Self.pack(root)
+        let last = try #require(packed.entries.last)
+        // The last member's end: its last byte that is not zero, rounded up
+        // to a block (the packer's files do not end in zeros).
+        let end = packed.tar.withUnsafeBytes { $0.lengthBeforeTrailingZeros }
+        let markerEnd = (end + 511) / 512 * 512 + 1024
+        let hidden = Array(ShownNameTests().ustarFile("hidden").prefix(512))
+        let tar = Array(packed.tar[..<markerEnd]) + hidden + [UInt8](repeating: 0, count: 1024)
+        let archive = try seal(Packed(tar: tar, entries: packed.entries), entries: packed.entries, in: root)
+
+        let reader = try ArchiveReader(source: FileSource(path: archive.path)).unlock(with: [identity])
+        #expect(errorCode { _ = try Restore.check(reader, options: RestoreOptions()) } == .damaged)
+        let again = try ArchiveReader(source: FileSource(path: archive.path)).unlock(with: [identity])
+        #expect(errorCode { _ = try Restore.writeDecompressed(again, into: MemorySink()) } == .damaged)
+        let destination = root.appendingPathComponent("out").path
+        #expect(errorCode { _ = try restore(archive, only: [String(decoding: last.path, as: UTF8.self)], into: destination) } == .damaged)
+        #expect(!FileManager.default.fileExists(atPath: destination))
+    }
+
     @Test func theGenuineArchiveReadsWholeToo() throws {
         let root = try FramedPackingTests.makeTree()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -34,10 +34,10 @@ final class CallbackContext {
     let source: ByteSource?
     let buffer: UnsafeMutableRawBufferPointer?
     var error: (any Error)?
-    /// What the read callback handed libarchive: in all, and in its last
-    /// call that handed any (still in `buffer`).
+    /// What the read callback handed libarchive in all, and the stream
+    /// offset just past the last byte it handed that is not zero.
     private(set) var handedOut: Int64 = 0
-    private(set) var lastHanded = 0
+    private(set) var handedBeforeTrailingZeros: Int64 = 0
     /// Set when an unfinished writer is released: the write callback then
     /// drops what libarchive writes (see ``TarStreamWriter``'s deinit).
     var discarding = false
@@ -61,14 +61,10 @@ final class CallbackContext {
         }
     }
 
-    /// Whether the bytes handed to libarchive from stream offset `position`
-    /// on are all zero; nil when some of them are no longer in `buffer`
-    /// (handed by an earlier call) or `position` is past what was handed.
-    func handedBytesAreZero(from position: Int64) -> Bool? {
-        guard let buffer, position <= handedOut else { return nil }
-        let unexamined = handedOut - position
-        guard unexamined <= Int64(lastHanded) else { return nil }
-        return UnsafeRawBufferPointer(rebasing: buffer[(lastHanded - Int(unexamined))..<lastHanded]).isAllZero
+    /// Whether every byte handed to libarchive from stream offset
+    /// `position` on is zero, however many calls handed them.
+    func handedBytesAreZero(from position: Int64) -> Bool {
+        handedBeforeTrailingZeros <= position
     }
 
     /// Rethrows the error a callback recorded, in preference to libarchive's
@@ -94,8 +90,9 @@ final class CallbackContext {
         do {
             let n = try context.source!.read(into: context.buffer!)
             out!.pointee = UnsafeRawPointer(context.buffer!.baseAddress)
+            let nonZero = UnsafeRawBufferPointer(rebasing: context.buffer![..<n]).lengthBeforeTrailingZeros
+            if nonZero > 0 { context.handedBeforeTrailingZeros = context.handedOut + Int64(nonZero) }
             context.handedOut += Int64(n)
-            if n > 0 { context.lastHanded = n }
             return n
         } catch {
             context.error = error

@@ -116,7 +116,11 @@ final class TarStreamReader {
         var entry: OpaquePointer?
         let result = archive_read_next_header(handle, &entry)
         try context.rethrowRecorded()
-        if result == CARCHIVE_EOF { return nil }
+        if result == CARCHIVE_EOF {
+            // Now, before a close could reset libarchive's counts.
+            consumedAtEnd = archive_filter_bytes(handle, 0)
+            return nil
+        }
         try LibArchive.check(result, handle, "\(subject) tar stream is malformed", code: .payload)
         guard let entry else { throw SealedArchiveError(.payload, "\(subject) tar stream is malformed") }
         return TarEntry(libarchiveEntry: entry, headerOffset: archive_read_header_position(handle))
@@ -142,16 +146,19 @@ final class TarStreamReader {
     /// end-of-archive marker it stopped at, and whether every byte it was
     /// handed beyond them is zero. libarchive reads ahead of what it
     /// parses; bytes it was handed after the marker are not looked at by
-    /// it, and are not the source's to check any more. Nil when libarchive
-    /// read so far ahead that they are no longer at hand (it stops at the
-    /// marker within the read that reached it, so this does not happen
-    /// with a whole tar).
+    /// it, and are not the source's to check any more.
     ///
-    /// The corresponding C function is `archive_filter_bytes`.
-    func endOfArchive() -> (consumed: Int64, restIsZero: Bool?) {
-        let consumed = archive_filter_bytes(handle, 0)
+    /// The corresponding C function is `archive_filter_bytes` (called when
+    /// the end is met).
+    func endOfArchive() throws -> (consumed: Int64, restIsZero: Bool) {
+        guard let consumed = consumedAtEnd else {
+            throw SealedArchiveError(.invalidArgument, "the tar stream's end was asked for before it was reached")
+        }
         return (consumed, context.handedBytesAreZero(from: consumed))
     }
+
+    /// What libarchive had consumed when ``next()`` met the end.
+    private var consumedAtEnd: Int64?
 
     /// Once ``next()`` returned nil: requires that nothing but zero bytes
     /// follows the end-of-archive marker, in what libarchive was handed
@@ -162,11 +169,7 @@ final class TarStreamReader {
     /// restored. `refusal` makes the error from a description of what
     /// follows.
     func requireOnlyZerosAfterEnd(of source: ByteSource, _ refusal: (String) -> SealedArchiveError) throws {
-        switch endOfArchive().restIsZero {
-        case true?: break
-        case false?: throw refusal("bytes that are not zero follow its end-of-archive marker")
-        case nil: throw refusal("what follows its end-of-archive marker cannot be checked")
-        }
+        guard try endOfArchive().restIsZero else { throw refusal("bytes that are not zero follow its end-of-archive marker") }
         let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { rest.deallocate() }
         while true {

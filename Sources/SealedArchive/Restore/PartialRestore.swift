@@ -146,16 +146,22 @@ extension Restore {
     }
 
     /// Once libarchive reached an end-of-archive marker in the ranges read:
-    /// it read them whole. A range that ends before the tar's end holds no
+    /// it read them whole (8.1: an entry ends at the next one's header, the
+    /// last at the marker). A range that ends before the tar's end holds no
     /// marker (zero blocks there would end the tar for every reader), so
-    /// libarchive must have consumed every range and the marker after them
-    /// (without reading what follows); a range that runs to the tar's end
-    /// holds the real marker, after which only zeros may follow, read to
-    /// the end [`damaged`].
+    /// libarchive must have consumed every range and the marker yielded
+    /// after them; a range that runs to the tar's end holds the real marker,
+    /// and what libarchive was handed after it must be zeros. Nothing
+    /// further is read: the zeros that may pad a tar are a whole reader's to
+    /// check [`damaged`].
     private static func requireRangesReadWhole(_ tar: TarStreamReader, _ source: TarRangeSource, runsToTarEnd: Bool) throws {
-        if runsToTarEnd { return try tar.requireOnlyZerosAfterEnd(of: source, afterEndRefusal) }
-        guard tar.endOfArchive().consumed == Int64(source.rangesLength) + Int64(TarRangeSource.markerLength) else {
-            throw SealedArchiveError(.damaged, "payload: the tar ends inside a range the index gives an entry: the index does not describe the tar")
+        let (consumed, restIsZero) = try tar.endOfArchive()
+        if runsToTarEnd {
+            guard restIsZero else { throw afterEndRefusal("bytes that are not zero follow its end-of-archive marker") }
+        } else {
+            guard consumed == Int64(source.rangesLength) + Int64(TarRangeSource.markerLength) else {
+                throw SealedArchiveError(.damaged, "payload: the tar ends inside a range the index gives an entry: the index does not describe the tar")
+            }
         }
     }
 
