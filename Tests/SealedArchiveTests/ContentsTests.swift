@@ -304,7 +304,7 @@ private extension String {
         while try reader.next() != nil {}
         try reader.close()
         do {
-            try reader.requireOnlyZerosAfterEnd(of: source) { SealedArchiveError(.damaged, $0) }
+            try reader.requireOnlyZerosAfterEnd(of: source, orThrow: Restore.dataAfterEnd)
             return true
         } catch let error as SealedArchiveError where error.code == .damaged {
             return false

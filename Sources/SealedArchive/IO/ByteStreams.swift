@@ -23,6 +23,17 @@ extension ByteSource {
         }
         return filled
     }
+
+    /// Reads to the end of the input, handing each piece to `body`.
+    func readToEnd(_ body: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try read(into: buffer)
+            if n == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+        }
+    }
 }
 
 /// A byte source reading a file descriptor: an opened file or standard input.

@@ -166,17 +166,10 @@ final class TarStreamReader {
     /// end here. A tar stream ends with its marker followed only by zeros
     /// (Spec/FORMAT-v2.md section 8): anything else, such as a second tar
     /// appended to the first, would be carried in an archive but never
-    /// restored. `refusal` makes the error from a description of what
-    /// follows.
-    func requireOnlyZerosAfterEnd(of source: ByteSource, _ refusal: (String) -> SealedArchiveError) throws {
-        guard try endOfArchive().restIsZero else { throw refusal("bytes that are not zero follow its end-of-archive marker") }
-        let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-        defer { rest.deallocate() }
-        while true {
-            let n = try source.read(into: rest)
-            if n == 0 { return }
-            guard UnsafeRawBufferPointer(rebasing: rest[0..<n]).isAllZero else { throw refusal("bytes that are not zero follow its end-of-archive marker") }
-        }
+    /// restored. `refusal` is thrown otherwise.
+    func requireOnlyZerosAfterEnd(of source: ByteSource, orThrow refusal: SealedArchiveError) throws {
+        guard try endOfArchive().restIsZero else { throw refusal }
+        try source.readToEnd { guard $0.isAllZero else { throw refusal } }
     }
 
     /// Finishes reading.

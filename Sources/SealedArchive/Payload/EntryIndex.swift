@@ -78,9 +78,9 @@ struct EntryIndexParser {
             let count = try reader.u64()
             // Each entry takes at least `minLength` bytes: a count beyond
             // that is a lie, refused before anything trusts it.
-            let room = (length - min(length, UInt64(EntryIndex.headerLength))) / UInt64(IndexEntry.minLength)
-            guard count <= room else {
-                throw Self.damaged("it claims \(count) entries in \(length - min(length, UInt64(EntryIndex.headerLength))) bytes")
+            let entryBytes = length - min(length, UInt64(EntryIndex.headerLength))
+            guard count <= entryBytes / UInt64(IndexEntry.minLength) else {
+                throw Self.damaged("it claims \(count) entries in \(entryBytes) bytes")
             }
             self.count = count
             offset = EntryIndex.headerLength

@@ -67,7 +67,7 @@ final class SeekablePayload {
     func forEachIndexEntry(_ body: (IndexEntry) throws -> Void) throws {
         let count = try footer.forEachIndexEntry(maxIndexLength: maxIndexLength, read: read, body)
         guard count == indexCount else {
-            throw SealedArchiveError(.damaged, "entry index: it changed between two reads")
+            throw SealedArchiveError(.damaged, "entry index: it read differently the second time (did the archive file change while it was read?)")
         }
     }
 

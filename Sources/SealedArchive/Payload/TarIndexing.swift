@@ -9,10 +9,10 @@ enum TarIndexing {
     /// index entry (header offset, content SHA-256), in tar order; then
     /// reads `source` to its end, so whatever follows the end-of-archive
     /// marker is read too (through a ``TeeSource``, copied), and must be
-    /// zeros: the error is `refusal` (`damaged` for an archive, `payload`
+    /// zeros, or `refusal` is thrown (`damaged` for an archive, `payload`
     /// for an input to seal). Runs in the UTF-8 locale, as extraction does.
     static func forEachEntry(in source: ByteSource, subject: String = "the archive's",
-                             refusal: @escaping (String) -> SealedArchiveError = Restore.afterEndRefusal,
+                             refusal: SealedArchiveError = Restore.dataAfterEnd,
                              hashing: Bool = true, _ body: (IndexEntry) throws -> Void) throws {
         try UTF8Locale.run {
             let tar = try TarStreamReader(source: source, subject: subject, decompressing: false)
@@ -25,7 +25,7 @@ enum TarIndexing {
                 }
                 try body(IndexEntry(entry, sha256: sha256))
             }
-            try tar.requireOnlyZerosAfterEnd(of: source, refusal)
+            try tar.requireOnlyZerosAfterEnd(of: source, orThrow: refusal)
             try tar.close()
         }
     }
@@ -43,7 +43,7 @@ enum TarIndexing {
         guard try decompressed.next() != nil else { throw SealedArchiveError(.payload, "the input tar stream is empty") }
         var members = 0
         try forEachEntry(in: TeeSource(RawBlockSource(decompressed), copyingTo: payload), subject: "the input",
-                         refusal: inputRefusal) { entry in
+                         refusal: inputDataAfterEnd) { entry in
             do {
                 try payload.append(entry)
             } catch let error as SealedArchiveError where error.code == .invalidArgument {
@@ -64,18 +64,15 @@ enum TarIndexing {
         let tee = TeeSource(source, copyingTo: sink)
         let decompressed = try TarStreamReader(source: tee, raw: true, subject: "the input")
         guard try decompressed.next() != nil else { throw SealedArchiveError(.payload, "the input tar stream is empty") }
-        try forEachEntry(in: RawBlockSource(decompressed), subject: "the input", refusal: inputRefusal, hashing: false) { _ in }
+        try forEachEntry(in: RawBlockSource(decompressed), subject: "the input", refusal: inputDataAfterEnd, hashing: false) { _ in }
         try decompressed.close()
         // Whatever the decompressor left unread (a zstd frame's end) is
         // sealed too.
-        let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-        defer { rest.deallocate() }
-        while try tee.read(into: rest) > 0 {}
+        try tee.readToEnd()
     }
 
     /// Anything but zeros after an input tar's end-of-archive marker: every
     /// reader stops at the marker, so it would be sealed and never restored.
-    static func inputRefusal(_ what: String) -> SealedArchiveError {
-        SealedArchiveError(.payload, "the input tar stream: \(what) (concatenated tar archives are read only up to the first's end: unpack them and seal the directory, or join them with 'tar -A')")
-    }
+    static let inputDataAfterEnd = SealedArchiveError(.payload,
+        "the input has data after the end of its tar (two tar files joined with cat?): no reader would restore it, so nothing was sealed; unpack the tars and seal the directory, or join them with 'tar -A'")
 }

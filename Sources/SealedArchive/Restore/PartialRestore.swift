@@ -157,10 +157,10 @@ extension Restore {
     private static func requireRangesReadWhole(_ tar: TarStreamReader, _ source: TarRangeSource, runsToTarEnd: Bool) throws {
         let (consumed, restIsZero) = try tar.endOfArchive()
         if runsToTarEnd {
-            guard restIsZero else { throw afterEndRefusal("bytes that are not zero follow its end-of-archive marker") }
+            guard restIsZero else { throw dataAfterEnd }
         } else {
             guard consumed == Int64(source.rangesLength) + Int64(TarRangeSource.markerLength) else {
-                throw SealedArchiveError(.damaged, "payload: the tar ends inside a range the index gives an entry: the index does not describe the tar")
+                throw SealedArchiveError(.damaged, "payload: the tar ends before an entry the index places in it: the index does not describe the tar (the archive is damaged, or was not made by sealed-archive)")
             }
         }
     }

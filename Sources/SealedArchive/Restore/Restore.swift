@@ -185,22 +185,21 @@ public enum Restore {
         return try drain(plaintext)
     }
 
+    /// A format 2 tar with more than zeros after its end-of-archive marker
+    /// [`damaged`]: what follows would be carried but never restored.
+    static let dataAfterEnd = SealedArchiveError(.damaged,
+        "payload: the archive holds data after the end of its tar, which no reader would restore: it is damaged, or was not made by sealed-archive")
+
     /// Format 2, once the tar was read: the rest of the payload (the tar's
     /// unread end, the index frame, the seek frame) and the checks of
     /// Spec/FORMAT-v2.md 8.1 for a reader of the whole payload: the stored
     /// index is exactly what the tar makes, the seek table describes the
     /// frames, and nothing but zeros follows the end-of-archive marker
     /// [`damaged`].
-    /// A format 2 tar with more than zeros after its end-of-archive marker
-    /// [`damaged`]: what follows would be carried but never restored.
-    static func afterEndRefusal(_ what: String) -> SealedArchiveError {
-        SealedArchiveError(.damaged, "payload: the tar stream's \(what)")
-    }
-
     private static func checkIndex(of framed: FramedPayloadReader, against index: EntryIndexHasher) throws {
         let stored = try framed.finish()
         guard stored.unreadTarIsZero else {
-            throw SealedArchiveError(.damaged, "payload: bytes that are not zero follow the tar's end-of-archive marker")
+            throw dataAfterEnd
         }
         let derived = index.finalize()
         guard stored.storedIndex.matches(derived) else {
@@ -273,7 +272,7 @@ public enum Restore {
         if let index { walk.observe = { entry, sha256 in try index.append(IndexEntry(entry, sha256: sha256)) } }
         return try walk.run(tar) {
             if let framed, let index {
-                try tar.requireOnlyZerosAfterEnd(of: framed, afterEndRefusal)
+                try tar.requireOnlyZerosAfterEnd(of: framed, orThrow: dataAfterEnd)
                 try checkIndex(of: framed, against: index)
             }
             return try drain(plaintext)
